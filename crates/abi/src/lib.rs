@@ -1,0 +1,153 @@
+//! The contract between a shipfn guest module and the shipfn host.
+//!
+//! Both sides of a call depend on this crate: the guest SDK (compiled to
+//! `wasm32-unknown-unknown`) and the host (native). It is `no_std` + `alloc`
+//! and holds no logic, only names, numbers and the serde types that cross the
+//! boundary, each encoded with postcard.
+//!
+//! # How a call crosses the boundary
+//!
+//! The guest exports a data symbol, [`ABI_BLOCK_EXPORT`], which `wasm-ld`
+//! turns into an exported wasm global holding the linear-memory address of a
+//! small block of little-endian `u32` words (see [`word`]). The host locates
+//! the block through that global, asks the guest for buffers with
+//! [`ALLOC_EXPORT`], writes the closure's captured state and the call's input
+//! into them, stores their addresses in the block and calls [`CALL_EXPORT`]
+//! with a [`mode`]. The guest answers with a [`status`] and leaves its output
+//! in a buffer whose address it stores back in the block.
+#![no_std]
+#![deny(missing_docs)]
+
+extern crate alloc;
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+/// Version of this contract; stored by the guest in [`word::VERSION`].
+pub const ABI_VERSION: u32 = 1;
+
+/// Name of the exported global that holds the address of the ABI block.
+pub const ABI_BLOCK_EXPORT: &str = "SHIPFN_ABI";
+/// `shipfn_alloc(len: u32) -> u32`: a guest buffer of `len` bytes.
+pub const ALLOC_EXPORT: &str = "shipfn_alloc";
+/// `shipfn_call(mode: u32) -> u32`: run the closure described by the block.
+pub const CALL_EXPORT: &str = "shipfn_call";
+/// Prefix of the export generated for each `#[maker]` function.
+pub const MAKER_PREFIX: &str = "shipfn_maker_";
+/// Prefix of the export generated for each `#[export]` function.
+pub const FN_PREFIX: &str = "shipfn_fn_";
+
+/// Word indices in the ABI block. Each word is a little-endian `u32`.
+pub mod word {
+    /// [`ABI_VERSION`](super::ABI_VERSION), set by the guest.
+    pub const VERSION: usize = 0;
+    /// Table index of the host-level entry trampoline (host writes).
+    pub const ENTRY: usize = 1;
+    /// Table index of the closure's state trampoline (host writes).
+    pub const TRAMP: usize = 2;
+    /// Table index of the closure's body function (host writes).
+    pub const FUNC: usize = 3;
+    /// Address of the captured state (host writes).
+    pub const STATE_PTR: usize = 4;
+    /// Length of the captured state (host writes).
+    pub const STATE_LEN: usize = 5;
+    /// Address of the call's input (host writes).
+    pub const INPUT_PTR: usize = 6;
+    /// Length of the call's input (host writes).
+    pub const INPUT_LEN: usize = 7;
+    /// Address of the call's output (guest writes).
+    pub const OUTPUT_PTR: usize = 8;
+    /// Length of the call's output (guest writes).
+    pub const OUTPUT_LEN: usize = 9;
+    /// Address of the last panic message, 0 if none (guest writes).
+    pub const PANIC_PTR: usize = 10;
+    /// Length of the last panic message (guest writes).
+    pub const PANIC_LEN: usize = 11;
+    /// Number of words in the block.
+    pub const COUNT: usize = 12;
+}
+
+/// What `shipfn_call` is asked to do.
+pub mod mode {
+    /// Input: postcard of the argument tuple. Output: postcard of the result.
+    pub const POSTCARD: u32 = 0;
+    /// Input: postcard `Vec<String>`, one JSON text per argument.
+    /// Output: the result as JSON text.
+    pub const JSON: u32 = 1;
+    /// No input. Output: postcard [`StateJson`](super::StateJson).
+    pub const DESCRIBE: u32 = 2;
+}
+
+/// What `shipfn_call` and the maker exports return.
+pub mod status {
+    /// Success; the output holds the answer.
+    pub const OK: u32 = 0;
+    /// The closure returned `Err(e)`; the output holds `e.to_string()`.
+    pub const GUEST_ERROR: u32 = 1;
+    /// An argument did not decode; the output holds a postcard [`ArgError`](super::ArgError).
+    pub const BAD_ARGS: u32 = 2;
+    /// The captured state or the block did not decode; the output holds a message.
+    pub const BAD_STATE: u32 = 3;
+    /// The mode is unknown; the output holds a message.
+    pub const BAD_MODE: u32 = 4;
+}
+
+/// A named, typed slot: a parameter, a captured value or a global.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    /// The Rust name as written in the source.
+    pub name: String,
+    /// The Rust type, with module paths removed (`Vec<String>`).
+    pub ty: String,
+}
+
+/// The types a closure takes, returns and carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// Parameters, in call order.
+    pub params: Vec<Field>,
+    /// The result type as written (`Result<i64, String>` for a fallible closure).
+    pub result: String,
+    /// For a fallible closure, the type of the value on success.
+    pub ok: Option<String>,
+    /// For a fallible closure, the error type whose message an `Err` reports.
+    pub error: Option<String>,
+    /// Values the closure captured from its environment.
+    pub captures: Vec<Field>,
+    /// Globals the closure reads, snapshotted when it was made.
+    pub globals: Vec<Field>,
+}
+
+/// What a maker export answers: everything the host needs to pack a closure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Made {
+    /// Table index of the host-level entry trampoline.
+    pub entry: u32,
+    /// Table index of the closure's state trampoline.
+    pub tramp: u32,
+    /// Table index of the closure's body.
+    pub func: u32,
+    /// The captured state: postcard of (captures, globals).
+    pub state: Vec<u8>,
+    /// The closure's types.
+    pub signature: Signature,
+}
+
+/// An argument that did not decode.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArgError {
+    /// Zero-based position of the argument, or `u32::MAX` for a wrong count.
+    pub index: u32,
+    /// What went wrong, in the decoder's words.
+    pub message: String,
+}
+
+/// The captured state rendered as JSON by the guest's own serde impls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateJson {
+    /// A JSON object: capture name to value.
+    pub captures: String,
+    /// A JSON object: global name to value.
+    pub globals: String,
+}

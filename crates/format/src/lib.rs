@@ -1,0 +1,237 @@
+//! The `.fnpkg` file format.
+//!
+//! A package is one file: a fixed header, a postcard [`Manifest`], the wasm
+//! module, the closure's postcard state, and a SHA-256 digest of everything
+//! before it. The same inputs always give the same bytes. The layout is
+//! specified in `docs/fnpkg.md`.
+//!
+//! ```
+//! use shipfn_format::{Manifest, Package, Source};
+//! use shipfn_abi::Signature;
+//!
+//! let signature = Signature {
+//!     params: vec![], result: "i64".into(), ok: None, error: None,
+//!     captures: vec![], globals: vec![],
+//! };
+//! let module = b"\0asm\x01\0\0\0".to_vec();
+//! let package = Package::new(Source::Function { name: "answer".into() }, 1, 2, 3, signature, module, vec![]);
+//! let bytes = package.to_bytes();
+//! assert_eq!(Package::from_bytes(&bytes)?, package);
+//! assert_eq!(bytes, package.to_bytes()); // deterministic
+//! # Ok::<(), shipfn_format::FormatError>(())
+//! ```
+#![deny(missing_docs)]
+
+mod error;
+mod manifest;
+
+pub use error::{FormatError, Result};
+pub use manifest::{Manifest, Source};
+
+use sha2::{Digest, Sha256};
+use shipfn_abi::Signature;
+
+/// The first eight bytes of every package.
+pub const MAGIC: [u8; 8] = *b"\x89FNPKG\r\n";
+/// The format version this crate writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// Size of the fixed header: magic, version, flags, three lengths.
+pub const HEADER_LEN: usize = 8 + 4 + 4 + 4 + 8 + 8;
+/// Size of the trailing digest.
+pub const DIGEST_LEN: usize = 32;
+
+/// A SHA-256 digest.
+pub type Hash = [u8; 32];
+
+/// SHA-256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> Hash {
+    Sha256::digest(bytes).into()
+}
+
+/// A decoded, verified package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    /// What the package holds and how to call it.
+    pub manifest: Manifest,
+    /// The wasm module the closure's code lives in.
+    pub module: Vec<u8>,
+    /// The closure's captured state, postcard-encoded.
+    pub state: Vec<u8>,
+}
+
+impl Package {
+    /// Assembles a package, computing the hashes.
+    pub fn new(
+        source: Source,
+        entry: u32,
+        tramp: u32,
+        func: u32,
+        signature: Signature,
+        module: Vec<u8>,
+        state: Vec<u8>,
+    ) -> Package {
+        let manifest = Manifest {
+            created_by: concat!("shipfn ", env!("CARGO_PKG_VERSION")).into(),
+            abi_version: shipfn_abi::ABI_VERSION,
+            source,
+            entry,
+            tramp,
+            func,
+            signature,
+            module_sha256: sha256(&module),
+            state_sha256: sha256(&state),
+        };
+        Package { manifest, module, state }
+    }
+
+    /// Encodes the package.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let manifest = postcard::to_allocvec(&self.manifest).expect("a manifest always serializes");
+        let mut out = Vec::with_capacity(HEADER_LEN + manifest.len() + self.module.len() + self.state.len() + DIGEST_LEN);
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(self.module.len() as u64).to_le_bytes());
+        out.extend_from_slice(&(self.state.len() as u64).to_le_bytes());
+        out.extend_from_slice(&manifest);
+        out.extend_from_slice(&self.module);
+        out.extend_from_slice(&self.state);
+        let digest = sha256(&out);
+        out.extend_from_slice(&digest);
+        out
+    }
+
+    /// Decodes and verifies a package: magic, version, lengths against the
+    /// input's size, the whole-file digest, the manifest and the hashes it
+    /// records. Never allocates more than the input's size.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Package> {
+        let sections = split(bytes)?;
+        let manifest: Manifest = match postcard::take_from_bytes(sections.manifest) {
+            Ok((manifest, [])) => manifest,
+            Ok((_, rest)) => return Err(FormatError::Manifest(format!("{} unexpected trailing bytes", rest.len()))),
+            Err(e) => return Err(FormatError::Manifest(e.to_string())),
+        };
+        manifest.check()?;
+        if sha256(sections.module) != manifest.module_sha256 {
+            return Err(FormatError::HashMismatch("module"));
+        }
+        if sha256(sections.state) != manifest.state_sha256 {
+            return Err(FormatError::HashMismatch("state"));
+        }
+        if !sections.module.starts_with(b"\0asm") {
+            return Err(FormatError::NotWasm);
+        }
+        Ok(Package { manifest, module: sections.module.to_vec(), state: sections.state.to_vec() })
+    }
+
+    /// SHA-256 of the encoded package: its identity.
+    pub fn digest(&self) -> Hash {
+        let bytes = self.to_bytes();
+        bytes[bytes.len() - DIGEST_LEN..].try_into().expect("digest length")
+    }
+}
+
+/// The sections of an encoded package, checked against its size and digest.
+struct Sections<'a> {
+    manifest: &'a [u8],
+    module: &'a [u8],
+    state: &'a [u8],
+}
+
+fn split(bytes: &[u8]) -> Result<Sections<'_>> {
+    if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
+        return Err(FormatError::NotAPackage);
+    }
+    if bytes.len() < HEADER_LEN + DIGEST_LEN {
+        return Err(FormatError::Truncated { expected: (HEADER_LEN + DIGEST_LEN) as u64, actual: bytes.len() as u64 });
+    }
+    let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+    let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+    let version = u32_at(8);
+    if version > FORMAT_VERSION {
+        return Err(FormatError::NewerFormat(version));
+    }
+    if version == 0 {
+        return Err(FormatError::UnsupportedFormat(version));
+    }
+    let flags = u32_at(12);
+    if flags != 0 {
+        return Err(FormatError::UnknownFlags(flags));
+    }
+    let (manifest_len, module_len, state_len) = (u64::from(u32_at(16)), u64_at(20), u64_at(28));
+    let expected = [manifest_len, module_len, state_len, (HEADER_LEN + DIGEST_LEN) as u64]
+        .into_iter()
+        .try_fold(0u64, u64::checked_add)
+        .ok_or(FormatError::BadLength)?;
+    let actual = bytes.len() as u64;
+    if expected > actual {
+        return Err(FormatError::Truncated { expected, actual });
+    }
+    if expected < actual {
+        return Err(FormatError::TrailingBytes(actual - expected));
+    }
+    let body_end = bytes.len() - DIGEST_LEN;
+    if sha256(&bytes[..body_end]) != bytes[body_end..] {
+        return Err(FormatError::DigestMismatch);
+    }
+    // Every length now fits in the input, so these casts and slices are exact.
+    let (manifest, rest) = bytes[HEADER_LEN..body_end].split_at(manifest_len as usize);
+    let (module, state) = rest.split_at(module_len as usize);
+    Ok(Sections { manifest, module, state })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Package {
+        let signature = Signature {
+            params: vec![shipfn_abi::Field { name: "own_arg".into(), ty: "i64".into() }],
+            result: "i64".into(),
+            ok: None,
+            error: None,
+            captures: vec![shipfn_abi::Field { name: "closure_arg".into(), ty: "i64".into() }],
+            globals: vec![],
+        };
+        Package::new(Source::Maker { name: "m".into(), args: vec!["3".into()] }, 1, 2, 3, signature, b"\0asm\x01\0\0\0".to_vec(), vec![6])
+    }
+
+    #[test]
+    fn round_trips_and_is_deterministic() {
+        let p = sample();
+        let bytes = p.to_bytes();
+        assert_eq!(bytes, sample().to_bytes());
+        assert_eq!(Package::from_bytes(&bytes).unwrap(), p);
+    }
+
+    #[test]
+    fn every_truncation_and_flip_is_refused() {
+        let bytes = sample().to_bytes();
+        for len in 0..bytes.len() {
+            assert!(Package::from_bytes(&bytes[..len]).is_err(), "truncated to {len}");
+        }
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x01;
+            assert!(Package::from_bytes(&b).is_err(), "flip at {i}");
+        }
+    }
+
+    #[test]
+    fn newer_formats_are_named() {
+        let mut bytes = sample().to_bytes();
+        bytes[8] = 9;
+        let err = Package::from_bytes(&bytes).unwrap_err();
+        assert_eq!(err.to_string(), "made by a newer shipfn (format 9); this shipfn reads format 1");
+    }
+
+    #[test]
+    fn huge_lengths_do_not_allocate() {
+        let mut bytes = sample().to_bytes();
+        bytes[20..28].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(Package::from_bytes(&bytes), Err(FormatError::BadLength)));
+        bytes[20..28].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        assert!(matches!(Package::from_bytes(&bytes), Err(FormatError::Truncated { .. })));
+    }
+}

@@ -1,0 +1,122 @@
+//! Argument tuples: decoding from JSON text, and readable type names.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use shipfn_abi::ArgError;
+
+/// A tuple of call arguments, `()` to `(A0, …, A7)`.
+///
+/// Implemented for tuples of up to eight serde types; the host sends either
+/// postcard of the whole tuple or one JSON text per element.
+pub trait Args: Sized + Serialize + DeserializeOwned {
+    /// How many arguments the tuple holds.
+    const COUNT: usize;
+    /// The readable type name of each element.
+    fn type_names() -> Vec<String>;
+    /// Decodes one JSON text per element; errors name the element.
+    fn from_json(raw: &[String]) -> Result<Self, ArgError>;
+}
+
+/// Decodes one argument from JSON text. A text that is not JSON at all is
+/// tried once more as a JSON string, so `--arg hello` works for a `String`.
+pub(crate) fn parse_arg<T: DeserializeOwned>(index: usize, raw: &str) -> Result<T, ArgError> {
+    let fail = |message: String| ArgError { index: index as u32, message };
+    match serde_json::from_str::<T>(raw) {
+        Ok(value) => Ok(value),
+        Err(err) if err.is_syntax() || err.is_eof() => {
+            serde_json::from_value::<T>(serde_json::Value::String(raw.to_owned()))
+                .map_err(|_| fail(format!("`{}` is not valid JSON ({err})", shorten(raw))))
+        }
+        Err(err) => Err(fail(err.to_string())),
+    }
+}
+
+fn shorten(raw: &str) -> String {
+    const MAX: usize = 60;
+    match raw.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &raw[..cut]),
+        None => raw.to_owned(),
+    }
+}
+
+/// `core::any::type_name` without module paths: `Vec<String>`, not
+/// `alloc::vec::Vec<alloc::string::String>`.
+pub fn type_name<T: ?Sized>() -> String {
+    let full = core::any::type_name::<T>();
+    let mut out = String::with_capacity(full.len());
+    let mut segment_start = 0;
+    let bytes = full.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b':' && bytes.get(i + 1) == Some(&b':') {
+            // Drop the path written so far in this segment.
+            out.truncate(segment_start);
+            i += 2;
+            continue;
+        }
+        out.push(c as char);
+        if !(c.is_ascii_alphanumeric() || c == b'_') {
+            segment_start = out.len();
+        }
+        i += 1;
+    }
+    out.replace(", RandomState", "")
+}
+
+macro_rules! impl_args {
+    ($count:expr; $($name:ident $idx:tt),*) => {
+        impl<$($name: Serialize + DeserializeOwned),*> Args for ($($name,)*) {
+            const COUNT: usize = $count;
+            fn type_names() -> Vec<String> {
+                vec![$(type_name::<$name>()),*]
+            }
+            #[allow(unused_variables)]
+            fn from_json(raw: &[String]) -> Result<Self, ArgError> {
+                if raw.len() != $count {
+                    return Err(ArgError {
+                        index: u32::MAX,
+                        message: format!("expected {} argument(s), got {}", $count, raw.len()),
+                    });
+                }
+                Ok(($(parse_arg::<$name>($idx, &raw[$idx])?,)*))
+            }
+        }
+    };
+}
+
+impl_args!(0;);
+impl_args!(1; A0 0);
+impl_args!(2; A0 0, A1 1);
+impl_args!(3; A0 0, A1 1, A2 2);
+impl_args!(4; A0 0, A1 1, A2 2, A3 3);
+impl_args!(5; A0 0, A1 1, A2 2, A3 3, A4 4);
+impl_args!(6; A0 0, A1 1, A2 2, A3 3, A4 4, A5 5);
+impl_args!(7; A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6);
+impl_args!(8; A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[test]
+    fn type_names_drop_paths() {
+        assert_eq!(type_name::<i64>(), "i64");
+        assert_eq!(type_name::<Vec<String>>(), "Vec<String>");
+        assert_eq!(type_name::<HashMap<String, Option<u8>>>(), "HashMap<String, Option<u8>>");
+        assert_eq!(type_name::<(i64, &str)>(), "(i64, &str)");
+    }
+
+    #[test]
+    fn json_args_name_the_failing_position() {
+        assert_eq!(<(i64, String)>::from_json(&["4".into(), "hi".into()]).unwrap(), (4, "hi".into()));
+        let err = <(i64, u8)>::from_json(&["4".into(), "300".into()]).unwrap_err();
+        assert_eq!(err.index, 1);
+        assert!(err.message.contains("u8"), "{}", err.message);
+        let err = <(i64,)>::from_json(&["four".into()]).unwrap_err();
+        assert!(err.message.contains("not valid JSON"), "{}", err.message);
+        let err = <(i64,)>::from_json(&[]).unwrap_err();
+        assert_eq!(err.index, u32::MAX);
+    }
+}

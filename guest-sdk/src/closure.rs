@@ -1,0 +1,249 @@
+//! Shippable closures: a table index for the body plus postcard bytes of
+//! what it captured.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use shipfn_abi::Field;
+
+use crate::args::{Args, type_name};
+
+/// The captured values of one closure, as a struct the macro generates.
+#[doc(hidden)]
+pub trait StateFields: Serialize + DeserializeOwned {
+    /// Name and type of each field that is shipped.
+    fn fields() -> Vec<Field>;
+}
+
+/// What a state trampoline is asked to do.
+#[doc(hidden)]
+pub enum Request<A, R> {
+    /// Decode the state and call the body.
+    Call { args: Option<A>, result: Option<R> },
+    /// Decode the state and render it as JSON: (captures, globals).
+    Describe { json: Option<(String, String)> },
+}
+
+/// `tramp::<C, G, A, R>`, seen through a type that does not name C and G.
+pub(crate) type TrampFn<A, R> = fn(usize, &[u8], &mut Request<A, R>) -> Result<(), String>;
+
+/// The state trampoline: the one place that knows the capture types.
+fn tramp<C, G, A, R>(func: usize, state: &[u8], request: &mut Request<A, R>) -> Result<(), String>
+where
+    C: StateFields,
+    G: StateFields,
+{
+    let (captures, globals): (C, G) =
+        postcard::from_bytes(state).map_err(|e| format!("captured state does not decode: {e}"))?;
+    match request {
+        Request::Call { args, result } => {
+            let args = args.take().ok_or("closure called without arguments")?;
+            // SAFETY: `func` was produced from a `fn(C, G, A) -> R` in `Closure::__new`,
+            // paired with this very instantiation of `tramp`. A forged index can
+            // only make wasm's `call_indirect` trap on a signature mismatch.
+            let body: fn(C, G, A) -> R = unsafe { fn_from_index(func) }?;
+            *result = Some(body(captures, globals, args));
+        }
+        Request::Describe { json } => {
+            let render = |v: &dyn erased::Render| v.render();
+            *json = Some((render(&captures)?, render(&globals)?));
+        }
+    }
+    Ok(())
+}
+
+mod erased {
+    pub trait Render {
+        fn render(&self) -> Result<String, String>;
+    }
+    impl<T: serde::Serialize> Render for T {
+        fn render(&self) -> Result<String, String> {
+            serde_json::to_string(self).map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Turns a function-table index back into a function pointer.
+///
+/// # Safety
+/// `index` must have come from a function pointer of type `F` in this module.
+pub(crate) unsafe fn fn_from_index<F: Copy>(index: usize) -> Result<F, String> {
+    const { assert!(size_of::<F>() == size_of::<usize>()) };
+    if index == 0 {
+        return Err("null function index".into());
+    }
+    // SAFETY: the caller promises `index` is a function of type `F`; on wasm32 a
+    // function pointer is its table index.
+    Ok(unsafe { core::mem::transmute_copy::<usize, F>(&index) })
+}
+
+/// A closure that can be shipped: its code is a function in this module, its
+/// captured values are postcard bytes.
+///
+/// Build one with [`ship!`](crate::ship); return it from a
+/// [`#[maker]`](crate::maker) to pack it, or capture it in another shipped
+/// closure and [`call`](Closure::call) it there. `A` is the tuple of
+/// parameter types and `R` the result type.
+pub struct Closure<A, R> {
+    tramp: usize,
+    func: usize,
+    state: Vec<u8>,
+    meta: Option<(fn() -> Meta, &'static [&'static str])>,
+    _types: PhantomData<fn(A) -> R>,
+}
+
+/// Names and types known where the closure was written.
+#[doc(hidden)]
+pub struct Meta {
+    pub params: Vec<Field>,
+    pub captures: Vec<Field>,
+    pub globals: Vec<Field>,
+}
+
+impl<A: Args, R> Closure<A, R> {
+    /// Used by `ship!`: pairs a non-capturing body with the values it needs.
+    #[doc(hidden)]
+    pub fn __new<C: StateFields, G: StateFields>(
+        body: fn(C, G, A) -> R,
+        captures: C,
+        globals: G,
+        param_names: &'static [&'static str],
+    ) -> Self {
+        let state = postcard::to_allocvec(&(&captures, &globals))
+            .unwrap_or_else(|e| panic!("shipfn: captured state does not serialize: {e}"));
+        Closure {
+            tramp: tramp::<C, G, A, R> as TrampFn<A, R> as usize,
+            func: body as usize,
+            state,
+            meta: Some((meta::<C, G, A>, param_names)),
+            _types: PhantomData,
+        }
+    }
+
+    /// Runs the closure here, in this module.
+    pub fn invoke(&self, args: A) -> R {
+        match self.request(Request::Call { args: Some(args), result: None }) {
+            Ok(Request::Call { result: Some(result), .. }) => result,
+            Ok(_) => unreachable!("a call request is answered with a result"),
+            Err(e) => panic!("shipfn: {e}"),
+        }
+    }
+
+    pub(crate) fn request(&self, mut request: Request<A, R>) -> Result<Request<A, R>, String> {
+        // SAFETY: `tramp` was made by `__new` for these `A` and `R`, or decoded
+        // from state that a forged package controls, in which case the wasm
+        // sandbox traps on a signature mismatch.
+        let tramp: TrampFn<A, R> = unsafe { fn_from_index(self.tramp) }?;
+        tramp(self.func, &self.state, &mut request)?;
+        Ok(request)
+    }
+
+    /// Rebuilds a closure from the parts a package carries.
+    #[doc(hidden)]
+    pub fn __from_parts(tramp: usize, func: usize, state: Vec<u8>) -> Self {
+        Closure { tramp, func, state, meta: None, _types: PhantomData }
+    }
+
+    /// The parts a package carries: (state trampoline, body, state).
+    #[doc(hidden)]
+    pub fn __into_parts(self) -> (usize, usize, Vec<u8>) {
+        (self.tramp, self.func, self.state)
+    }
+
+    /// Names and types, when the closure was built in this run.
+    #[doc(hidden)]
+    pub fn __meta(&self) -> Option<Meta> {
+        let (meta, names) = self.meta?;
+        let mut meta = meta();
+        for (param, name) in meta.params.iter_mut().zip(names) {
+            param.name = (*name).to_owned();
+        }
+        Some(meta)
+    }
+
+    /// Size of the captured state in bytes.
+    pub fn state_len(&self) -> usize {
+        self.state.len()
+    }
+}
+
+fn meta<C: StateFields, G: StateFields, A: Args>() -> Meta {
+    Meta {
+        params: A::type_names()
+            .into_iter()
+            .enumerate()
+            .map(|(i, ty)| Field { name: format!("arg{i}"), ty })
+            .collect(),
+        captures: C::fields(),
+        globals: G::fields(),
+    }
+}
+
+macro_rules! impl_call {
+    ($($name:ident $arg:ident),*) => {
+        impl<$($name,)* R> Closure<($($name,)*), R>
+        where ($($name,)*): Args
+        {
+            /// Calls the closure with its arguments.
+            #[allow(clippy::too_many_arguments)]
+            pub fn call(&self $(, $arg: $name)*) -> R {
+                self.invoke(($($arg,)*))
+            }
+        }
+    };
+}
+impl_call!();
+impl_call!(A0 a0);
+impl_call!(A0 a0, A1 a1);
+impl_call!(A0 a0, A1 a1, A2 a2);
+impl_call!(A0 a0, A1 a1, A2 a2, A3 a3);
+impl_call!(A0 a0, A1 a1, A2 a2, A3 a3, A4 a4);
+impl_call!(A0 a0, A1 a1, A2 a2, A3 a3, A4 a4, A5 a5);
+impl_call!(A0 a0, A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6);
+impl_call!(A0 a0, A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7);
+
+impl<A, R> fmt::Debug for Closure<A, R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Closure")
+            .field("signature", &format_args!("fn{} -> {}", type_name::<A>(), type_name::<R>()))
+            .field("state_len", &self.state.len())
+            .finish()
+    }
+}
+
+impl<A, R> Clone for Closure<A, R> {
+    fn clone(&self) -> Self {
+        Closure {
+            tramp: self.tramp,
+            func: self.func,
+            state: self.state.clone(),
+            meta: self.meta,
+            _types: PhantomData,
+        }
+    }
+}
+
+/// Postcard: (tramp, func, state). Human-readable formats (the JSON of
+/// `shipfn inspect`) get a summary instead of table indices.
+impl<A, R> Serialize for Closure<A, R> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if s.is_human_readable() {
+            use serde::ser::SerializeStruct;
+            let mut st = s.serialize_struct("Closure", 2)?;
+            st.serialize_field("closure", &format!("fn{} -> {}", type_name::<A>(), type_name::<R>()))?;
+            st.serialize_field("state_len", &self.state.len())?;
+            st.end()
+        } else {
+            (self.tramp as u32, self.func as u32, &self.state).serialize(s)
+        }
+    }
+}
+
+impl<'de, A, R> Deserialize<'de> for Closure<A, R> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let (tramp, func, state): (u32, u32, Vec<u8>) = Deserialize::deserialize(d)?;
+        Ok(Closure { tramp: tramp as usize, func: func as usize, state, meta: None, _types: PhantomData })
+    }
+}

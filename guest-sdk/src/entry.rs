@@ -1,0 +1,187 @@
+//! Host-level entry trampolines and the maker runner: where postcard and
+//! JSON meet the closure's own types.
+
+use core::fmt::Display;
+use core::marker::PhantomData;
+
+use serde::Serialize;
+use shipfn_abi::{ArgError, Made, Signature, StateJson, mode, status, word};
+
+use crate::abi::{Call, EntryFn, host_bytes, install_panic_hook, reply};
+use crate::args::{Args, type_name};
+use crate::closure::{Closure, Request, TrampFn, fn_from_index};
+
+type Reply = (u32, Vec<u8>);
+
+fn fail(status: u32, message: impl Display) -> Reply {
+    (status, message.to_string().into_bytes())
+}
+
+fn bad_args(error: ArgError) -> Reply {
+    (status::BAD_ARGS, postcard::to_allocvec(&error).unwrap_or_default())
+}
+
+/// Decodes the arguments, calls through the state trampoline, and hands the
+/// result to `finish`, which encodes it for `mode`.
+fn dispatch<A: Args, R>(call: &Call, finish: impl FnOnce(R, u32) -> Reply) -> Reply {
+    // SAFETY: the state trampoline index was made for these `A` and `R` by the
+    // same maker that chose this entry; see `fn_from_index`.
+    let tramp: TrampFn<A, R> = match unsafe { fn_from_index(call.tramp) } {
+        Ok(t) => t,
+        Err(e) => return fail(status::BAD_STATE, format!("bad state trampoline: {e}")),
+    };
+    let args = match call.mode {
+        mode::POSTCARD => match postcard::from_bytes::<A>(call.input) {
+            Ok(args) => args,
+            Err(e) => {
+                return bad_args(ArgError { index: u32::MAX, message: format!("arguments do not decode: {e}") });
+            }
+        },
+        mode::JSON => {
+            let raw: Vec<String> = match postcard::from_bytes(call.input) {
+                Ok(raw) => raw,
+                Err(e) => return fail(status::BAD_MODE, format!("JSON arguments are not framed: {e}")),
+            };
+            match A::from_json(&raw) {
+                Ok(args) => args,
+                Err(e) => return bad_args(e),
+            }
+        }
+        mode::DESCRIBE => {
+            let mut request = Request::Describe { json: None };
+            return match tramp(call.func, call.state, &mut request) {
+                Ok(()) => match request {
+                    Request::Describe { json: Some((captures, globals)) } => {
+                        (status::OK, postcard::to_allocvec(&StateJson { captures, globals }).unwrap_or_default())
+                    }
+                    _ => fail(status::BAD_STATE, "state was not described"),
+                },
+                Err(e) => fail(status::BAD_STATE, e),
+            };
+        }
+        other => return fail(status::BAD_MODE, format!("unknown mode {other}")),
+    };
+    let mut request = Request::Call { args: Some(args), result: None };
+    match tramp(call.func, call.state, &mut request) {
+        Ok(()) => match request {
+            Request::Call { result: Some(result), .. } => finish(result, call.mode),
+            _ => fail(status::BAD_STATE, "closure returned no result"),
+        },
+        Err(e) => fail(status::BAD_STATE, e),
+    }
+}
+
+fn encode<T: Serialize>(value: &T, mode: u32) -> Reply {
+    let bytes = if mode == mode::JSON {
+        serde_json::to_vec(value).map_err(|e| e.to_string())
+    } else {
+        postcard::to_allocvec(value).map_err(|e| e.to_string())
+    };
+    match bytes {
+        Ok(bytes) => (status::OK, bytes),
+        Err(e) => fail(status::GUEST_ERROR, format!("result does not serialize: {e}")),
+    }
+}
+
+fn entry_plain<A: Args, R: Serialize>(call: &Call) -> Reply {
+    dispatch::<A, R>(call, |r, mode| encode(&r, mode))
+}
+
+fn entry_result<A: Args, T: Serialize, E: Display>(call: &Call) -> Reply {
+    dispatch::<A, Result<T, E>>(call, |r, mode| match r {
+        Ok(value) => encode(&value, mode),
+        Err(e) => fail(status::GUEST_ERROR, e),
+    })
+}
+
+/// Which entry a closure needs, chosen where its result type is concrete.
+#[doc(hidden)]
+pub struct EntryInfo {
+    index: usize,
+    ok: Option<String>,
+    error: Option<String>,
+}
+
+/// Autoref-specialization probe: `(&&EntryProbe::of(&c)).__shipfn_entry()`
+/// picks the fallible entry for `Result<T, E: Display>` and the plain one
+/// for every other serde result.
+#[doc(hidden)]
+pub struct EntryProbe<A, R>(PhantomData<fn(A) -> R>);
+
+impl<A, R> EntryProbe<A, R> {
+    pub fn of(_: &Closure<A, R>) -> Self {
+        EntryProbe(PhantomData)
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaResult {
+    fn __shipfn_entry(&self) -> EntryInfo;
+}
+
+impl<A: Args, T: Serialize, E: Display> ViaResult for &EntryProbe<A, Result<T, E>> {
+    fn __shipfn_entry(&self) -> EntryInfo {
+        EntryInfo {
+            index: entry_result::<A, T, E> as EntryFn as usize,
+            ok: Some(type_name::<T>()),
+            error: Some(type_name::<E>()),
+        }
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaPlain {
+    fn __shipfn_entry(&self) -> EntryInfo;
+}
+
+impl<A: Args, R: Serialize> ViaPlain for EntryProbe<A, R> {
+    fn __shipfn_entry(&self) -> EntryInfo {
+        EntryInfo { index: entry_plain::<A, R> as EntryFn as usize, ok: None, error: None }
+    }
+}
+
+/// Everything a maker export reports about the closure it made.
+#[doc(hidden)]
+pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<Made, String> {
+    let meta = closure.__meta().ok_or("the closure was not built by ship! in this call")?;
+    let signature = Signature {
+        params: meta.params,
+        result: type_name::<R>(),
+        ok: entry.ok,
+        error: entry.error,
+        captures: meta.captures,
+        globals: meta.globals,
+    };
+    let (tramp, func, state) = closure.__into_parts();
+    Ok(Made { entry: entry.index as u32, tramp: tramp as u32, func: func as u32, state, signature })
+}
+
+/// Body of every `#[maker]` export: decodes the maker's JSON arguments, runs
+/// it, and answers with a postcard [`Made`].
+#[doc(hidden)]
+pub fn run_maker<MA: Args>(names: &[&str], make: impl FnOnce(MA) -> Result<Made, String>) -> u32 {
+    install_panic_hook();
+    let input = host_bytes(word::INPUT_PTR, word::INPUT_LEN);
+    let raw: Vec<String> = match postcard::from_bytes(input) {
+        Ok(raw) => raw,
+        Err(e) => return reply(status::BAD_MODE, format!("maker arguments are not framed: {e}").into_bytes()),
+    };
+    let args = match MA::from_json(&raw) {
+        Ok(args) => args,
+        Err(mut e) => {
+            let types = MA::type_names();
+            if let (Some(name), Some(ty)) = (names.get(e.index as usize), types.get(e.index as usize)) {
+                e.message = format!("`{name}: {ty}`: {}", e.message);
+            } else {
+                let list: Vec<String> = names.iter().zip(&types).map(|(n, t)| format!("{n}: {t}")).collect();
+                e.message = format!("{} (the maker takes ({}))", e.message, list.join(", "));
+            }
+            let (status, output) = bad_args(e);
+            return reply(status, output);
+        }
+    };
+    match make(args) {
+        Ok(made) => reply(status::OK, postcard::to_allocvec(&made).unwrap_or_default()),
+        Err(e) => reply(status::BAD_STATE, e.into_bytes()),
+    }
+}

@@ -1,0 +1,61 @@
+//! Write Rust closures that shipfn can pack into a `.fnpkg` and run on
+//! another machine.
+//!
+//! A guest crate is a `cdylib` that depends on this crate and is built for
+//! `wasm32-unknown-unknown` (`shipfn pack` builds it). It holds *makers*:
+//! functions that run on the sender, inside wasmtime, and return a closure.
+//!
+//! ```
+//! use shipfn_guest::{Closure, Global, maker, ship};
+//!
+//! static GLOBAL_ARG: Global<i64> = Global::new(|| 2);
+//!
+//! #[maker]
+//! pub fn closure_maker(closure_arg: i64) -> Closure<(i64,), i64> {
+//!     ship!(move |own_arg: i64| own_arg + closure_arg + GLOBAL_ARG.get() + 1)
+//! }
+//!
+//! // `shipfn pack . --make closure_maker --arg 3 -o f.fnpkg` runs the maker
+//! // on the sender; `shipfn run f.fnpkg --arg 4` prints 10 on the receiver.
+//! // In-process, the closure can be called directly too:
+//! assert_eq!(closure_maker(3).call(4), 10);
+//! ```
+//!
+//! # Concepts
+//!
+//! - [`ship!`] rewrites a closure into a function that does not capture, plus
+//!   a generated struct of what it captured. Captures are found from the
+//!   syntax of the body: every snake_case name that the closure does not bind
+//!   itself is moved into the struct, which derives serde's traits, so any
+//!   serde type can be captured without naming its type. A name in call
+//!   position (`helper(x)`) is taken to be a function.
+//! - A [`Closure<A, R>`](Closure) is a table index for that function plus the
+//!   postcard bytes of its captures. It is itself serde, so a closure can
+//!   capture another one and [`call`](Closure::call) it.
+//! - A [`Global`] is a `static` that sender-side code may change. A SCREAMING_CASE
+//!   name in a `ship!` body that is a `Global` is snapshotted when the closure
+//!   is built and restored on the receiver before the body runs. Globals the
+//!   body does not name are not shipped; a global that is read only inside a
+//!   helper function must be named in the body (`let _ = &CONFIG;`) to ship.
+//! - [`#[maker]`](maker) exports a function `fn(..) -> Closure<A, R>` for
+//!   `shipfn pack --make NAME --arg …`; [`#[export]`](export) exports a plain
+//!   function for `shipfn pack --fn NAME`. Their parameters are decoded from
+//!   the JSON `--arg`s.
+//! - A closure whose result is `Result<T, E>` with `E: Display` is *fallible*:
+//!   `Ok(t)` is the result, `Err(e)` is reported by the host as an error
+//!   carrying `e.to_string()`. A panic is reported with its message and location.
+#![deny(missing_docs)]
+
+mod abi;
+mod args;
+mod closure;
+mod entry;
+mod global;
+
+pub use args::{Args, type_name};
+pub use closure::Closure;
+pub use global::Global;
+pub use shipfn_guest_macros::{export, maker, ship};
+
+#[doc(hidden)]
+pub mod __private;
