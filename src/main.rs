@@ -1,1 +1,57 @@
-fn main() {}
+//! `shipfn`: pack a Rust closure into one `.fnpkg` file, run it anywhere.
+
+mod cmd;
+mod exit;
+
+use clap::{Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Exit codes:
+   0  success
+   1  internal error
+   2  usage error (bad command line)
+   3  I/O error (a file could not be read or written)
+   4  bad package (corrupt, newer format, forbidden import, not a shipfn guest, no such maker)
+   5  bad arguments (wrong count, type or syntax of --arg)
+   6  the function returned an error (Err)
+   7  the guest panicked or trapped
+   8  the time limit or fuel ran out
+   9  the memory or result-size limit was hit
+  10  the guest crate did not build (or no wasm32 toolchain was found)
+
+Quick start:
+  shipfn pack examples/closure --make closure_maker --arg 3 -o closure.fnpkg
+  shipfn run closure.fnpkg --arg 4          # prints 10
+  shipfn inspect closure.fnpkg";
+
+/// Ship a Rust closure to another machine: pack it with its captured state
+/// into one .fnpkg file, run it anywhere in a WebAssembly sandbox.
+#[derive(Parser)]
+#[command(name = "shipfn", version, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    Pack(cmd::pack::Args),
+    Run(cmd::run::Args),
+    Inspect(cmd::inspect::Args),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Pack(args) => cmd::pack::main(args),
+        Command::Run(args) => cmd::run::main(args),
+        Command::Inspect(args) => cmd::inspect::main(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            exit::code(&error)
+        }
+    }
+}

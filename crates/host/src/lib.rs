@@ -1,1 +1,53 @@
-//! stub
+//! Load `.fnpkg` packages and call the closures inside them, sandboxed by
+//! wasmtime; and, on the sender, run guest makers to pack closures.
+//!
+//! ```no_run
+//! use shipfn_host::{Host, Limits};
+//! use std::time::Duration;
+//!
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let host = Host::new(Limits { timeout: Duration::from_secs(2), ..Limits::default() })?;
+//!
+//! // Sender: run `closure_maker(3)` inside the sandbox and pack its closure.
+//! let wasm = std::fs::read("target/wasm32-unknown-unknown/release/closure.wasm")?;
+//! let bytes = host.make(&wasm, "closure_maker", &["3".into()])?.to_bytes();
+//!
+//! // Receiver: verify, compile, call.
+//! let function = host.load(&bytes)?;
+//! assert_eq!(function.call_json(&["4".into()])?, "10");
+//! assert_eq!(function.call::<(i64,), i64>(&(4,))?, 10);
+//! # Ok(()) }
+//! ```
+//!
+//! # Concepts
+//!
+//! - A [`Host`] owns one wasmtime engine configured with the [`Limits`] every
+//!   call runs under: a time limit (epoch interruption), a memory limit,
+//!   optional fuel, a result-size limit and a stack limit. It is cheap to clone
+//!   and can be shared across threads.
+//! - [`Host::load`] verifies a package (see `shipfn-format`), compiles its
+//!   module and refuses any module that imports anything: shipped code gets
+//!   no WASI and no host functions. It returns a [`Function`].
+//! - Each call of a [`Function`] runs in a fresh instance: the closure's state
+//!   is written into the instance's linear memory once, the guest finds it
+//!   through the ABI block that its `SHIPFN_ABI` global points at, and the
+//!   call goes through the module's function table.
+//! - Every failure is an [`Error`] whose [`ErrorKind`] says what class it is
+//!   (bad package, bad arguments, guest error, trap, timeout, resource limit).
+//!   A guest that fails never takes the host down.
+#![deny(missing_docs)]
+
+mod error;
+mod function;
+mod host;
+mod instance;
+mod limits;
+mod pack;
+
+pub use error::{Error, ErrorKind, Result};
+pub use function::Function;
+pub use host::Host;
+pub use limits::Limits;
+pub use pack::Catalog;
+pub use shipfn_abi::{Field, Signature, StateJson};
+pub use shipfn_format::{FormatError, Manifest, Package, Source};

@@ -20,7 +20,15 @@ pub struct Names {
 pub fn free_names(closure: &ExprClosure) -> syn::Result<Names> {
     let mut binders = Binders::default();
     binders.visit_expr_closure(closure);
-    let mut uses = Uses { bound: binders.names, seen: BTreeSet::new(), names: Names { captures: vec![], globals: vec![] }, error: None };
+    let mut uses = Uses {
+        bound: binders.names,
+        seen: BTreeSet::new(),
+        names: Names {
+            captures: vec![],
+            globals: vec![],
+        },
+        error: None,
+    };
     uses.visit_expr(&closure.body);
     match uses.error {
         Some(e) => Err(e),
@@ -71,7 +79,10 @@ impl Uses {
 }
 
 fn is_screaming(name: &str) -> bool {
-    name.chars().any(|c| c.is_ascii_uppercase()) && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    name.chars().any(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn single_ident(path: &syn::ExprPath) -> Option<&Ident> {
@@ -114,7 +125,11 @@ fn macro_args(m: &syn::Macro) -> Vec<Expr> {
     };
     let mut out: Vec<Expr> = Vec::new();
     for arg in &args {
-        if let Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = arg {
+        if let Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) = arg
+        {
             out.extend(inline_format_names(s));
         }
     }
@@ -134,9 +149,16 @@ fn inline_format_names(s: &LitStr) -> Vec<Expr> {
         }
         let end = rest.find(['}', ':']).unwrap_or(rest.len());
         let name = &rest[..end];
-        if !name.is_empty() && name.chars().all(|c| c.is_alphanumeric() || c == '_') && !name.starts_with(|c: char| c.is_ascii_digit()) {
+        if !name.is_empty()
+            && name.chars().all(|c| c.is_alphanumeric() || c == '_')
+            && !name.starts_with(|c: char| c.is_ascii_digit())
+        {
             let ident = Ident::new(name, Span::call_site().located_at(s.span()));
-            names.push(Expr::Path(syn::ExprPath { attrs: vec![], qself: None, path: ident.into() }));
+            names.push(Expr::Path(syn::ExprPath {
+                attrs: vec![],
+                qself: None,
+                path: ident.into(),
+            }));
         }
     }
     names

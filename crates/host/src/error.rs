@@ -1,0 +1,133 @@
+//! Errors by class, so that callers can tell a bad package from a timeout.
+
+use std::time::Duration;
+
+use shipfn_format::FormatError;
+
+/// Why loading, packing or calling failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The package's bytes are not a valid package.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// The module does not validate or compile.
+    #[error("invalid WebAssembly module: {0}")]
+    InvalidModule(String),
+    /// The module imports something the host does not provide.
+    #[error(
+        "the module imports `{module}::{name}`, which shipfn does not provide: shipped code gets no WASI and no host functions"
+    )]
+    ForbiddenImport {
+        /// The import's module name.
+        module: String,
+        /// The import's field name.
+        name: String,
+    },
+    /// The module lacks the exports of the shipfn guest ABI.
+    #[error("not a shipfn guest module: {0} (is it built with the shipfn-guest crate?)")]
+    NotAGuest(String),
+    /// No maker or exported function by that name.
+    #[error("the module has no {what} `{name}`; {}", list_available(.available))]
+    NoSuchExport {
+        /// "maker" or "exported function".
+        what: &'static str,
+        /// The name asked for.
+        name: String,
+        /// The names the module has.
+        available: Vec<String>,
+    },
+    /// An argument had the wrong count, type or syntax.
+    #[error("{0}")]
+    BadArgs(String),
+    /// The closure returned `Err(e)`.
+    #[error("the function returned an error: {0}")]
+    GuestError(String),
+    /// The guest panicked.
+    #[error("the guest panicked: {0}")]
+    Panic(String),
+    /// The guest trapped (stack overflow, unreachable, out-of-bounds access, …).
+    #[error("the guest trapped: {0}")]
+    Trap(String),
+    /// The call ran past its time limit.
+    #[error("the call ran past its time limit of {0:?} and was stopped")]
+    Timeout(Duration),
+    /// The call used up its fuel.
+    #[error("the call used up its fuel ({0} units) and was stopped")]
+    OutOfFuel(u64),
+    /// The guest tried to grow its memory past the limit.
+    #[error(
+        "the guest tried to grow its memory to {requested} bytes, past the limit of {limit} bytes"
+    )]
+    MemoryLimit {
+        /// The limit.
+        limit: usize,
+        /// What the guest asked for.
+        requested: usize,
+    },
+    /// The result is larger than the limit.
+    #[error("the result is {len} bytes, larger than the limit of {limit} bytes")]
+    ResultTooLarge {
+        /// The result's size.
+        len: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The guest broke the ABI contract (bad pointers, bad state, bad encoding).
+    #[error("the guest broke the shipfn ABI: {0}")]
+    Abi(String),
+    /// A failure inside the host itself.
+    #[error("host error: {0}")]
+    Internal(String),
+}
+
+fn list_available(names: &[String]) -> String {
+    if names.is_empty() {
+        "it has none".into()
+    } else {
+        format!("it has: {}", names.join(", "))
+    }
+}
+
+/// The class of an [`Error`]: what a caller (or an exit code) acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The package or module is corrupt, hostile, or not a shipfn guest.
+    BadPackage,
+    /// The caller's arguments are wrong.
+    BadArgs,
+    /// The function returned an error value.
+    GuestError,
+    /// The guest panicked or trapped.
+    Trap,
+    /// The time limit or fuel ran out.
+    Timeout,
+    /// The memory or result-size limit was hit.
+    ResourceLimit,
+    /// The host failed.
+    Internal,
+}
+
+impl Error {
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Format(_)
+            | Error::InvalidModule(_)
+            | Error::ForbiddenImport { .. }
+            | Error::NotAGuest(_)
+            | Error::NoSuchExport { .. }
+            | Error::Abi(_) => ErrorKind::BadPackage,
+            Error::BadArgs(_) => ErrorKind::BadArgs,
+            Error::GuestError(_) => ErrorKind::GuestError,
+            Error::Panic(_) | Error::Trap(_) => ErrorKind::Trap,
+            Error::Timeout(_) | Error::OutOfFuel(_) => ErrorKind::Timeout,
+            Error::MemoryLimit { .. } | Error::ResultTooLarge { .. } => ErrorKind::ResourceLimit,
+            Error::Internal(_) => ErrorKind::Internal,
+        }
+    }
+}
+
+/// `Result` with an [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

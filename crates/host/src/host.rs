@@ -1,0 +1,121 @@
+//! The host: one wasmtime engine, its limits, and the clock that enforces
+//! time limits.
+
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use shipfn_abi::{ABI_BLOCK_EXPORT, ALLOC_EXPORT, CALL_EXPORT};
+use shipfn_format::Package;
+use wasmtime::{Config, Engine, ExternType, Module, ValType};
+
+use crate::function::Function;
+use crate::{Error, Limits, Result};
+
+/// How often the epoch advances; time limits are exact to about this much.
+pub(crate) const TICK: Duration = Duration::from_millis(5);
+
+/// Loads and runs packages. Configure once, share across threads; clones
+/// share one engine.
+///
+/// ```no_run
+/// # fn main() -> shipfn_host::Result<()> {
+/// let host = shipfn_host::Host::new(shipfn_host::Limits::default())?;
+/// let bytes = std::fs::read("closure.fnpkg").unwrap();
+/// let function = host.load(&bytes)?;
+/// assert_eq!(function.call_json(&["4".into()])?, "10");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Host {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    limits: Limits,
+}
+
+impl Host {
+    /// A host whose calls run under `limits`.
+    pub fn new(limits: Limits) -> Result<Host> {
+        let mut config = Config::new();
+        config
+            .epoch_interruption(true)
+            .consume_fuel(limits.fuel.is_some())
+            .max_wasm_stack(limits.max_stack);
+        let engine = Engine::new(&config)
+            .map_err(|e| Error::Internal(format!("cannot configure wasmtime: {e}")))?;
+        let inner = Arc::new(Inner { engine, limits });
+        spawn_ticker(Arc::downgrade(&inner))?;
+        Ok(Host { inner })
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Verifies a package and compiles its module, ready to call.
+    pub fn load(&self, bytes: &[u8]) -> Result<Function> {
+        let package = Package::from_bytes(bytes)?;
+        let module = self.compile(&package.module)?;
+        Ok(Function::new(self.clone(), module, package))
+    }
+
+    /// Compiles a module and checks that it is a shipfn guest that imports nothing.
+    pub(crate) fn compile(&self, wasm: &[u8]) -> Result<Module> {
+        let module =
+            Module::new(self.engine(), wasm).map_err(|e| Error::InvalidModule(format!("{e:#}")))?;
+        if let Some(import) = module.imports().next() {
+            return Err(Error::ForbiddenImport {
+                module: import.module().into(),
+                name: import.name().into(),
+            });
+        }
+        check_abi_exports(&module)?;
+        Ok(module)
+    }
+}
+
+fn check_abi_exports(module: &Module) -> Result<()> {
+    let missing = |what: String| Err(Error::NotAGuest(what));
+    match module.get_export("memory") {
+        Some(ExternType::Memory(m)) if !m.is_64() && !m.is_shared() => {}
+        _ => return missing("it exports no 32-bit `memory`".into()),
+    }
+    match module.get_export(ABI_BLOCK_EXPORT) {
+        Some(ExternType::Global(g)) if matches!(g.content(), ValType::I32) => {}
+        _ => return missing(format!("it exports no i32 global `{ABI_BLOCK_EXPORT}`")),
+    }
+    for name in [ALLOC_EXPORT, CALL_EXPORT] {
+        match module.get_export(name) {
+            Some(ExternType::Func(f))
+                if f.params().map(|p| matches!(p, ValType::I32)).eq([true])
+                    && f.results().map(|p| matches!(p, ValType::I32)).eq([true]) => {}
+            _ => return missing(format!("it exports no function `{name}(i32) -> i32`")),
+        }
+    }
+    Ok(())
+}
+
+/// Advances the engine's epoch every [`TICK`] until the last clone of the
+/// host (and every function loaded from it) is gone.
+fn spawn_ticker(host: Weak<Inner>) -> Result<()> {
+    std::thread::Builder::new()
+        .name("shipfn-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(TICK);
+                match host.upgrade() {
+                    Some(inner) => inner.engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|e| Error::Internal(format!("cannot start the epoch thread: {e}")))
+}

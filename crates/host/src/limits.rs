@@ -1,0 +1,31 @@
+//! What one call may use.
+
+use std::time::Duration;
+
+/// Limits applied to every call (and to every maker run when packing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall-clock time for one call, enforced by epoch interruption.
+    pub timeout: Duration,
+    /// Most bytes of linear memory an instance may have.
+    pub max_memory: usize,
+    /// Fuel (roughly, wasm instructions) per call; `None` for no fuel metering.
+    pub fuel: Option<u64>,
+    /// Most bytes a result may take.
+    pub max_result: usize,
+    /// Most bytes of native stack wasm code may use.
+    pub max_stack: usize,
+}
+
+impl Default for Limits {
+    /// 10 s, 1 GiB of memory, no fuel, 64 MiB results, 1 MiB of stack.
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(10),
+            max_memory: 1 << 30,
+            fuel: None,
+            max_result: 64 << 20,
+            max_stack: 1 << 20,
+        }
+    }
+}

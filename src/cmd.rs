@@ -1,0 +1,72 @@
+//! One module per subcommand, plus the options they share.
+
+pub mod inspect;
+pub mod pack;
+pub mod run;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use shipfn_host::{Host, Limits};
+
+/// Sandbox limits, shared by `pack` (which runs the maker) and `run`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct LimitArgs {
+    /// Wall-clock time limit per call (e.g. 500ms, 10s, 2m).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+    /// Memory limit of the guest's linear memory (e.g. 64MiB, 1GiB).
+    #[arg(long, default_value = "1GiB", value_parser = parse_size)]
+    pub max_memory: u64,
+    /// Fuel per call (about one unit per wasm instruction); unlimited if not given.
+    #[arg(long)]
+    pub fuel: Option<u64>,
+    /// Largest result the guest may return (e.g. 64MiB).
+    #[arg(long, default_value = "64MiB", value_parser = parse_size)]
+    pub max_result: u64,
+}
+
+impl LimitArgs {
+    pub fn host(&self) -> anyhow::Result<Host> {
+        let limits = Limits {
+            timeout: self.timeout,
+            max_memory: usize::try_from(self.max_memory).unwrap_or(usize::MAX),
+            fuel: self.fuel,
+            max_result: usize::try_from(self.max_result).unwrap_or(usize::MAX),
+            ..Limits::default()
+        };
+        Ok(Host::new(limits)?)
+    }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = match text.parse::<f64>() {
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
+        Ok(_) => return Err("must be a positive duration".into()),
+        Err(_) => {
+            humantime::parse_duration(text).map_err(|e| format!("{e} (try 500ms, 10s or 2m)"))?
+        }
+    };
+    if d.is_zero() {
+        Err("must be more than zero".into())
+    } else {
+        Ok(d)
+    }
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    text.parse::<bytesize::ByteSize>()
+        .map(|b| b.as_u64())
+        .map_err(|e| format!("{e} (try 64MiB or 1GiB)"))
+}
+
+/// Reads a file, naming it in the error.
+pub fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+/// `1.2 KiB`-style sizes for people.
+pub fn human_size(bytes: usize) -> String {
+    bytesize::ByteSize(bytes as u64).display().iec().to_string()
+}

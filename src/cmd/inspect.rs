@@ -1,0 +1,129 @@
+//! `shipfn inspect`: show what a package holds, like pickletools for a pickle.
+
+use std::path::PathBuf;
+
+use shipfn_host::{Function, Package, StateJson};
+
+use super::{LimitArgs, human_size, pack::made_by, read};
+
+/// Show what a package holds: format, hashes, sizes, signature, and the
+/// captured state and globals as JSON. The state is rendered by the
+/// package's own code, inside the sandbox; nothing else runs.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The .fnpkg file.
+    #[arg(value_name = "PACKAGE")]
+    package: PathBuf,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+pub fn main(args: Args) -> anyhow::Result<()> {
+    let bytes = read(&args.package)?;
+    let host = args.limits.host()?;
+    let function = host.load(&bytes)?;
+    let state = function.describe();
+    let state_json = state.as_ref().ok();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json(&function, bytes.len(), state_json))?
+        );
+    } else {
+        print_text(&function, &args.package, bytes.len(), state_json);
+    }
+    state
+        .map(drop)
+        .map_err(|e| anyhow::Error::new(e).context("cannot render the captured state"))
+}
+
+fn parse(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.into()))
+}
+
+fn fields(fields: &[shipfn_host::Field]) -> serde_json::Value {
+    fields
+        .iter()
+        .map(|f| serde_json::json!({ "name": f.name, "type": f.ty }))
+        .collect()
+}
+
+fn json(function: &Function, size: usize, state: Option<&StateJson>) -> serde_json::Value {
+    let package = function.package();
+    let m = &package.manifest;
+    let sig = &m.signature;
+    serde_json::json!({
+        "format_version": shipfn_format::FORMAT_VERSION,
+        "created_by": m.created_by,
+        "abi_version": m.abi_version,
+        "made_by": made_by(package),
+        "signature": m.signature_text(),
+        "params": fields(&sig.params),
+        "result": sig.result,
+        "ok": sig.ok,
+        "error": sig.error,
+        "size": size,
+        "sha256": hex::encode(package.digest()),
+        "module": { "size": package.module.len(), "sha256": hex::encode(m.module_sha256) },
+        "state": { "size": package.state.len(), "sha256": hex::encode(m.state_sha256) },
+        "captures": fields(&sig.captures),
+        "globals": fields(&sig.globals),
+        "captured_values": state.map(|s| parse(&s.captures)),
+        "global_values": state.map(|s| parse(&s.globals)),
+    })
+}
+
+fn print_text(function: &Function, path: &std::path::Path, size: usize, state: Option<&StateJson>) {
+    let package: &Package = function.package();
+    let m = &package.manifest;
+    let sig = &m.signature;
+    println!(
+        "{}: shipfn package, format {}",
+        path.display(),
+        shipfn_format::FORMAT_VERSION
+    );
+    println!(
+        "  created by  {} (guest ABI {})",
+        m.created_by, m.abi_version
+    );
+    println!("  made by     {}", made_by(package));
+    println!("  signature   {}", m.signature_text());
+    if let (Some(ok), Some(error)) = (&sig.ok, &sig.error) {
+        println!("  fallible    Ok({ok}) is the result, Err({error}) is reported as an error");
+    }
+    println!(
+        "  package     {:>10}  sha256 {}",
+        human_size(size),
+        hex::encode(package.digest())
+    );
+    println!(
+        "  module      {:>10}  sha256 {}",
+        human_size(package.module.len()),
+        hex::encode(m.module_sha256)
+    );
+    println!(
+        "  state       {:>10}  sha256 {}",
+        human_size(package.state.len()),
+        hex::encode(m.state_sha256)
+    );
+    let list = |fields: &[shipfn_host::Field]| {
+        if fields.is_empty() {
+            "(none)".to_string()
+        } else {
+            fields
+                .iter()
+                .map(|f| format!("{}: {}", f.name, f.ty))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    println!("  captures    {}", list(&sig.captures));
+    println!("  globals     {}", list(&sig.globals));
+    if let Some(state) = state {
+        println!("  captured    {}", state.captures);
+        println!("  global values {}", state.globals);
+    }
+}

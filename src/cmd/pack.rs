@@ -1,0 +1,138 @@
+//! `shipfn pack`: build a guest, run its maker in the sandbox, write a package.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use shipfn_build::{BuildError, BuildOptions, Toolchain};
+use shipfn_host::{Package, Source};
+
+use super::{LimitArgs, human_size, read};
+
+/// Build a guest crate (or take a prebuilt .wasm), run one of its makers
+/// inside the sandbox, and write the closure it returns, with the module and
+/// the closure's captured state, as one .fnpkg file.
+#[derive(clap::Args, Debug)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["make", "function"]))]
+pub struct Args {
+    /// A guest crate directory (built for wasm32 here) or a prebuilt .wasm module.
+    #[arg(value_name = "GUEST")]
+    guest: PathBuf,
+    /// Run this #[maker] function and pack the closure it returns.
+    #[arg(long, value_name = "NAME")]
+    make: Option<String>,
+    /// Pack this #[export]ed plain function, which captures nothing.
+    #[arg(long = "fn", value_name = "NAME", conflicts_with = "args")]
+    function: Option<String>,
+    /// One maker argument, as JSON; repeat in parameter order. A bare word
+    /// that is not JSON is taken as a string.
+    #[arg(long = "arg", value_name = "JSON", allow_hyphen_values = true)]
+    args: Vec<String>,
+    /// Where to write the package [default: NAME.fnpkg].
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Cargo's target directory for building the guest [default: the crate's own].
+    #[arg(long, value_name = "DIR")]
+    target_dir: Option<PathBuf>,
+    /// Build with this cargo instead of the detected one (or set SHIPFN_CARGO).
+    #[arg(long, value_name = "PATH", requires = "rustc")]
+    cargo: Option<PathBuf>,
+    /// Build with this rustc instead of the detected one (or set SHIPFN_RUSTC).
+    #[arg(long, value_name = "PATH", requires = "cargo")]
+    rustc: Option<PathBuf>,
+    /// Print nothing but errors.
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+pub fn main(args: Args) -> anyhow::Result<()> {
+    let wasm = module_bytes(&args)?;
+    let host = args.limits.host()?;
+    let (package, name) = match (&args.make, &args.function) {
+        (Some(maker), _) => (host.make(&wasm, maker, &args.args)?, maker),
+        (None, Some(function)) => (host.export(&wasm, function)?, function),
+        (None, None) => unreachable!("clap requires --make or --fn"),
+    };
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("{name}.fnpkg")));
+    let bytes = package.to_bytes();
+    write_atomically(&output, &bytes)?;
+    if !args.quiet {
+        eprintln!(
+            "packed {} → {} ({}; {} module, {} state, {} in all)",
+            made_by(&package),
+            output.display(),
+            package.manifest.signature_text(),
+            human_size(package.module.len()),
+            human_size(package.state.len()),
+            human_size(bytes.len()),
+        );
+    }
+    Ok(())
+}
+
+/// `closure_maker(3)` or `add`.
+pub fn made_by(package: &Package) -> String {
+    match &package.manifest.source {
+        Source::Maker { name, args } => format!("{name}({})", args.join(", ")),
+        Source::Function { name } => name.clone(),
+    }
+}
+
+fn module_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {
+    if args.guest.is_dir() {
+        let toolchain = match (&args.cargo, &args.rustc) {
+            (Some(cargo), Some(rustc)) => {
+                Toolchain::probe(cargo, rustc).ok_or_else(|| BuildError::NoToolchain {
+                    tried: format!(
+                        "--cargo {} --rustc {} cannot build wasm32",
+                        cargo.display(),
+                        rustc.display()
+                    ),
+                })?
+            }
+            _ => Toolchain::detect()?,
+        };
+        if !args.quiet {
+            eprintln!(
+                "building {} for wasm32 with {toolchain}",
+                args.guest.display()
+            );
+        }
+        let options = BuildOptions {
+            target_dir: args.target_dir.clone(),
+            quiet: args.quiet,
+        };
+        let wasm = shipfn_build::build(&args.guest, &toolchain, &options)?;
+        read(&wasm)
+    } else if args.guest.exists() {
+        read(&args.guest)
+    } else {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such file or directory",
+        ))
+        .with_context(|| format!("cannot read guest {}", args.guest.display()))
+    }
+}
+
+/// Writes through a temporary file in the same directory and renames it into
+/// place, so that a failure never leaves a half-written package.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let context = || format!("cannot write {}", path.display());
+    let mut file = tempfile::NamedTempFile::new_in(dir).with_context(context)?;
+    file.write_all(bytes).with_context(context)?;
+    file.as_file().sync_all().with_context(context)?;
+    file.persist(path)
+        .map_err(|e| e.error)
+        .with_context(context)?;
+    Ok(())
+}

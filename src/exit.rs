@@ -1,0 +1,47 @@
+//! Exit codes, one per failure class (listed in `shipfn --help`).
+
+use std::process::ExitCode;
+
+use shipfn_host::{Error, ErrorKind, FormatError};
+
+/// A mistake on the command line that clap cannot see (exit code 2).
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// The exit code for `error`: the class of the first typed error in its chain.
+pub fn code(error: &anyhow::Error) -> ExitCode {
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<Error>() {
+            return ExitCode::from(match e.kind() {
+                ErrorKind::BadPackage => 4,
+                ErrorKind::BadArgs => 5,
+                ErrorKind::GuestError => 6,
+                ErrorKind::Trap => 7,
+                ErrorKind::Timeout => 8,
+                ErrorKind::ResourceLimit => 9,
+                _ => 1,
+            });
+        }
+        if cause.is::<FormatError>() {
+            return ExitCode::from(4);
+        }
+        if cause.is::<shipfn_build::BuildError>() {
+            return ExitCode::from(10);
+        }
+        if cause.is::<Usage>() {
+            return ExitCode::from(2);
+        }
+        if cause.is::<std::io::Error>() {
+            return ExitCode::from(3);
+        }
+    }
+    ExitCode::from(1)
+}
