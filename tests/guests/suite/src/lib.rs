@@ -1,0 +1,179 @@
+//! Test guest: one maker per behaviour that the end-to-end tests check.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hint::black_box;
+
+use serde::{Deserialize, Serialize};
+use shipfn_guest::{Closure, Global, export, maker, ship};
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Point {
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub enum Shape {
+    Circle { r: f64 },
+    Rect(f64, f64),
+    Empty,
+}
+
+fn area(shape: &Shape) -> f64 {
+    match shape {
+        Shape::Circle { r } => 3.0 * r * r,
+        Shape::Rect(w, h) => w * h,
+        Shape::Empty => 0.0,
+    }
+}
+
+/// Captures a value of every common serde kind; the result shows them all.
+#[maker]
+pub fn kitchen_sink(name: String, scale: f64) -> Closure<(i64,), String> {
+    let flag = true;
+    let count: u8 = 7;
+    let list = vec![1i64, 2, 3];
+    let mut table = HashMap::new();
+    table.insert("a".to_string(), 10i64);
+    let ordered: BTreeMap<u32, String> = [(1, "one".to_string()), (2, "two".to_string())].into();
+    let point = Point { x: 1.5, y: -2.0 };
+    let shape = Shape::Rect(2.0, 3.0);
+    let circle = Shape::Circle { r: 1.0 };
+    let empty = Shape::Empty;
+    let maybe: Option<String> = Some("hi".into());
+    let nothing: Option<i32> = None;
+    ship!(move |n: i64| {
+        let sum: i64 = list.iter().sum::<i64>() + n;
+        let areas = area(&shape) + area(&circle) + area(&empty);
+        format!(
+            "{name} flag={flag} count={count} sum={sum} a={} one={} point=({}, {}) areas={areas} maybe={maybe:?} nothing={nothing:?} scaled={}",
+            table["a"],
+            ordered[&1],
+            point.x,
+            point.y,
+            scale * n as f64
+        )
+    })
+}
+
+/// Structs in, structs out.
+#[maker]
+pub fn mover(offset: Point) -> Closure<(Point, f64), Point> {
+    ship!(move |p: Point, factor: f64| Point { x: p.x * factor + offset.x, y: p.y * factor + offset.y })
+}
+
+/// Several parameters, passed in order.
+#[maker]
+pub fn linear(a: i64) -> Closure<(i64, i64, i64), i64> {
+    ship!(move |x: i64, y: i64, z: i64| a * x + y - z)
+}
+
+/// A closure that captures two other shippable closures and calls them.
+#[maker]
+pub fn compose(k: i64) -> Closure<(i64,), i64> {
+    let scale = ship!(move |x: i64| x * k);
+    let inc = ship!(|x: i64| x + 1);
+    ship!(move |x: i64| inc.call(scale.call(x)))
+}
+
+fn fib(n: u64) -> u64 {
+    if n < 2 { n } else { fib(n - 1) + fib(n - 2) }
+}
+
+/// Recursion inside shipped code.
+#[maker]
+pub fn fib_from(offset: u64) -> Closure<(u64,), u64> {
+    ship!(move |n: u64| fib(n + offset))
+}
+
+/// A global the sender sets at run time.
+pub static GREETING: Global<String> = Global::new(|| "hello".into());
+/// A large global that `greeter`'s closure does not use.
+pub static BIG: Global<Vec<u8>> = Global::new(Vec::new);
+/// A constant: named in a body, but not a `Global`, so not shipped.
+const PUNCTUATION: &str = "!";
+
+/// Sets a global on the sender; the closure sees the value it had at pack time.
+#[maker]
+pub fn greeter(greeting: String) -> Closure<(String,), String> {
+    GREETING.set(greeting);
+    BIG.set(vec![7; 1 << 20]);
+    ship!(move |who: String| format!("{}, {who}{PUNCTUATION}", GREETING.get()))
+}
+
+/// Uses the large global: its snapshot is shipped.
+#[maker]
+pub fn big_user(len: usize) -> Closure<(), usize> {
+    BIG.set(vec![1; len]);
+    ship!(|| BIG.with(|b| b.iter().map(|&x| x as usize).sum()))
+}
+
+/// A fallible closure: `Err` is reported with its message.
+#[maker]
+pub fn checked_div(num: i64) -> Closure<(i64,), Result<i64, String>> {
+    ship!(move |d: i64| if d == 0 { Err(format!("cannot divide {num} by zero")) } else { Ok(num / d) })
+}
+
+/// Panics for positive input.
+#[maker]
+pub fn panicky() -> Closure<(i64,), i64> {
+    ship!(|x: i64| {
+        if x > 0 {
+            panic!("x was {x}");
+        }
+        x
+    })
+}
+
+/// Never returns.
+#[maker]
+pub fn spin() -> Closure<(), u64> {
+    ship!(|| {
+        let mut i = 0u64;
+        loop {
+            i = black_box(i.wrapping_add(1));
+        }
+    })
+}
+
+/// Allocates until something stops it.
+#[maker]
+pub fn memory_bomb() -> Closure<(), usize> {
+    ship!(|| {
+        let mut hoard: Vec<Vec<u8>> = Vec::new();
+        loop {
+            hoard.push(black_box(vec![1; 1 << 20]));
+        }
+    })
+}
+
+fn depth(n: u64) -> u64 {
+    if n == 0 { 0 } else { 1 + depth(black_box(n - 1)) }
+}
+
+/// Recursion without bound.
+#[maker]
+pub fn deep() -> Closure<(u64,), u64> {
+    ship!(|n: u64| depth(n))
+}
+
+/// A result of `len` bytes.
+#[maker]
+pub fn bytes() -> Closure<(usize,), Vec<u8>> {
+    ship!(|len: usize| vec![0; len])
+}
+
+/// Strings, bools and options as parameters.
+#[maker]
+pub fn describe() -> Closure<(String, bool, Option<u32>), String> {
+    ship!(|word: String, loud: bool, times: Option<u32>| {
+        let text = word.repeat(times.unwrap_or(1) as usize);
+        if loud { text.to_uppercase() } else { text }
+    })
+}
+
+/// A plain function, packed with `--fn add`.
+#[export]
+pub fn add(a: i64, b: i64) -> i64 {
+    a + b
+}
