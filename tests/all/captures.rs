@@ -1,0 +1,103 @@
+//! What the guest SDK can ship: any serde capture, several parameters,
+//! composition, recursion, globals, plain functions.
+
+use crate::harness::*;
+
+#[test]
+fn captures_of_every_serde_kind_arrive_intact() {
+    let p = pack_suite("kitchen_sink", &[r#""bob""#, "0.5"]);
+    let out = ok(&p.run(&["--arg", "4"]));
+    let text: String = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        text,
+        r#"bob flag=true count=7 sum=10 a=10 one=one point=(1.5, -2) areas=9 maybe=Some("hi") nothing=None scaled=2"#
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(&shipfn_in(
+        p.dir.path(),
+        &["inspect", "--json", p.file.to_str().unwrap()],
+    )))
+    .unwrap();
+    let captured = &json["captured_values"];
+    assert_eq!(captured["name"], "bob");
+    assert_eq!(captured["table"], serde_json::json!({ "a": 10 }));
+    assert_eq!(captured["ordered"], serde_json::json!({ "1": "one", "2": "two" }));
+    assert_eq!(captured["shape"], serde_json::json!({ "Rect": [2.0, 3.0] }));
+    assert_eq!(captured["circle"], serde_json::json!({ "Circle": { "r": 1.0 } }));
+    assert_eq!(captured["nothing"], serde_json::Value::Null);
+    let types: Vec<String> = json["captures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{}: {}", f["name"].as_str().unwrap(), f["type"].as_str().unwrap()))
+        .collect();
+    for expected in ["table: HashMap<String, i64>", "ordered: BTreeMap<u32, String>", "point: Point", "maybe: Option<String>"] {
+        assert!(types.iter().any(|t| t == expected), "{expected} not in {types:?}");
+    }
+}
+
+#[test]
+fn structs_go_in_and_come_out_as_json() {
+    let p = pack_suite("mover", &[r#"{"x": 1, "y": 2}"#]);
+    let out: serde_json::Value = serde_json::from_str(&ok(&p.run(&["--arg", r#"{"x":3,"y":4}"#, "--arg", "2"]))).unwrap();
+    assert_eq!(out, serde_json::json!({ "x": 7.0, "y": 10.0 }));
+}
+
+#[test]
+fn several_parameters_are_taken_in_order() {
+    let p = pack_suite("linear", &["10"]);
+    assert_eq!(ok(&p.run(&["--arg", "2", "--arg", "5", "--arg", "1"])), "24");
+    assert_eq!(ok(&p.run(&["--arg", "1", "--arg", "0", "--arg", "5"])), "5");
+}
+
+#[test]
+fn strings_bools_and_options_as_parameters() {
+    let p = pack_suite("describe", &[]);
+    assert_eq!(ok(&p.run(&["--arg", "ab", "--arg", "true", "--arg", "3"])), r#""ABABAB""#);
+    assert_eq!(ok(&p.run(&["--arg", r#""a b""#, "--arg", "false", "--arg", "null"])), r#""a b""#);
+}
+
+#[test]
+fn a_closure_can_capture_and_call_other_closures() {
+    let p = pack_suite("compose", &["5"]);
+    assert_eq!(ok(&p.run(&["--arg", "4"])), "21");
+    let info = ok(&shipfn_in(p.dir.path(), &["inspect", p.file.to_str().unwrap()]));
+    assert!(info.contains("scale: Closure<(i64,), i64>"), "{info}");
+}
+
+#[test]
+fn recursion_runs_inside_shipped_code() {
+    let p = pack_suite("fib_from", &["2"]);
+    assert_eq!(ok(&p.run(&["--arg", "18"])), "6765");
+}
+
+#[test]
+fn globals_set_by_the_maker_are_snapshotted_and_unused_ones_stay_home() {
+    let p = pack_suite("greeter", &["bonjour"]);
+    assert_eq!(ok(&p.run(&["--arg", "world"])), r#""bonjour, world!""#);
+    // BIG (1 MiB, set by the same maker) is not named by the closure.
+    let package = shipfn_format::Package::from_bytes(&std::fs::read(&p.file).unwrap()).unwrap();
+    assert!(package.state.len() < 64, "state is {} bytes", package.state.len());
+    let globals: Vec<&str> = package.manifest.signature.globals.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(globals, ["GREETING"], "PUNCTUATION is a const, not a Global");
+
+    // A closure that does name BIG ships its snapshot.
+    let big = pack_suite("big_user", &["100000"]);
+    assert_eq!(ok(&big.run(&[])), "100000");
+    let package = shipfn_format::Package::from_bytes(&std::fs::read(&big.file).unwrap()).unwrap();
+    assert!(package.state.len() >= 100_000, "state is {} bytes", package.state.len());
+}
+
+#[test]
+fn plain_exported_functions_pack_with_fn() {
+    let p = pack_with(&["--fn", "add"], &[]);
+    assert_eq!(ok(&p.run(&["--arg", "2", "--arg", "40"])), "42");
+    let info = ok(&shipfn_in(p.dir.path(), &["inspect", p.file.to_str().unwrap()]));
+    assert!(info.contains("fn(a: i64, b: i64) -> i64"), "{info}");
+    assert!(info.contains("captures    (none)"), "{info}");
+}
+
+#[test]
+fn a_fallible_closure_returns_its_ok_value() {
+    let p = pack_suite("checked_div", &["7"]);
+    assert_eq!(ok(&p.run(&["--arg", "2"])), "3");
+}

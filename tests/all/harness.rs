@@ -1,0 +1,101 @@
+//! Building the guest fixtures once, running the real binary, checking its
+//! exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use shipfn_build::{BuildOptions, Toolchain};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Where every guest fixture is built, so that std is built from source once.
+pub fn guest_target_dir() -> PathBuf {
+    repo().join("target").join("guests")
+}
+
+/// Builds a guest crate of the repository (e.g. `tests/guests/suite`) with
+/// the detected toolchain. No toolchain is a test failure, not a skip.
+pub fn build_guest(relative: &str) -> PathBuf {
+    let toolchain = Toolchain::detect().unwrap_or_else(|e| panic!("the tests need a wasm32 toolchain: {e}"));
+    let options = BuildOptions { target_dir: Some(guest_target_dir()), quiet: true };
+    shipfn_build::build(&repo().join(relative), &toolchain, &options)
+        .unwrap_or_else(|e| panic!("building the guest fixture {relative} failed: {e}"))
+}
+
+/// The `tests/guests/suite` module, built once per test run.
+pub fn suite() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| build_guest("tests/guests/suite"))
+}
+
+/// The real `shipfn` binary.
+pub fn shipfn() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_shipfn"))
+}
+
+/// Runs `shipfn` with `args` in `dir`.
+pub fn shipfn_in(dir: &Path, args: &[&str]) -> Output {
+    shipfn().current_dir(dir).args(args).output().expect("shipfn starts")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).trim().to_owned()
+}
+
+/// Asserts success and returns stdout.
+#[track_caller]
+pub fn ok(out: &Output) -> String {
+    assert!(out.status.success(), "shipfn failed ({:?}): {}", out.status.code(), stderr(out));
+    stdout(out)
+}
+
+/// Asserts exit code `code` with `needle` in stderr, and returns stderr.
+#[track_caller]
+pub fn fails(out: &Output, code: i32, needle: &str) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(code), "expected exit {code}; stdout: {} stderr: {err}", stdout(out));
+    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+    assert!(!err.contains("panicked at") || needle.contains("panicked"), "the host itself panicked: {err}");
+    err
+}
+
+/// A scratch directory with the suite module packed by `maker` and `args`.
+pub struct Packed {
+    pub dir: tempfile::TempDir,
+    pub file: PathBuf,
+}
+
+impl Packed {
+    /// `shipfn run FILE ARGS…` in the package's directory.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let mut all = vec!["run", self.file.to_str().expect("utf-8 path")];
+        all.extend_from_slice(args);
+        shipfn_in(self.dir.path(), &all)
+    }
+}
+
+/// Packs maker `maker` of the suite guest with `args` (JSON texts).
+pub fn pack_suite(maker: &str, args: &[&str]) -> Packed {
+    pack_with(&["--make", maker], args)
+}
+
+/// Packs the suite guest with `selector` (`["--make", NAME]` or `["--fn", NAME]`).
+pub fn pack_with(selector: &[&str], args: &[&str]) -> Packed {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("f.fnpkg");
+    let mut all = vec!["pack", suite().to_str().expect("utf-8 path")];
+    all.extend_from_slice(selector);
+    for a in args {
+        all.extend_from_slice(&["--arg", a]);
+    }
+    all.extend_from_slice(&["-q", "-o", file.to_str().expect("utf-8 path")]);
+    ok(&shipfn_in(dir.path(), &all));
+    Packed { dir, file }
+}

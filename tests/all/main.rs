@@ -1,0 +1,8 @@
+//! End-to-end tests: real guest crates built to wasm, the real `shipfn`
+//! binary, and receivers that are separate processes from the sender.
+
+mod captures;
+mod cli;
+mod failures;
+mod harness;
+mod seed;
