@@ -44,21 +44,13 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     let d = match text.parse::<f64>() {
         Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
         Ok(_) => return Err("must be a positive duration".into()),
-        Err(_) => {
-            humantime::parse_duration(text).map_err(|e| format!("{e} (try 500ms, 10s or 2m)"))?
-        }
+        Err(_) => humantime::parse_duration(text).map_err(|e| format!("{e} (try 500ms, 10s or 2m)"))?,
     };
-    if d.is_zero() {
-        Err("must be more than zero".into())
-    } else {
-        Ok(d)
-    }
+    if d.is_zero() { Err("must be more than zero".into()) } else { Ok(d) }
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
-    text.parse::<bytesize::ByteSize>()
-        .map(|b| b.as_u64())
-        .map_err(|e| format!("{e} (try 64MiB or 1GiB)"))
+    text.parse::<bytesize::ByteSize>().map(|b| b.as_u64()).map_err(|e| format!("{e} (try 64MiB or 1GiB)"))
 }
 
 /// Reads a file, naming it in the error.

@@ -75,16 +75,10 @@ impl<T: ?Sized> ViaOther for Probe<'_, T> {}
 
 /// A field of a generated captures struct.
 pub fn capture_field<T>(name: &str) -> Field {
-    Field {
-        name: name.to_owned(),
-        ty: type_name::<T>(),
-    }
+    Field { name: name.to_owned(), ty: type_name::<T>() }
 }
 
 /// A field of a generated globals struct, if it is a global.
 pub fn global_field<T: GlobalField>(name: &str) -> Option<Field> {
-    T::ty().map(|ty| Field {
-        name: name.to_owned(),
-        ty,
-    })
+    T::ty().map(|ty| Field { name: name.to_owned(), ty })
 }

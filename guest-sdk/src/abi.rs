@@ -37,14 +37,7 @@ pub(crate) fn get(index: usize) -> u32 {
 fn set(index: usize, value: u32) {
     assert!(index < word::COUNT);
     // SAFETY: in bounds; the module is single-threaded.
-    unsafe {
-        SHIPFN_ABI
-            .0
-            .get()
-            .cast::<u32>()
-            .add(index)
-            .write_volatile(value)
-    }
+    unsafe { SHIPFN_ABI.0.get().cast::<u32>().add(index).write_volatile(value) }
 }
 
 /// The bytes the host wrote at (`ptr_word`, `len_word`).

@@ -20,10 +20,7 @@ pub trait Args: Sized + Serialize + DeserializeOwned {
 /// Decodes one argument from JSON text. A text that is not JSON at all is
 /// tried once more as a JSON string, so `--arg hello` works for a `String`.
 pub(crate) fn parse_arg<T: DeserializeOwned>(index: usize, raw: &str) -> Result<T, ArgError> {
-    let fail = |message: String| ArgError {
-        index: index as u32,
-        message,
-    };
+    let fail = |message: String| ArgError { index: index as u32, message };
     match serde_json::from_str::<T>(raw) {
         Ok(value) => Ok(value),
         Err(err) if err.is_syntax() || err.is_eof() => {
@@ -107,19 +104,13 @@ mod tests {
     fn type_names_drop_paths() {
         assert_eq!(type_name::<i64>(), "i64");
         assert_eq!(type_name::<Vec<String>>(), "Vec<String>");
-        assert_eq!(
-            type_name::<HashMap<String, Option<u8>>>(),
-            "HashMap<String, Option<u8>>"
-        );
+        assert_eq!(type_name::<HashMap<String, Option<u8>>>(), "HashMap<String, Option<u8>>");
         assert_eq!(type_name::<(i64, &str)>(), "(i64, &str)");
     }
 
     #[test]
     fn json_args_name_the_failing_position() {
-        assert_eq!(
-            <(i64, String)>::from_json(&["4".into(), "hi".into()]).unwrap(),
-            (4, "hi".into())
-        );
+        assert_eq!(<(i64, String)>::from_json(&["4".into(), "hi".into()]).unwrap(), (4, "hi".into()));
         let err = <(i64, u8)>::from_json(&["4".into(), "300".into()]).unwrap_err();
         assert_eq!(err.index, 1);
         assert!(err.message.contains("u8"), "{}", err.message);

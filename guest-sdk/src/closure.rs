@@ -90,9 +90,12 @@ pub struct Closure<A, R> {
     tramp: usize,
     func: usize,
     state: Vec<u8>,
-    meta: Option<(fn() -> Meta, &'static [&'static str])>,
+    meta: Option<MetaSource>,
     _types: PhantomData<fn(A) -> R>,
 }
+
+/// How to compute a closure's [`Meta`]: its types, and its parameter names.
+type MetaSource = (fn() -> Meta, &'static [&'static str]);
 
 /// Names and types known where the closure was written.
 #[doc(hidden)]
@@ -124,14 +127,8 @@ impl<A: Args, R> Closure<A, R> {
 
     /// Runs the closure here, in this module.
     pub fn invoke(&self, args: A) -> R {
-        match self.request(Request::Call {
-            args: Some(args),
-            result: None,
-        }) {
-            Ok(Request::Call {
-                result: Some(result),
-                ..
-            }) => result,
+        match self.request(Request::Call { args: Some(args), result: None }) {
+            Ok(Request::Call { result: Some(result), .. }) => result,
             Ok(_) => unreachable!("a call request is answered with a result"),
             Err(e) => panic!("shipfn: {e}"),
         }
@@ -149,13 +146,7 @@ impl<A: Args, R> Closure<A, R> {
     /// Rebuilds a closure from the parts a package carries.
     #[doc(hidden)]
     pub fn __from_parts(tramp: usize, func: usize, state: Vec<u8>) -> Self {
-        Closure {
-            tramp,
-            func,
-            state,
-            meta: None,
-            _types: PhantomData,
-        }
+        Closure { tramp, func, state, meta: None, _types: PhantomData }
     }
 
     /// The parts a package carries: (state trampoline, body, state).
@@ -183,14 +174,7 @@ impl<A: Args, R> Closure<A, R> {
 
 fn meta<C: StateFields, G: StateFields, A: Args>() -> Meta {
     Meta {
-        params: A::type_names()
-            .into_iter()
-            .enumerate()
-            .map(|(i, ty)| Field {
-                name: format!("arg{i}"),
-                ty,
-            })
-            .collect(),
+        params: A::type_names().into_iter().enumerate().map(|(i, ty)| Field { name: format!("arg{i}"), ty }).collect(),
         captures: C::fields(),
         globals: G::fields(),
     }
@@ -222,10 +206,7 @@ impl_call!(A0 a0, A1 a1, A2 a2, A3 a3, A4 a4, A5 a5, A6 a6, A7 a7);
 impl<A, R> fmt::Debug for Closure<A, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Closure")
-            .field(
-                "signature",
-                &format_args!("fn{} -> {}", type_name::<A>(), type_name::<R>()),
-            )
+            .field("signature", &format_args!("fn{} -> {}", type_name::<A>(), type_name::<R>()))
             .field("state_len", &self.state.len())
             .finish()
     }
@@ -233,13 +214,7 @@ impl<A, R> fmt::Debug for Closure<A, R> {
 
 impl<A, R> Clone for Closure<A, R> {
     fn clone(&self) -> Self {
-        Closure {
-            tramp: self.tramp,
-            func: self.func,
-            state: self.state.clone(),
-            meta: self.meta,
-            _types: PhantomData,
-        }
+        Closure { tramp: self.tramp, func: self.func, state: self.state.clone(), meta: self.meta, _types: PhantomData }
     }
 }
 
@@ -250,10 +225,7 @@ impl<A, R> Serialize for Closure<A, R> {
         if s.is_human_readable() {
             use serde::ser::SerializeStruct;
             let mut st = s.serialize_struct("Closure", 2)?;
-            st.serialize_field(
-                "closure",
-                &format!("fn{} -> {}", type_name::<A>(), type_name::<R>()),
-            )?;
+            st.serialize_field("closure", &format!("fn{} -> {}", type_name::<A>(), type_name::<R>()))?;
             st.serialize_field("state_len", &self.state.len())?;
             st.end()
         } else {
@@ -265,12 +237,6 @@ impl<A, R> Serialize for Closure<A, R> {
 impl<'de, A, R> Deserialize<'de> for Closure<A, R> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (tramp, func, state): (u32, u32, Vec<u8>) = Deserialize::deserialize(d)?;
-        Ok(Closure {
-            tramp: tramp as usize,
-            func: func as usize,
-            state,
-            meta: None,
-            _types: PhantomData,
-        })
+        Ok(Closure { tramp: tramp as usize, func: func as usize, state, meta: None, _types: PhantomData })
     }
 }

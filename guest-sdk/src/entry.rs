@@ -18,10 +18,7 @@ fn fail(status: u32, message: impl Display) -> Reply {
 }
 
 fn bad_args(error: ArgError) -> Reply {
-    (
-        status::BAD_ARGS,
-        postcard::to_allocvec(&error).unwrap_or_default(),
-    )
+    (status::BAD_ARGS, postcard::to_allocvec(&error).unwrap_or_default())
 }
 
 /// Decodes the arguments, calls through the state trampoline, and hands the
@@ -37,20 +34,14 @@ fn dispatch<A: Args, R>(call: &Call, finish: impl FnOnce(R, u32) -> Reply) -> Re
         mode::POSTCARD => match postcard::from_bytes::<A>(call.input) {
             Ok(args) => args,
             Err(e) => {
-                return bad_args(ArgError {
-                    index: u32::MAX,
-                    message: format!("arguments do not decode: {e}"),
-                });
+                return bad_args(ArgError { index: u32::MAX, message: format!("arguments do not decode: {e}") });
             }
         },
         mode::JSON => {
             let raw: Vec<String> = match postcard::from_bytes(call.input) {
                 Ok(raw) => raw,
                 Err(e) => {
-                    return fail(
-                        status::BAD_MODE,
-                        format!("JSON arguments are not framed: {e}"),
-                    );
+                    return fail(status::BAD_MODE, format!("JSON arguments are not framed: {e}"));
                 }
             };
             match A::from_json(&raw) {
@@ -62,12 +53,9 @@ fn dispatch<A: Args, R>(call: &Call, finish: impl FnOnce(R, u32) -> Reply) -> Re
             let mut request = Request::Describe { json: None };
             return match tramp(call.func, call.state, &mut request) {
                 Ok(()) => match request {
-                    Request::Describe {
-                        json: Some((captures, globals)),
-                    } => (
-                        status::OK,
-                        postcard::to_allocvec(&StateJson { captures, globals }).unwrap_or_default(),
-                    ),
+                    Request::Describe { json: Some((captures, globals)) } => {
+                        (status::OK, postcard::to_allocvec(&StateJson { captures, globals }).unwrap_or_default())
+                    }
                     _ => fail(status::BAD_STATE, "state was not described"),
                 },
                 Err(e) => fail(status::BAD_STATE, e),
@@ -75,16 +63,10 @@ fn dispatch<A: Args, R>(call: &Call, finish: impl FnOnce(R, u32) -> Reply) -> Re
         }
         other => return fail(status::BAD_MODE, format!("unknown mode {other}")),
     };
-    let mut request = Request::Call {
-        args: Some(args),
-        result: None,
-    };
+    let mut request = Request::Call { args: Some(args), result: None };
     match tramp(call.func, call.state, &mut request) {
         Ok(()) => match request {
-            Request::Call {
-                result: Some(result),
-                ..
-            } => finish(result, call.mode),
+            Request::Call { result: Some(result), .. } => finish(result, call.mode),
             _ => fail(status::BAD_STATE, "closure returned no result"),
         },
         Err(e) => fail(status::BAD_STATE, e),
@@ -99,10 +81,7 @@ fn encode<T: Serialize>(value: &T, mode: u32) -> Reply {
     };
     match bytes {
         Ok(bytes) => (status::OK, bytes),
-        Err(e) => fail(
-            status::GUEST_ERROR,
-            format!("result does not serialize: {e}"),
-        ),
+        Err(e) => fail(status::GUEST_ERROR, format!("result does not serialize: {e}")),
     }
 }
 
@@ -159,20 +138,14 @@ pub trait ViaPlain {
 
 impl<A: Args, R: Serialize> ViaPlain for EntryProbe<A, R> {
     fn __shipfn_entry(&self) -> EntryInfo {
-        EntryInfo {
-            index: entry_plain::<A, R> as EntryFn as usize,
-            ok: None,
-            error: None,
-        }
+        EntryInfo { index: entry_plain::<A, R> as EntryFn as usize, ok: None, error: None }
     }
 }
 
 /// Everything a maker export reports about the closure it made.
 #[doc(hidden)]
 pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<Made, String> {
-    let meta = closure
-        .__meta()
-        .ok_or("the closure was not built by ship! in this call")?;
+    let meta = closure.__meta().ok_or("the closure was not built by ship! in this call")?;
     let signature = Signature {
         params: meta.params,
         result: type_name::<R>(),
@@ -182,13 +155,7 @@ pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<Made
         globals: meta.globals,
     };
     let (tramp, func, state) = closure.__into_parts();
-    Ok(Made {
-        entry: entry.index as u32,
-        tramp: tramp as u32,
-        func: func as u32,
-        state,
-        signature,
-    })
+    Ok(Made { entry: entry.index as u32, tramp: tramp as u32, func: func as u32, state, signature })
 }
 
 /// Body of every `#[maker]` export: decodes the maker's JSON arguments, runs
@@ -200,26 +167,17 @@ pub fn run_maker<MA: Args>(names: &[&str], make: impl FnOnce(MA) -> Result<Made,
     let raw: Vec<String> = match postcard::from_bytes(input) {
         Ok(raw) => raw,
         Err(e) => {
-            return reply(
-                status::BAD_MODE,
-                format!("maker arguments are not framed: {e}").into_bytes(),
-            );
+            return reply(status::BAD_MODE, format!("maker arguments are not framed: {e}").into_bytes());
         }
     };
     let args = match MA::from_json(&raw) {
         Ok(args) => args,
         Err(mut e) => {
             let types = MA::type_names();
-            if let (Some(name), Some(ty)) =
-                (names.get(e.index as usize), types.get(e.index as usize))
-            {
+            if let (Some(name), Some(ty)) = (names.get(e.index as usize), types.get(e.index as usize)) {
                 e.message = format!("`{name}: {ty}`: {}", e.message);
             } else {
-                let list: Vec<String> = names
-                    .iter()
-                    .zip(&types)
-                    .map(|(n, t)| format!("{n}: {t}"))
-                    .collect();
+                let list: Vec<String> = names.iter().zip(&types).map(|(n, t)| format!("{n}: {t}")).collect();
                 e.message = format!("{} (the maker takes ({}))", e.message, list.join(", "));
             }
             let (status, output) = bad_args(e);

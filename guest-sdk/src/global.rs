@@ -25,10 +25,7 @@ pub struct Global<T> {
 impl<T> Global<T> {
     /// A global whose first read yields `init()`.
     pub const fn new(init: fn() -> T) -> Self {
-        Global {
-            value: Mutex::new(None),
-            init,
-        }
+        Global { value: Mutex::new(None), init }
     }
 
     /// Runs `f` on the current value. `f` must not touch this same global.

@@ -28,16 +28,11 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     let state = function.describe();
     let state_json = state.as_ref().ok();
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json(&function, bytes.len(), state_json))?
-        );
+        println!("{}", serde_json::to_string_pretty(&json(&function, bytes.len(), state_json))?);
     } else {
         print_text(&function, &args.package, bytes.len(), state_json);
     }
-    state
-        .map(drop)
-        .map_err(|e| anyhow::Error::new(e).context("cannot render the captured state"))
+    state.map(drop).map_err(|e| anyhow::Error::new(e).context("cannot render the captured state"))
 }
 
 fn parse(text: &str) -> serde_json::Value {
@@ -45,10 +40,7 @@ fn parse(text: &str) -> serde_json::Value {
 }
 
 fn fields(fields: &[shipfn_host::Field]) -> serde_json::Value {
-    fields
-        .iter()
-        .map(|f| serde_json::json!({ "name": f.name, "type": f.ty }))
-        .collect()
+    fields.iter().map(|f| serde_json::json!({ "name": f.name, "type": f.ty })).collect()
 }
 
 fn json(function: &Function, size: usize, state: Option<&StateJson>) -> serde_json::Value {
@@ -80,44 +72,21 @@ fn print_text(function: &Function, path: &std::path::Path, size: usize, state: O
     let package: &Package = function.package();
     let m = &package.manifest;
     let sig = &m.signature;
-    println!(
-        "{}: shipfn package, format {}",
-        path.display(),
-        shipfn_format::FORMAT_VERSION
-    );
-    println!(
-        "  created by  {} (guest ABI {})",
-        m.created_by, m.abi_version
-    );
+    println!("{}: shipfn package, format {}", path.display(), shipfn_format::FORMAT_VERSION);
+    println!("  created by  {} (guest ABI {})", m.created_by, m.abi_version);
     println!("  made by     {}", made_by(package));
     println!("  signature   {}", m.signature_text());
     if let (Some(ok), Some(error)) = (&sig.ok, &sig.error) {
         println!("  fallible    Ok({ok}) is the result, Err({error}) is reported as an error");
     }
-    println!(
-        "  package     {:>10}  sha256 {}",
-        human_size(size),
-        hex::encode(package.digest())
-    );
-    println!(
-        "  module      {:>10}  sha256 {}",
-        human_size(package.module.len()),
-        hex::encode(m.module_sha256)
-    );
-    println!(
-        "  state       {:>10}  sha256 {}",
-        human_size(package.state.len()),
-        hex::encode(m.state_sha256)
-    );
+    println!("  package     {:>10}  sha256 {}", human_size(size), hex::encode(package.digest()));
+    println!("  module      {:>10}  sha256 {}", human_size(package.module.len()), hex::encode(m.module_sha256));
+    println!("  state       {:>10}  sha256 {}", human_size(package.state.len()), hex::encode(m.state_sha256));
     let list = |fields: &[shipfn_host::Field]| {
         if fields.is_empty() {
             "(none)".to_string()
         } else {
-            fields
-                .iter()
-                .map(|f| format!("{}: {}", f.name, f.ty))
-                .collect::<Vec<_>>()
-                .join(", ")
+            fields.iter().map(|f| format!("{}: {}", f.name, f.ty)).collect::<Vec<_>>().join(", ")
         }
     };
     println!("  captures    {}", list(&sig.captures));

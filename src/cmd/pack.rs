@@ -55,10 +55,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         (None, Some(function)) => (host.export(&wasm, function)?, function),
         (None, None) => unreachable!("clap requires --make or --fn"),
     };
-    let output = args
-        .output
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("{name}.fnpkg")));
+    let output = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{name}.fnpkg")));
     let bytes = package.to_bytes();
     write_atomically(&output, &bytes)?;
     if !args.quiet {
@@ -86,37 +83,22 @@ pub fn made_by(package: &Package) -> String {
 fn module_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {
     if args.guest.is_dir() {
         let toolchain = match (&args.cargo, &args.rustc) {
-            (Some(cargo), Some(rustc)) => {
-                Toolchain::probe(cargo, rustc).ok_or_else(|| BuildError::NoToolchain {
-                    tried: format!(
-                        "--cargo {} --rustc {} cannot build wasm32",
-                        cargo.display(),
-                        rustc.display()
-                    ),
-                })?
-            }
+            (Some(cargo), Some(rustc)) => Toolchain::probe(cargo, rustc).ok_or_else(|| BuildError::NoToolchain {
+                tried: format!("--cargo {} --rustc {} cannot build wasm32", cargo.display(), rustc.display()),
+            })?,
             _ => Toolchain::detect()?,
         };
         if !args.quiet {
-            eprintln!(
-                "building {} for wasm32 with {toolchain}",
-                args.guest.display()
-            );
+            eprintln!("building {} for wasm32 with {toolchain}", args.guest.display());
         }
-        let options = BuildOptions {
-            target_dir: args.target_dir.clone(),
-            quiet: args.quiet,
-        };
+        let options = BuildOptions { target_dir: args.target_dir.clone(), quiet: args.quiet };
         let wasm = shipfn_build::build(&args.guest, &toolchain, &options)?;
         read(&wasm)
     } else if args.guest.exists() {
         read(&args.guest)
     } else {
-        Err(std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            "no such file or directory",
-        ))
-        .with_context(|| format!("cannot read guest {}", args.guest.display()))
+        Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"))
+            .with_context(|| format!("cannot read guest {}", args.guest.display()))
     }
 }
 
@@ -131,8 +113,6 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mut file = tempfile::NamedTempFile::new_in(dir).with_context(context)?;
     file.write_all(bytes).with_context(context)?;
     file.as_file().sync_all().with_context(context)?;
-    file.persist(path)
-        .map_err(|e| e.error)
-        .with_context(context)?;
+    file.persist(path).map_err(|e| e.error).with_context(context)?;
     Ok(())
 }

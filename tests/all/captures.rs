@@ -12,11 +12,8 @@ fn captures_of_every_serde_kind_arrive_intact() {
         text,
         r#"bob flag=true count=7 sum=10 a=10 one=one point=(1.5, -2) areas=9 maybe=Some("hi") nothing=None scaled=2"#
     );
-    let json: serde_json::Value = serde_json::from_str(&ok(&shipfn_in(
-        p.dir.path(),
-        &["inspect", "--json", p.file.to_str().unwrap()],
-    )))
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&shipfn_in(p.dir.path(), &["inspect", "--json", p.file.to_str().unwrap()]))).unwrap();
     let captured = &json["captured_values"];
     assert_eq!(captured["name"], "bob");
     assert_eq!(captured["table"], serde_json::json!({ "a": 10 }));
@@ -30,7 +27,9 @@ fn captures_of_every_serde_kind_arrive_intact() {
         .iter()
         .map(|f| format!("{}: {}", f["name"].as_str().unwrap(), f["type"].as_str().unwrap()))
         .collect();
-    for expected in ["table: HashMap<String, i64>", "ordered: BTreeMap<u32, String>", "point: Point", "maybe: Option<String>"] {
+    for expected in
+        ["table: HashMap<String, i64>", "ordered: BTreeMap<u32, String>", "point: Point", "maybe: Option<String>"]
+    {
         assert!(types.iter().any(|t| t == expected), "{expected} not in {types:?}");
     }
 }
@@ -38,7 +37,8 @@ fn captures_of_every_serde_kind_arrive_intact() {
 #[test]
 fn structs_go_in_and_come_out_as_json() {
     let p = pack_suite("mover", &[r#"{"x": 1, "y": 2}"#]);
-    let out: serde_json::Value = serde_json::from_str(&ok(&p.run(&["--arg", r#"{"x":3,"y":4}"#, "--arg", "2"]))).unwrap();
+    let out: serde_json::Value =
+        serde_json::from_str(&ok(&p.run(&["--arg", r#"{"x":3,"y":4}"#, "--arg", "2"]))).unwrap();
     assert_eq!(out, serde_json::json!({ "x": 7.0, "y": 10.0 }));
 }
 

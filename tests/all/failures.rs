@@ -103,8 +103,15 @@ fn a_module_with_imports_is_refused_when_packing_and_when_running() {
         globals: vec![],
     };
     let module = std::fs::read(&wasm).unwrap();
-    let package =
-        shipfn_format::Package::new(shipfn_format::Source::Function { name: "lucky".into() }, 1, 1, 1, signature, module, vec![]);
+    let package = shipfn_format::Package::new(
+        shipfn_format::Source::Function { name: "lucky".into() },
+        1,
+        1,
+        1,
+        signature,
+        module,
+        vec![],
+    );
     std::fs::write(dir.path().join("hostile.fnpkg"), package.to_bytes()).unwrap();
     fails(&shipfn_in(dir.path(), &["run", "hostile.fnpkg"]), 4, "imports `wasi_snapshot_preview1::random_get`");
 }

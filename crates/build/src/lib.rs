@@ -64,9 +64,7 @@ pub enum BuildError {
         status: std::process::ExitStatus,
     },
     /// The build succeeded but produced no `.wasm`.
-    #[error(
-        "building {0} produced no .wasm file: is it a `cdylib` (`[lib] crate-type = [\"cdylib\"]`)?"
-    )]
+    #[error("building {0} produced no .wasm file: is it a `cdylib` (`[lib] crate-type = [\"cdylib\"]`)?")]
     NoArtifact(PathBuf),
 }
 
@@ -96,46 +94,33 @@ impl fmt::Display for Toolchain {
             StdSource::Prebuilt => "prebuilt std",
             StdSource::BuildStd => "std built from source",
         };
-        write!(
-            f,
-            "{} with {} ({how})",
-            self.cargo.display(),
-            self.rustc.display()
-        )
+        write!(f, "{} with {} ({how})", self.cargo.display(), self.rustc.display())
     }
 }
 
 fn output(program: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new(program)
-        .args(args)
-        .stderr(Stdio::null())
-        .output()
-        .ok()?;
-    out.status
-        .success()
-        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    let out = Command::new(program).args(args).stderr(Stdio::null()).output().ok()?;
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 impl Toolchain {
     /// Finds a toolchain as the crate docs describe.
     pub fn detect() -> Result<Toolchain, BuildError> {
-        let env = |name| {
-            std::env::var_os(name)
-                .filter(|v: &OsString| !v.is_empty())
-                .map(PathBuf::from)
-        };
+        let env = |name| std::env::var_os(name).filter(|v: &OsString| !v.is_empty()).map(PathBuf::from);
         let (cargo, rustc) = (env("SHIPFN_CARGO"), env("SHIPFN_RUSTC"));
         if cargo.is_some() || rustc.is_some() {
             let cargo = cargo.unwrap_or_else(|| "cargo".into());
             let rustc = rustc.unwrap_or_else(|| "rustc".into());
             return Self::probe(&cargo, &rustc).ok_or_else(|| BuildError::NoToolchain {
-                tried: format!("SHIPFN_CARGO={} SHIPFN_RUSTC={} has neither a {TARGET} std nor the library source", cargo.display(), rustc.display()),
+                tried: format!(
+                    "SHIPFN_CARGO={} SHIPFN_RUSTC={} has neither a {TARGET} std nor the library source",
+                    cargo.display(),
+                    rustc.display()
+                ),
             });
         }
-        let candidates: [(PathBuf, PathBuf); 2] = [
-            ("cargo".into(), "rustc".into()),
-            ("/usr/bin/cargo".into(), "/usr/bin/rustc".into()),
-        ];
+        let candidates: [(PathBuf, PathBuf); 2] =
+            [("cargo".into(), "rustc".into()), ("/usr/bin/cargo".into(), "/usr/bin/rustc".into())];
         let mut tried = Vec::new();
         // A prebuilt std anywhere beats building std from source.
         for (cargo, rustc) in &candidates {
@@ -149,9 +134,7 @@ impl Toolchain {
                 None => tried.push(rustc.display().to_string()),
             }
         }
-        Err(BuildError::NoToolchain {
-            tried: format!("looked at {}", tried.join(", ")),
-        })
+        Err(BuildError::NoToolchain { tried: format!("looked at {}", tried.join(", ")) })
     }
 
     /// The toolchain made of `cargo` and `rustc`, if it can build wasm32.
@@ -159,18 +142,11 @@ impl Toolchain {
         output(cargo, &["--version"])?;
         let libdir = output(rustc, &["--print", "target-libdir", "--target", TARGET]);
         let prebuilt = libdir.is_some_and(|dir| {
-            std::fs::read_dir(dir).is_ok_and(|entries| {
-                entries
-                    .flatten()
-                    .any(|e| e.file_name().to_string_lossy().starts_with("libcore-"))
-            })
+            std::fs::read_dir(dir)
+                .is_ok_and(|entries| entries.flatten().any(|e| e.file_name().to_string_lossy().starts_with("libcore-")))
         });
         if prebuilt {
-            return Some(Toolchain {
-                cargo: cargo.into(),
-                rustc: rustc.into(),
-                std: StdSource::Prebuilt,
-            });
+            return Some(Toolchain { cargo: cargo.into(), rustc: rustc.into(), std: StdSource::Prebuilt });
         }
         let sysroot = output(rustc, &["--print", "sysroot"])?;
         let source = Path::new(&sysroot).join("lib/rustlib/src/rust/library/std/Cargo.toml");
@@ -184,9 +160,8 @@ impl Toolchain {
 
 /// `rust-lld` links wasm; a toolchain without a prebuilt std may lack it.
 fn linker_present() -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| dir.join("rust-lld").is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("rust-lld").is_file()))
 }
 
 /// How to build.
@@ -200,11 +175,7 @@ pub struct BuildOptions {
 
 /// Builds the guest crate in `crate_dir` for wasm32 and returns the path of
 /// the `.wasm` it produced.
-pub fn build(
-    crate_dir: &Path,
-    toolchain: &Toolchain,
-    options: &BuildOptions,
-) -> Result<PathBuf, BuildError> {
+pub fn build(crate_dir: &Path, toolchain: &Toolchain, options: &BuildOptions) -> Result<PathBuf, BuildError> {
     let manifest = crate_dir.join("Cargo.toml");
     if !manifest.is_file() {
         return Err(BuildError::NotACrate(crate_dir.to_owned()));
@@ -222,8 +193,7 @@ pub fn build(
         .env_remove("CARGO_BUILD_TARGET")
         .stdout(Stdio::piped());
     if toolchain.std == StdSource::BuildStd {
-        cmd.env("RUSTC_BOOTSTRAP", "1")
-            .args(["-Z", "build-std=std,panic_abort"]);
+        cmd.env("RUSTC_BOOTSTRAP", "1").args(["-Z", "build-std=std,panic_abort"]);
     }
     if let Some(dir) = &options.target_dir {
         cmd.arg("--target-dir").arg(dir);
@@ -232,9 +202,7 @@ pub fn build(
         cmd.arg("--quiet");
     }
     let program = toolchain.cargo.display().to_string();
-    let mut child = cmd
-        .spawn()
-        .map_err(|source| BuildError::Spawn { program, source })?;
+    let mut child = cmd.spawn().map_err(|source| BuildError::Spawn { program, source })?;
     let mut wasm = None;
     if let Some(stdout) = child.stdout.take() {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -243,15 +211,10 @@ pub fn build(
             }
         }
     }
-    let status = child.wait().map_err(|source| BuildError::Spawn {
-        program: toolchain.cargo.display().to_string(),
-        source,
-    })?;
+    let status =
+        child.wait().map_err(|source| BuildError::Spawn { program: toolchain.cargo.display().to_string(), source })?;
     if !status.success() {
-        return Err(BuildError::Cargo {
-            crate_dir: crate_dir.to_owned(),
-            status,
-        });
+        return Err(BuildError::Cargo { crate_dir: crate_dir.to_owned(), status });
     }
     wasm.ok_or_else(|| BuildError::NoArtifact(crate_dir.to_owned()))
 }
@@ -278,30 +241,14 @@ mod tests {
     fn finds_the_wasm_in_cargo_messages() {
         let line = r#"{"reason":"compiler-artifact","filenames":["/t/libx.rlib","/t/x.wasm"]}"#;
         assert_eq!(wasm_artifact(line), Some(PathBuf::from("/t/x.wasm")));
-        assert_eq!(
-            wasm_artifact(r#"{"reason":"build-finished","success":true}"#),
-            None
-        );
+        assert_eq!(wasm_artifact(r#"{"reason":"build-finished","success":true}"#), None);
         assert_eq!(wasm_artifact("not json"), None);
     }
 
     #[test]
     fn a_missing_crate_is_named() {
-        let t = Toolchain {
-            cargo: "cargo".into(),
-            rustc: "rustc".into(),
-            std: StdSource::Prebuilt,
-        };
-        let err = build(
-            Path::new("/nonexistent/guest"),
-            &t,
-            &BuildOptions::default(),
-        )
-        .unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("/nonexistent/guest is not a guest crate"),
-            "{err}"
-        );
+        let t = Toolchain { cargo: "cargo".into(), rustc: "rustc".into(), std: StdSource::Prebuilt };
+        let err = build(Path::new("/nonexistent/guest"), &t, &BuildOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/guest is not a guest crate"), "{err}");
     }
 }

@@ -31,9 +31,7 @@ pub enum FormatError {
     #[error("corrupt package: unknown header flags {0:#x}")]
     UnknownFlags(u32),
     /// The whole-file digest does not match: some byte changed.
-    #[error(
-        "corrupt package: its SHA-256 digest does not match its contents (the file was changed or damaged)"
-    )]
+    #[error("corrupt package: its SHA-256 digest does not match its contents (the file was changed or damaged)")]
     DigestMismatch,
     /// The manifest does not decode.
     #[error("corrupt package: the manifest does not decode: {0}")]

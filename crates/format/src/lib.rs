@@ -81,19 +81,14 @@ impl Package {
             module_sha256: sha256(&module),
             state_sha256: sha256(&state),
         };
-        Package {
-            manifest,
-            module,
-            state,
-        }
+        Package { manifest, module, state }
     }
 
     /// Encodes the package.
     pub fn to_bytes(&self) -> Vec<u8> {
         let manifest = postcard::to_allocvec(&self.manifest).expect("a manifest always serializes");
-        let mut out = Vec::with_capacity(
-            HEADER_LEN + manifest.len() + self.module.len() + self.state.len() + DIGEST_LEN,
-        );
+        let mut out =
+            Vec::with_capacity(HEADER_LEN + manifest.len() + self.module.len() + self.state.len() + DIGEST_LEN);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
         out.extend_from_slice(&0u32.to_le_bytes());
@@ -116,10 +111,7 @@ impl Package {
         let manifest: Manifest = match postcard::take_from_bytes(sections.manifest) {
             Ok((manifest, [])) => manifest,
             Ok((_, rest)) => {
-                return Err(FormatError::Manifest(format!(
-                    "{} unexpected trailing bytes",
-                    rest.len()
-                )));
+                return Err(FormatError::Manifest(format!("{} unexpected trailing bytes", rest.len())));
             }
             Err(e) => return Err(FormatError::Manifest(e.to_string())),
         };
@@ -133,19 +125,13 @@ impl Package {
         if !sections.module.starts_with(b"\0asm") {
             return Err(FormatError::NotWasm);
         }
-        Ok(Package {
-            manifest,
-            module: sections.module.to_vec(),
-            state: sections.state.to_vec(),
-        })
+        Ok(Package { manifest, module: sections.module.to_vec(), state: sections.state.to_vec() })
     }
 
     /// SHA-256 of the encoded package: its identity.
     pub fn digest(&self) -> Hash {
         let bytes = self.to_bytes();
-        bytes[bytes.len() - DIGEST_LEN..]
-            .try_into()
-            .expect("digest length")
+        bytes[bytes.len() - DIGEST_LEN..].try_into().expect("digest length")
     }
 }
 
@@ -161,10 +147,7 @@ fn split(bytes: &[u8]) -> Result<Sections<'_>> {
         return Err(FormatError::NotAPackage);
     }
     if bytes.len() < HEADER_LEN + DIGEST_LEN {
-        return Err(FormatError::Truncated {
-            expected: (HEADER_LEN + DIGEST_LEN) as u64,
-            actual: bytes.len() as u64,
-        });
+        return Err(FormatError::Truncated { expected: (HEADER_LEN + DIGEST_LEN) as u64, actual: bytes.len() as u64 });
     }
     let u32_at = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
     let u64_at = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
@@ -180,15 +163,10 @@ fn split(bytes: &[u8]) -> Result<Sections<'_>> {
         return Err(FormatError::UnknownFlags(flags));
     }
     let (manifest_len, module_len, state_len) = (u64::from(u32_at(16)), u64_at(20), u64_at(28));
-    let expected = [
-        manifest_len,
-        module_len,
-        state_len,
-        (HEADER_LEN + DIGEST_LEN) as u64,
-    ]
-    .into_iter()
-    .try_fold(0u64, u64::checked_add)
-    .ok_or(FormatError::BadLength)?;
+    let expected = [manifest_len, module_len, state_len, (HEADER_LEN + DIGEST_LEN) as u64]
+        .into_iter()
+        .try_fold(0u64, u64::checked_add)
+        .ok_or(FormatError::BadLength)?;
     let actual = bytes.len() as u64;
     if expected > actual {
         return Err(FormatError::Truncated { expected, actual });
@@ -203,11 +181,7 @@ fn split(bytes: &[u8]) -> Result<Sections<'_>> {
     // Every length now fits in the input, so these casts and slices are exact.
     let (manifest, rest) = bytes[HEADER_LEN..body_end].split_at(manifest_len as usize);
     let (module, state) = rest.split_at(module_len as usize);
-    Ok(Sections {
-        manifest,
-        module,
-        state,
-    })
+    Ok(Sections { manifest, module, state })
 }
 
 #[cfg(test)]
@@ -216,24 +190,15 @@ mod tests {
 
     fn sample() -> Package {
         let signature = Signature {
-            params: vec![shipfn_abi::Field {
-                name: "own_arg".into(),
-                ty: "i64".into(),
-            }],
+            params: vec![shipfn_abi::Field { name: "own_arg".into(), ty: "i64".into() }],
             result: "i64".into(),
             ok: None,
             error: None,
-            captures: vec![shipfn_abi::Field {
-                name: "closure_arg".into(),
-                ty: "i64".into(),
-            }],
+            captures: vec![shipfn_abi::Field { name: "closure_arg".into(), ty: "i64".into() }],
             globals: vec![],
         };
         Package::new(
-            Source::Maker {
-                name: "m".into(),
-                args: vec!["3".into()],
-            },
+            Source::Maker { name: "m".into(), args: vec!["3".into()] },
             1,
             2,
             3,
@@ -255,10 +220,7 @@ mod tests {
     fn every_truncation_and_flip_is_refused() {
         let bytes = sample().to_bytes();
         for len in 0..bytes.len() {
-            assert!(
-                Package::from_bytes(&bytes[..len]).is_err(),
-                "truncated to {len}"
-            );
+            assert!(Package::from_bytes(&bytes[..len]).is_err(), "truncated to {len}");
         }
         for i in 0..bytes.len() {
             let mut b = bytes.clone();
@@ -272,24 +234,15 @@ mod tests {
         let mut bytes = sample().to_bytes();
         bytes[8] = 9;
         let err = Package::from_bytes(&bytes).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "made by a newer shipfn (format 9); this shipfn reads format 1"
-        );
+        assert_eq!(err.to_string(), "made by a newer shipfn (format 9); this shipfn reads format 1");
     }
 
     #[test]
     fn huge_lengths_do_not_allocate() {
         let mut bytes = sample().to_bytes();
         bytes[20..28].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(matches!(
-            Package::from_bytes(&bytes),
-            Err(FormatError::BadLength)
-        ));
+        assert!(matches!(Package::from_bytes(&bytes), Err(FormatError::BadLength)));
         bytes[20..28].copy_from_slice(&(1u64 << 40).to_le_bytes());
-        assert!(matches!(
-            Package::from_bytes(&bytes),
-            Err(FormatError::Truncated { .. })
-        ));
+        assert!(matches!(Package::from_bytes(&bytes), Err(FormatError::Truncated { .. })));
     }
 }

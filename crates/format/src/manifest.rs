@@ -63,35 +63,21 @@ impl Manifest {
         }
         let sig = &self.signature;
         if sig.params.len() > MAX_PARAMS {
-            return bad(format!(
-                "{} parameters (at most {MAX_PARAMS})",
-                sig.params.len()
-            ));
+            return bad(format!("{} parameters (at most {MAX_PARAMS})", sig.params.len()));
         }
         if sig.ok.is_some() != sig.error.is_some() {
             return bad("a fallible result needs both its ok and error types".into());
         }
         let fields = sig.params.iter().chain(&sig.captures).chain(&sig.globals);
-        if let Some(f) = fields
-            .clone()
-            .find(|f: &&Field| f.name.is_empty() || f.ty.is_empty())
-        {
-            return bad(format!(
-                "a field has an empty name or type ({:?}: {:?})",
-                f.name, f.ty
-            ));
+        if let Some(f) = fields.clone().find(|f: &&Field| f.name.is_empty() || f.ty.is_empty()) {
+            return bad(format!("a field has an empty name or type ({:?}: {:?})", f.name, f.ty));
         }
         Ok(())
     }
 
     /// The closure's signature as Rust: `fn(own_arg: i64) -> i64`.
     pub fn signature_text(&self) -> String {
-        let params: Vec<String> = self
-            .signature
-            .params
-            .iter()
-            .map(|p| format!("{}: {}", p.name, p.ty))
-            .collect();
+        let params: Vec<String> = self.signature.params.iter().map(|p| format!("{}: {}", p.name, p.ty)).collect();
         format!("fn({}) -> {}", params.join(", "), self.signature.result)
     }
 }

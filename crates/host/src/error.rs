@@ -56,9 +56,7 @@ pub enum Error {
     #[error("the call used up its fuel ({0} units) and was stopped")]
     OutOfFuel(u64),
     /// The guest tried to grow its memory past the limit.
-    #[error(
-        "the guest tried to grow its memory to {requested} bytes, past the limit of {limit} bytes"
-    )]
+    #[error("the guest tried to grow its memory to {requested} bytes, past the limit of {limit} bytes")]
     MemoryLimit {
         /// The limit.
         limit: usize,
@@ -82,11 +80,7 @@ pub enum Error {
 }
 
 fn list_available(names: &[String]) -> String {
-    if names.is_empty() {
-        "it has none".into()
-    } else {
-        format!("it has: {}", names.join(", "))
-    }
+    if names.is_empty() { "it has none".into() } else { format!("it has: {}", names.join(", ")) }
 }
 
 /// The class of an [`Error`]: what a caller (or an exit code) acts on.

@@ -18,11 +18,7 @@ pub struct Function {
 
 impl Function {
     pub(crate) fn new(host: Host, module: Module, package: Package) -> Function {
-        Function {
-            host,
-            module,
-            package,
-        }
+        Function { host, module, package }
     }
 
     /// The package's manifest: signature, hashes, provenance.
@@ -43,11 +39,7 @@ impl Function {
         guest.set_word(word::ENTRY, m.entry)?;
         guest.set_word(word::TRAMP, m.tramp)?;
         guest.set_word(word::FUNC, m.func)?;
-        guest.put(
-            host,
-            (word::STATE_PTR, word::STATE_LEN),
-            &self.package.state,
-        )?;
+        guest.put(host, (word::STATE_PTR, word::STATE_LEN), &self.package.state)?;
         Ok(guest)
     }
 
@@ -57,13 +49,9 @@ impl Function {
         let reply = guest.call(&self.host, call_mode)?;
         match reply.status {
             status::OK => Ok(reply),
-            status::GUEST_ERROR => Err(Error::GuestError(
-                String::from_utf8_lossy(&reply.output).into_owned(),
-            )),
+            status::GUEST_ERROR => Err(Error::GuestError(String::from_utf8_lossy(&reply.output).into_owned())),
             status::BAD_ARGS => Err(Error::BadArgs(self.describe_arg_error(&reply.output))),
-            _ => Err(Error::Abi(
-                String::from_utf8_lossy(&reply.output).into_owned(),
-            )),
+            _ => Err(Error::Abi(String::from_utf8_lossy(&reply.output).into_owned())),
         }
     }
 
@@ -72,18 +60,8 @@ impl Function {
             return "the arguments were refused".into();
         };
         match self.manifest().signature.params.get(e.index as usize) {
-            Some(p) => format!(
-                "argument {} `{}` expects {}: {}",
-                e.index + 1,
-                p.name,
-                p.ty,
-                e.message
-            ),
-            None => format!(
-                "{}; the function is {}",
-                e.message,
-                self.manifest().signature_text()
-            ),
+            Some(p) => format!("argument {} `{}` expects {}: {}", e.index + 1, p.name, p.ty, e.message),
+            None => format!("{}; the function is {}", e.message, self.manifest().signature_text()),
         }
     }
 
@@ -103,8 +81,7 @@ impl Function {
         }
         let input = postcard::to_allocvec(args).map_err(|e| Error::Internal(e.to_string()))?;
         let reply = self.run(mode::JSON, &input)?;
-        String::from_utf8(reply.output)
-            .map_err(|_| Error::Abi("the JSON result is not UTF-8".into()))
+        String::from_utf8(reply.output).map_err(|_| Error::Abi("the JSON result is not UTF-8".into()))
     }
 
     /// Calls with a typed argument tuple (e.g. `(4i64,)`), postcard both ways.
@@ -114,11 +91,8 @@ impl Function {
     pub fn call<A: Serialize, R: DeserializeOwned>(&self, args: &A) -> Result<R> {
         let input = postcard::to_allocvec(args).map_err(|e| Error::BadArgs(e.to_string()))?;
         let reply = self.run(mode::POSTCARD, &input)?;
-        postcard::from_bytes(&reply.output).map_err(|e| {
-            Error::Abi(format!(
-                "the result does not decode as the requested type: {e}"
-            ))
-        })
+        postcard::from_bytes(&reply.output)
+            .map_err(|e| Error::Abi(format!("the result does not decode as the requested type: {e}")))
     }
 
     /// The captured state and globals as JSON, rendered by the guest's own

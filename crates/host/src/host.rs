@@ -39,12 +39,8 @@ impl Host {
     /// A host whose calls run under `limits`.
     pub fn new(limits: Limits) -> Result<Host> {
         let mut config = Config::new();
-        config
-            .epoch_interruption(true)
-            .consume_fuel(limits.fuel.is_some())
-            .max_wasm_stack(limits.max_stack);
-        let engine = Engine::new(&config)
-            .map_err(|e| Error::Internal(format!("cannot configure wasmtime: {e}")))?;
+        config.epoch_interruption(true).consume_fuel(limits.fuel.is_some()).max_wasm_stack(limits.max_stack);
+        let engine = Engine::new(&config).map_err(|e| Error::Internal(format!("cannot configure wasmtime: {e}")))?;
         let inner = Arc::new(Inner { engine, limits });
         spawn_ticker(Arc::downgrade(&inner))?;
         Ok(Host { inner })
@@ -68,13 +64,9 @@ impl Host {
 
     /// Compiles a module and checks that it is a shipfn guest that imports nothing.
     pub(crate) fn compile(&self, wasm: &[u8]) -> Result<Module> {
-        let module =
-            Module::new(self.engine(), wasm).map_err(|e| Error::InvalidModule(format!("{e:#}")))?;
+        let module = Module::new(self.engine(), wasm).map_err(|e| Error::InvalidModule(format!("{e:#}")))?;
         if let Some(import) = module.imports().next() {
-            return Err(Error::ForbiddenImport {
-                module: import.module().into(),
-                name: import.name().into(),
-            });
+            return Err(Error::ForbiddenImport { module: import.module().into(), name: import.name().into() });
         }
         check_abi_exports(&module)?;
         Ok(module)

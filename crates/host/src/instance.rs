@@ -14,12 +14,7 @@ pub(crate) struct Limiter {
 }
 
 impl ResourceLimiter for Limiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         if desired > self.max_memory {
             self.refused = Some(desired);
             return Ok(false);
@@ -27,12 +22,7 @@ impl ResourceLimiter for Limiter {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> wasmtime::Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         Ok(desired <= 100_000)
     }
 }
@@ -55,47 +45,29 @@ pub(crate) struct Reply {
 impl Guest {
     pub fn new(host: &Host, module: &Module) -> Result<Guest> {
         let limits = host.limits();
-        let mut store = Store::new(
-            host.engine(),
-            Limiter {
-                max_memory: limits.max_memory,
-                refused: None,
-            },
-        );
+        let mut store = Store::new(host.engine(), Limiter { max_memory: limits.max_memory, refused: None });
         store.limiter(|l| l);
         let ticks = limits.timeout.as_nanos().div_ceil(TICK.as_nanos()) as u64 + 1;
         store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
         if let Some(fuel) = limits.fuel {
-            store
-                .set_fuel(fuel)
-                .map_err(|e| Error::Internal(e.to_string()))?;
+            store.set_fuel(fuel).map_err(|e| Error::Internal(e.to_string()))?;
         }
         let instance = match Instance::new(&mut store, module, &[]) {
             Ok(instance) => instance,
             Err(e) => return Err(classify(host, &mut store, None, e)),
         };
-        let memory = instance
-            .get_memory(&mut store, "memory")
-            .ok_or_else(|| Error::NotAGuest("no memory".into()))?;
+        let memory = instance.get_memory(&mut store, "memory").ok_or_else(|| Error::NotAGuest("no memory".into()))?;
         let block = instance
             .get_global(&mut store, ABI_BLOCK_EXPORT)
             .and_then(|g| g.get(&mut store).i32())
-            .ok_or_else(|| Error::NotAGuest(format!("no `{ABI_BLOCK_EXPORT}` global")))?
-            as u32 as usize;
+            .ok_or_else(|| Error::NotAGuest(format!("no `{ABI_BLOCK_EXPORT}` global")))? as u32
+            as usize;
         let alloc = typed(&instance, &mut store, ALLOC_EXPORT)?;
-        let guest = Guest {
-            store,
-            instance,
-            memory,
-            block,
-            alloc,
-        };
+        let guest = Guest { store, instance, memory, block, alloc };
         let version = guest.word(word::VERSION)?;
         if version != ABI_VERSION {
-            return Err(Error::NotAGuest(format!(
-                "it speaks guest ABI {version}, this shipfn speaks {ABI_VERSION}"
-            )));
+            return Err(Error::NotAGuest(format!("it speaks guest ABI {version}, this shipfn speaks {ABI_VERSION}")));
         }
         Ok(guest)
     }
@@ -118,33 +90,18 @@ impl Guest {
     }
 
     /// Copies `bytes` into a fresh guest buffer and records it in the block.
-    pub fn put(
-        &mut self,
-        host: &Host,
-        (ptr_word, len_word): (usize, usize),
-        bytes: &[u8],
-    ) -> Result<()> {
-        let len = u32::try_from(bytes.len()).map_err(|_| Error::MemoryLimit {
-            limit: host.limits().max_memory,
-            requested: bytes.len(),
-        })?;
+    pub fn put(&mut self, host: &Host, (ptr_word, len_word): (usize, usize), bytes: &[u8]) -> Result<()> {
+        let len = u32::try_from(bytes.len())
+            .map_err(|_| Error::MemoryLimit { limit: host.limits().max_memory, requested: bytes.len() })?;
         let ptr = match self.alloc.call(&mut self.store, len) {
             Ok(ptr) => ptr,
             Err(e) => {
-                return Err(classify(
-                    host,
-                    &mut self.store,
-                    Some((&self.memory, self.block)),
-                    e,
-                ));
+                return Err(classify(host, &mut self.store, Some((&self.memory, self.block)), e));
             }
         };
         if ptr == 0 {
             let requested = self.store.data().refused.unwrap_or(bytes.len());
-            return Err(Error::MemoryLimit {
-                limit: host.limits().max_memory,
-                requested,
-            });
+            return Err(Error::MemoryLimit { limit: host.limits().max_memory, requested });
         }
         self.memory
             .write(&mut self.store, ptr as usize, bytes)
@@ -169,23 +126,12 @@ impl Guest {
         let status = match status {
             Ok(status) => status,
             Err(e) => {
-                return Err(classify(
-                    host,
-                    &mut self.store,
-                    Some((&self.memory, self.block)),
-                    e,
-                ));
+                return Err(classify(host, &mut self.store, Some((&self.memory, self.block)), e));
             }
         };
-        let (ptr, len) = (
-            self.word(word::OUTPUT_PTR)? as usize,
-            self.word(word::OUTPUT_LEN)? as usize,
-        );
+        let (ptr, len) = (self.word(word::OUTPUT_PTR)? as usize, self.word(word::OUTPUT_LEN)? as usize);
         if len > host.limits().max_result {
-            return Err(Error::ResultTooLarge {
-                len,
-                limit: host.limits().max_result,
-            });
+            return Err(Error::ResultTooLarge { len, limit: host.limits().max_result });
         }
         let output = self
             .memory
@@ -207,23 +153,13 @@ fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
     store: &mut Store<Limiter>,
     name: &str,
 ) -> Result<TypedFunc<P, R>> {
-    instance
-        .get_typed_func::<P, R>(store, name)
-        .map_err(|e| Error::NotAGuest(format!("export `{name}`: {e}")))
+    instance.get_typed_func::<P, R>(store, name).map_err(|e| Error::NotAGuest(format!("export `{name}`: {e}")))
 }
 
 /// Turns a failed wasm call into the error class that explains it best.
-fn classify(
-    host: &Host,
-    store: &mut Store<Limiter>,
-    abi: Option<(&Memory, usize)>,
-    error: wasmtime::Error,
-) -> Error {
+fn classify(host: &Host, store: &mut Store<Limiter>, abi: Option<(&Memory, usize)>, error: wasmtime::Error) -> Error {
     if let Some(requested) = store.data().refused {
-        return Error::MemoryLimit {
-            limit: host.limits().max_memory,
-            requested,
-        };
+        return Error::MemoryLimit { limit: host.limits().max_memory, requested };
     }
     let trap = error.downcast_ref::<Trap>().copied();
     match trap {
@@ -245,8 +181,7 @@ fn classify(
 fn panic_message(memory: &Memory, store: &Store<Limiter>, block: usize) -> Option<String> {
     let data = memory.data(store);
     let word = |i: usize| {
-        data.get(block + i * 4..block + i * 4 + 4)
-            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
+        data.get(block + i * 4..block + i * 4 + 4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
     };
     let (ptr, len) = (word(word::PANIC_PTR)?, word(word::PANIC_LEN)?);
     if len == 0 {

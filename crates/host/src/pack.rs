@@ -13,30 +13,19 @@ impl Host {
     /// parameter, inside the sandbox and under this host's limits, and packs
     /// the closure it returns together with the module.
     pub fn make(&self, wasm: &[u8], name: &str, args: &[String]) -> Result<Package> {
-        let source = Source::Maker {
-            name: name.into(),
-            args: args.to_vec(),
-        };
+        let source = Source::Maker { name: name.into(), args: args.to_vec() };
         self.pack(wasm, ("maker", MAKER_PREFIX, name), args, source)
     }
 
     /// Packs the plain function `name` (marked `#[export]` in the guest).
     pub fn export(&self, wasm: &[u8], name: &str) -> Result<Package> {
-        self.pack(
-            wasm,
-            ("exported function", FN_PREFIX, name),
-            &[],
-            Source::Function { name: name.into() },
-        )
+        self.pack(wasm, ("exported function", FN_PREFIX, name), &[], Source::Function { name: name.into() })
     }
 
     /// The makers and exported functions a guest module offers.
     pub fn catalog(&self, wasm: &[u8]) -> Result<Catalog> {
         let module = self.compile(wasm)?;
-        Ok(Catalog {
-            makers: names(&module, MAKER_PREFIX),
-            functions: names(&module, FN_PREFIX),
-        })
+        Ok(Catalog { makers: names(&module, MAKER_PREFIX), functions: names(&module, FN_PREFIX) })
     }
 
     fn pack(
@@ -51,11 +40,7 @@ impl Host {
         let is_entry = matches!(module.get_export(&export), Some(ExternType::Func(f))
             if f.params().len() == 0 && f.results().map(|r| matches!(r, ValType::I32)).eq([true]));
         if !is_entry {
-            return Err(Error::NoSuchExport {
-                what,
-                name: name.into(),
-                available: names(&module, prefix),
-            });
+            return Err(Error::NoSuchExport { what, name: name.into(), available: names(&module, prefix) });
         }
         let mut guest = Guest::new(self, &module)?;
         let input = postcard::to_allocvec(args).map_err(|e| Error::Internal(e.to_string()))?;
@@ -63,20 +48,9 @@ impl Host {
         let reply = guest.invoke(self, &export, None)?;
         match reply.status {
             status::OK => {
-                let made: Made = postcard::from_bytes(&reply.output).map_err(|e| {
-                    Error::Abi(format!(
-                        "the {what} answered something that does not decode: {e}"
-                    ))
-                })?;
-                Ok(Package::new(
-                    source,
-                    made.entry,
-                    made.tramp,
-                    made.func,
-                    made.signature,
-                    wasm.to_vec(),
-                    made.state,
-                ))
+                let made: Made = postcard::from_bytes(&reply.output)
+                    .map_err(|e| Error::Abi(format!("the {what} answered something that does not decode: {e}")))?;
+                Ok(Package::new(source, made.entry, made.tramp, made.func, made.signature, wasm.to_vec(), made.state))
             }
             status::BAD_ARGS => {
                 let message = postcard::from_bytes::<ArgError>(&reply.output)
@@ -84,10 +58,7 @@ impl Host {
                     .unwrap_or_else(|_| "the arguments were refused".into());
                 Err(Error::BadArgs(format!("{what} `{name}`: {message}")))
             }
-            _ => Err(Error::Abi(format!(
-                "{what} `{name}`: {}",
-                String::from_utf8_lossy(&reply.output)
-            ))),
+            _ => Err(Error::Abi(format!("{what} `{name}`: {}", String::from_utf8_lossy(&reply.output)))),
         }
     }
 }
@@ -102,10 +73,8 @@ pub struct Catalog {
 }
 
 fn names(module: &Module, prefix: &str) -> Vec<String> {
-    let mut names: Vec<String> = module
-        .exports()
-        .filter_map(|e| e.name().strip_prefix(prefix).map(str::to_owned))
-        .collect();
+    let mut names: Vec<String> =
+        module.exports().filter_map(|e| e.name().strip_prefix(prefix).map(str::to_owned)).collect();
     names.sort();
     names
 }

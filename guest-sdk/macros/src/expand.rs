@@ -10,26 +10,16 @@ use crate::scan::{free_names, param_name};
 /// `ship!(move |own_arg: i64| own_arg + closure_arg + GLOBAL_ARG.get() + 1)`
 pub fn ship(closure: ExprClosure) -> syn::Result<TokenStream> {
     if let Some(a) = &closure.asyncness {
-        return Err(syn::Error::new(
-            a.span(),
-            "an async closure cannot be shipped",
-        ));
+        return Err(syn::Error::new(a.span(), "an async closure cannot be shipped"));
     }
     if let Some(lifetimes) = &closure.lifetimes {
-        return Err(syn::Error::new(
-            lifetimes.span(),
-            "a shipped closure cannot have `for<...>` lifetimes",
-        ));
+        return Err(syn::Error::new(lifetimes.span(), "a shipped closure cannot have `for<...>` lifetimes"));
     }
     let names = free_names(&closure)?;
     let captures = &names.captures;
     let globals = &names.globals;
-    let cty: Vec<Ident> = (0..captures.len())
-        .map(|i| format_ident!("__C{}", i))
-        .collect();
-    let gty: Vec<Ident> = (0..globals.len())
-        .map(|i| format_ident!("__G{}", i))
-        .collect();
+    let cty: Vec<Ident> = (0..captures.len()).map(|i| format_ident!("__C{}", i)).collect();
+    let gty: Vec<Ident> = (0..globals.len()).map(|i| format_ident!("__G{}", i)).collect();
     let cinfer = cty.iter().map(|_| quote!(_));
     let ginfer = gty.iter().map(|_| quote!(_));
 
@@ -50,10 +40,7 @@ pub fn ship(closure: ExprClosure) -> syn::Result<TokenStream> {
         }
     }
     if pats.len() > 8 {
-        return Err(syn::Error::new(
-            closure.inputs.span(),
-            "a shipped closure takes at most 8 parameters",
-        ));
+        return Err(syn::Error::new(closure.inputs.span(), "a shipped closure takes at most 8 parameters"));
     }
     let output = match &closure.output {
         ReturnType::Default => quote!(),
@@ -129,16 +116,10 @@ pub fn ship(closure: ExprClosure) -> syn::Result<TokenStream> {
 /// The parameter names and types of a maker or exported function.
 fn params(item: &ItemFn) -> syn::Result<(Vec<Ident>, Vec<Type>)> {
     if !item.sig.generics.params.is_empty() {
-        return Err(syn::Error::new(
-            item.sig.generics.span(),
-            "a shipfn maker or export cannot be generic",
-        ));
+        return Err(syn::Error::new(item.sig.generics.span(), "a shipfn maker or export cannot be generic"));
     }
     if let Some(a) = &item.sig.asyncness {
-        return Err(syn::Error::new(
-            a.span(),
-            "a shipfn maker or export cannot be async",
-        ));
+        return Err(syn::Error::new(a.span(), "a shipfn maker or export cannot be async"));
     }
     let mut idents = Vec::new();
     let mut tys = Vec::new();
@@ -150,48 +131,26 @@ fn params(item: &ItemFn) -> syn::Result<(Vec<Ident>, Vec<Type>)> {
                     tys.push(t.ty.as_ref().clone());
                 }
                 other => {
-                    return Err(syn::Error::new(
-                        other.span(),
-                        "parameters must be plain names",
-                    ));
+                    return Err(syn::Error::new(other.span(), "parameters must be plain names"));
                 }
             },
             FnArg::Receiver(r) => {
-                return Err(syn::Error::new(
-                    r.span(),
-                    "a method cannot be a maker or export",
-                ));
+                return Err(syn::Error::new(r.span(), "a method cannot be a maker or export"));
             }
         }
     }
     if idents.len() > 8 {
-        return Err(syn::Error::new(
-            item.sig.inputs.span(),
-            "at most 8 parameters",
-        ));
+        return Err(syn::Error::new(item.sig.inputs.span(), "at most 8 parameters"));
     }
     Ok((idents, tys))
 }
 
 fn no_attr_args(attr: TokenStream, what: &str) -> syn::Result<()> {
-    if attr.is_empty() {
-        Ok(())
-    } else {
-        Err(syn::Error::new(
-            attr.span(),
-            format!("#[{what}] takes no arguments"),
-        ))
-    }
+    if attr.is_empty() { Ok(()) } else { Err(syn::Error::new(attr.span(), format!("#[{what}] takes no arguments"))) }
 }
 
 /// The export that runs `make` on JSON arguments and reports the closure.
-fn made_export(
-    export: String,
-    wrapper: Ident,
-    idents: &[Ident],
-    tys: &[Type],
-    make: TokenStream,
-) -> TokenStream {
+fn made_export(export: String, wrapper: Ident, idents: &[Ident], tys: &[Type], make: TokenStream) -> TokenStream {
     let sdk = quote!(::shipfn_guest::__private);
     let names = idents.iter().map(|i| i.to_string());
     quote! {
@@ -214,10 +173,7 @@ pub fn maker(attr: TokenStream, item: ItemFn) -> syn::Result<TokenStream> {
     no_attr_args(attr, "maker")?;
     let (idents, tys) = params(&item)?;
     if let ReturnType::Default = item.sig.output {
-        return Err(syn::Error::new(
-            item.sig.span(),
-            "a maker returns a `shipfn_guest::Closure` built with `ship!`",
-        ));
+        return Err(syn::Error::new(item.sig.span(), "a maker returns a `shipfn_guest::Closure` built with `ship!`"));
     }
     let name = &item.sig.ident;
     let export = format!("{}{}", "shipfn_maker_", name);

@@ -14,9 +14,7 @@ use proc_macro::TokenStream;
 #[proc_macro]
 pub fn ship(input: TokenStream) -> TokenStream {
     let closure = syn::parse_macro_input!(input as syn::ExprClosure);
-    expand::ship(closure)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::ship(closure).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 /// Marks a function that returns a `Closure` as a maker that `shipfn pack
@@ -24,9 +22,7 @@ pub fn ship(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn maker(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = syn::parse_macro_input!(item as syn::ItemFn);
-    expand::maker(attr.into(), item)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::maker(attr.into(), item).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 /// Marks a plain function that `shipfn pack --fn NAME` can pack. See the
@@ -34,7 +30,5 @@ pub fn maker(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = syn::parse_macro_input!(item as syn::ItemFn);
-    expand::export(attr.into(), item)
-        .unwrap_or_else(syn::Error::into_compile_error)
-        .into()
+    expand::export(attr.into(), item).unwrap_or_else(syn::Error::into_compile_error).into()
 }

@@ -23,10 +23,7 @@ pub fn free_names(closure: &ExprClosure) -> syn::Result<Names> {
     let mut uses = Uses {
         bound: binders.names,
         seen: BTreeSet::new(),
-        names: Names {
-            captures: vec![],
-            globals: vec![],
-        },
+        names: Names { captures: vec![], globals: vec![] },
         error: None,
     };
     uses.visit_expr(&closure.body);
@@ -69,7 +66,10 @@ impl Uses {
             return;
         }
         if name == "self" {
-            self.error.get_or_insert(syn::Error::new(ident.span(), "a shipped closure cannot capture `self`; bind the fields you need to local variables first"));
+            self.error.get_or_insert(syn::Error::new(
+                ident.span(),
+                "a shipped closure cannot capture `self`; bind the fields you need to local variables first",
+            ));
         } else if is_screaming(&name) {
             self.names.globals.push(ident.clone());
         } else if name.starts_with(|c: char| c.is_lowercase() || c == '_') {
@@ -80,9 +80,7 @@ impl Uses {
 
 fn is_screaming(name: &str) -> bool {
     name.chars().any(|c| c.is_ascii_uppercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn single_ident(path: &syn::ExprPath) -> Option<&Ident> {
@@ -125,11 +123,7 @@ fn macro_args(m: &syn::Macro) -> Vec<Expr> {
     };
     let mut out: Vec<Expr> = Vec::new();
     for arg in &args {
-        if let Expr::Lit(syn::ExprLit {
-            lit: syn::Lit::Str(s),
-            ..
-        }) = arg
-        {
+        if let Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = arg {
             out.extend(inline_format_names(s));
         }
     }
@@ -154,11 +148,7 @@ fn inline_format_names(s: &LitStr) -> Vec<Expr> {
             && !name.starts_with(|c: char| c.is_ascii_digit())
         {
             let ident = Ident::new(name, Span::call_site().located_at(s.span()));
-            names.push(Expr::Path(syn::ExprPath {
-                attrs: vec![],
-                qself: None,
-                path: ident.into(),
-            }));
+            names.push(Expr::Path(syn::ExprPath { attrs: vec![], qself: None, path: ident.into() }));
         }
     }
     names

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The quick-start demo: set up what is missing, pack the seed closure, and
+# run it from another directory. Prints 10.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cargo build --release --quiet --bin shipfn
+shipfn="$PWD/target/release/shipfn"
+out="$PWD/target/demo"
+mkdir -p "$out"
+
+echo "+ shipfn pack examples/closure --make closure_maker --arg 3 -o target/demo/closure.fnpkg"
+"$shipfn" pack examples/closure --make closure_maker --arg 3 -o "$out/closure.fnpkg"
+
+# The receiver: another directory, and nothing but the binary and the file.
+receiver=$(mktemp -d)
+trap 'rm -rf "$receiver"' EXIT
+cp "$shipfn" "$out/closure.fnpkg" "$receiver/"
+echo "+ (cd $receiver && ./shipfn run closure.fnpkg --arg 4)"
+(cd "$receiver" && env -i ./shipfn run closure.fnpkg --arg 4)

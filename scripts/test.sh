@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Everything a reviewer would run: setup, formatting, lints, all tests, docs.
+# This is the README's test command; .ci/run calls it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+step() { echo; echo "=== $*"; }
+
+step "cargo fmt --check (workspace and guest crates)"
+cargo fmt --all --check
+for guest in examples/*/ tests/guests/*/; do
+    cargo fmt --check --manifest-path "$guest/Cargo.toml"
+done
+
+step "cargo clippy -D warnings"
+cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+
+step "cargo test"
+cargo test --release --workspace
+
+step "cargo doc"
+RUSTDOCFLAGS="-D warnings" cargo doc --release --workspace --no-deps --quiet
