@@ -1,14 +1,16 @@
 //! One module per subcommand, plus the options they share.
 
 pub mod inspect;
+pub mod keygen;
 pub mod pack;
 pub mod run;
+pub mod verify;
 
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use shipfn_host::{Host, Limits};
+use shipfn_host::{Function, Host, Limits, PublicKey, SecretKey};
 
 /// Sandbox limits, shared by `pack` (which runs the maker) and `run`.
 #[derive(clap::Args, Debug, Clone)]
@@ -61,4 +63,38 @@ pub fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
 /// `1.2 KiB`-style sizes for people.
 pub fn human_size(bytes: usize) -> String {
     bytesize::ByteSize(bytes as u64).display().iec().to_string()
+}
+
+/// `--trust KEY.pub`, repeatable: run only packages signed by one of these keys.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TrustArgs {
+    /// Accept only packages signed by this public key (a .pub file from
+    /// `shipfn keygen`); repeat to trust several. Without it, unsigned
+    /// packages are accepted too.
+    #[arg(long = "trust", value_name = "KEY.pub")]
+    pub keys: Vec<std::path::PathBuf>,
+}
+
+impl TrustArgs {
+    /// Loads `bytes` with `host`, enforcing the trusted keys if any were given.
+    pub fn load(&self, host: &Host, bytes: &[u8]) -> anyhow::Result<Function> {
+        if self.keys.is_empty() {
+            return Ok(host.load(bytes)?);
+        }
+        let keys = self
+            .keys
+            .iter()
+            .map(|path| {
+                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+                PublicKey::from_file_text(&text).with_context(|| format!("{} is not a public key", path.display()))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(host.load_trusted(bytes, &keys)?)
+    }
+}
+
+/// Reads a secret key file.
+pub fn read_secret_key(path: &Path) -> anyhow::Result<SecretKey> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    SecretKey::from_file_text(&text).with_context(|| format!("{} is not a secret key", path.display()))
 }

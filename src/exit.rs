@@ -27,11 +27,14 @@ pub fn code(error: &anyhow::Error) -> ExitCode {
                 ErrorKind::Trap => 7,
                 ErrorKind::Timeout => 8,
                 ErrorKind::ResourceLimit => 9,
+                ErrorKind::Untrusted => 11,
                 _ => 1,
             });
         }
-        if cause.is::<FormatError>() {
-            return ExitCode::from(4);
+        match cause.downcast_ref::<FormatError>() {
+            Some(FormatError::BadKey(_)) => return ExitCode::from(2),
+            Some(_) => return ExitCode::from(4),
+            None => {}
         }
         if cause.is::<shipfn_build::BuildError>() {
             return ExitCode::from(10);

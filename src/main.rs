@@ -9,7 +9,7 @@ const AFTER_HELP: &str = "\
 Exit codes:
    0  success
    1  internal error
-   2  usage error (bad command line)
+   2  usage error (bad command line, unusable key file)
    3  I/O error (a file could not be read or written)
    4  bad package (corrupt, newer format, forbidden import, not a shipfn guest, no such maker)
    5  bad arguments (wrong count, type or syntax of --arg)
@@ -18,11 +18,13 @@ Exit codes:
    8  the time limit or fuel ran out
    9  the memory or result-size limit was hit
   10  the guest crate did not build (or no wasm32 toolchain was found)
+  11  untrusted: --trust was given and the package is unsigned or signed by another key
 
 Quick start:
   shipfn pack examples/closure --make closure_maker --arg 3 -o closure.fnpkg
   shipfn run closure.fnpkg --arg 4          # prints 10
-  shipfn inspect closure.fnpkg";
+  shipfn inspect closure.fnpkg
+  shipfn keygen -o me && shipfn pack … --sign me && shipfn run f.fnpkg --trust me.pub";
 
 /// Ship a Rust closure to another machine: pack it with its captured state
 /// into one .fnpkg file, run it anywhere in a WebAssembly sandbox.
@@ -38,6 +40,8 @@ enum Command {
     Pack(cmd::pack::Args),
     Run(cmd::run::Args),
     Inspect(cmd::inspect::Args),
+    Verify(cmd::verify::Args),
+    Keygen(cmd::keygen::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -46,6 +50,8 @@ fn main() -> std::process::ExitCode {
         Command::Pack(args) => cmd::pack::main(args),
         Command::Run(args) => cmd::run::main(args),
         Command::Inspect(args) => cmd::inspect::main(args),
+        Command::Verify(args) => cmd::verify::main(args),
+        Command::Keygen(args) => cmd::keygen::main(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

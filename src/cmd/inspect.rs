@@ -26,13 +26,20 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     let host = args.limits.host()?;
     let function = host.load(&bytes)?;
     let state = function.describe();
+    let file = File { size: bytes.len(), sha256: hex::encode(shipfn_format::sha256(&bytes)) };
     let state_json = state.as_ref().ok();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json(&function, bytes.len(), state_json))?);
+        println!("{}", serde_json::to_string_pretty(&json(&function, &file, state_json))?);
     } else {
-        print_text(&function, &args.package, bytes.len(), state_json);
+        print_text(&function, &args.package, &file, state_json);
     }
     state.map(drop).map_err(|e| anyhow::Error::new(e).context("cannot render the captured state"))
+}
+
+/// The file as a whole.
+struct File {
+    size: usize,
+    sha256: String,
 }
 
 fn parse(text: &str) -> serde_json::Value {
@@ -43,7 +50,7 @@ fn fields(fields: &[shipfn_host::Field]) -> serde_json::Value {
     fields.iter().map(|f| serde_json::json!({ "name": f.name, "type": f.ty })).collect()
 }
 
-fn json(function: &Function, size: usize, state: Option<&StateJson>) -> serde_json::Value {
+fn json(function: &Function, file: &File, state: Option<&StateJson>) -> serde_json::Value {
     let package = function.package();
     let m = &package.manifest;
     let sig = &m.signature;
@@ -57,8 +64,9 @@ fn json(function: &Function, size: usize, state: Option<&StateJson>) -> serde_js
         "result": sig.result,
         "ok": sig.ok,
         "error": sig.error,
-        "size": size,
-        "sha256": hex::encode(package.digest()),
+        "size": file.size,
+        "sha256": file.sha256,
+        "signed_by": package.signer.map(|k| k.to_string()),
         "module": { "size": package.module.len(), "sha256": hex::encode(m.module_sha256) },
         "state": { "size": package.state.len(), "sha256": hex::encode(m.state_sha256) },
         "captures": fields(&sig.captures),
@@ -68,7 +76,7 @@ fn json(function: &Function, size: usize, state: Option<&StateJson>) -> serde_js
     })
 }
 
-fn print_text(function: &Function, path: &std::path::Path, size: usize, state: Option<&StateJson>) {
+fn print_text(function: &Function, path: &std::path::Path, file: &File, state: Option<&StateJson>) {
     let package: &Package = function.package();
     let m = &package.manifest;
     let sig = &m.signature;
@@ -79,7 +87,11 @@ fn print_text(function: &Function, path: &std::path::Path, size: usize, state: O
     if let (Some(ok), Some(error)) = (&sig.ok, &sig.error) {
         println!("  fallible    Ok({ok}) is the result, Err({error}) is reported as an error");
     }
-    println!("  package     {:>10}  sha256 {}", human_size(size), hex::encode(package.digest()));
+    match &package.signer {
+        Some(key) => println!("  signed by   {key}"),
+        None => println!("  signed by   (unsigned)"),
+    }
+    println!("  package     {:>10}  sha256 {}", human_size(file.size), file.sha256);
     println!("  module      {:>10}  sha256 {}", human_size(package.module.len()), hex::encode(m.module_sha256));
     println!("  state       {:>10}  sha256 {}", human_size(package.state.len()), hex::encode(m.state_sha256));
     let list = |fields: &[shipfn_host::Field]| {

@@ -7,7 +7,7 @@ use anyhow::Context;
 use shipfn_build::{BuildError, BuildOptions, Toolchain};
 use shipfn_host::{Package, Source};
 
-use super::{LimitArgs, human_size, read};
+use super::{LimitArgs, human_size, read, read_secret_key};
 
 /// Build a guest crate (or take a prebuilt .wasm), run one of its makers
 /// inside the sandbox, and write the closure it returns, with the module and
@@ -40,6 +40,9 @@ pub struct Args {
     /// Build with this rustc instead of the detected one (or set SHIPFN_RUSTC).
     #[arg(long, value_name = "PATH", requires = "cargo")]
     rustc: Option<PathBuf>,
+    /// Sign the package with this secret key (from `shipfn keygen`).
+    #[arg(long, value_name = "KEY")]
+    sign: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(short, long)]
     quiet: bool,
@@ -48,6 +51,7 @@ pub struct Args {
 }
 
 pub fn main(args: Args) -> anyhow::Result<()> {
+    let key = args.sign.as_deref().map(read_secret_key).transpose()?;
     let wasm = module_bytes(&args)?;
     let host = args.limits.host()?;
     let (package, name) = match (&args.make, &args.function) {
@@ -56,13 +60,17 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         (None, None) => unreachable!("clap requires --make or --fn"),
     };
     let output = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{name}.fnpkg")));
-    let bytes = package.to_bytes();
+    let bytes = match &key {
+        Some(key) => package.to_signed_bytes(key),
+        None => package.to_bytes(),
+    };
     write_atomically(&output, &bytes)?;
     if !args.quiet {
         eprintln!(
-            "packed {} → {} ({}; {} module, {} state, {} in all)",
+            "packed {} → {}{} ({}; {} module, {} state, {} in all)",
             made_by(&package),
             output.display(),
+            key.as_ref().map(|k| format!(", signed by {}", k.public())).unwrap_or_default(),
             package.manifest.signature_text(),
             human_size(package.module.len()),
             human_size(package.state.len()),
@@ -104,7 +112,7 @@ fn module_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {
 
 /// Writes through a temporary file in the same directory and renames it into
 /// place, so that a failure never leaves a half-written package.
-fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -112,6 +120,11 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let context = || format!("cannot write {}", path.display());
     let mut file = tempfile::NamedTempFile::new_in(dir).with_context(context)?;
     file.write_all(bytes).with_context(context)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).with_context(context)?;
+    }
     file.as_file().sync_all().with_context(context)?;
     file.persist(path).map_err(|e| e.error).with_context(context)?;
     Ok(())

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{LimitArgs, read};
+use super::{LimitArgs, TrustArgs, read};
 
 /// Verify a package, call the closure inside it in a WebAssembly sandbox,
 /// and print its result as JSON. Needs nothing but this binary and the file.
@@ -16,13 +16,15 @@ pub struct Args {
     #[arg(long = "arg", value_name = "JSON", allow_hyphen_values = true)]
     args: Vec<String>,
     #[command(flatten)]
+    trust: TrustArgs,
+    #[command(flatten)]
     limits: LimitArgs,
 }
 
 pub fn main(args: Args) -> anyhow::Result<()> {
     let bytes = read(&args.package)?;
     let host = args.limits.host()?;
-    let function = host.load(&bytes)?;
+    let function = args.trust.load(&host, &bytes)?;
     let result = function.call_json(&args.args)?;
     println!("{result}");
     Ok(())

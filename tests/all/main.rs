@@ -4,5 +4,7 @@
 mod captures;
 mod cli;
 mod failures;
+mod golden;
 mod harness;
 mod seed;
+mod signing;

@@ -42,6 +42,12 @@ pub enum FormatError {
     /// A section's hash is not the one the manifest records.
     #[error("corrupt package: the {0} does not match the hash in the manifest")]
     HashMismatch(&'static str),
+    /// The signature does not verify: the package was changed after signing.
+    #[error("bad signature: the package was changed after it was signed, or the signature is damaged")]
+    BadSignature,
+    /// A key file is not usable.
+    #[error("bad key file: {0}")]
+    BadKey(String),
     /// The module section is not wasm.
     #[error("corrupt package: the module section is not a WebAssembly module")]
     NotWasm,

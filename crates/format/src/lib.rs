@@ -24,9 +24,11 @@
 
 mod error;
 mod manifest;
+mod sign;
 
 pub use error::{FormatError, Result};
-pub use manifest::{Manifest, Source};
+pub use manifest::{MAX_PARAMS, Manifest, Source};
+pub use sign::{PublicKey, SIGNATURE_BLOCK_LEN, SecretKey};
 
 use sha2::{Digest, Sha256};
 use shipfn_abi::Signature;
@@ -39,6 +41,8 @@ pub const FORMAT_VERSION: u32 = 1;
 pub const HEADER_LEN: usize = 8 + 4 + 4 + 4 + 8 + 8;
 /// Size of the trailing digest.
 pub const DIGEST_LEN: usize = 32;
+/// Header flag: a signature block follows the digest.
+pub const FLAG_SIGNED: u32 = 1;
 
 /// A SHA-256 digest.
 pub type Hash = [u8; 32];
@@ -57,6 +61,8 @@ pub struct Package {
     pub module: Vec<u8>,
     /// The closure's captured state, postcard-encoded.
     pub state: Vec<u8>,
+    /// Who signed the package, if it is signed (the signature was verified).
+    pub signer: Option<PublicKey>,
 }
 
 impl Package {
@@ -81,17 +87,29 @@ impl Package {
             module_sha256: sha256(&module),
             state_sha256: sha256(&state),
         };
-        Package { manifest, module, state }
+        Package { manifest, module, state, signer: None }
     }
 
-    /// Encodes the package.
+    /// Encodes the package, unsigned.
     pub fn to_bytes(&self) -> Vec<u8> {
+        self.encode(0, 0).0
+    }
+
+    /// Encodes the package and signs it with `key`.
+    pub fn to_signed_bytes(&self, key: &SecretKey) -> Vec<u8> {
+        let (mut out, digest) = self.encode(FLAG_SIGNED, SIGNATURE_BLOCK_LEN);
+        out.extend_from_slice(&key.sign_block(&digest));
+        out
+    }
+
+    /// Header, sections and digest, with `spare` bytes of capacity for a signature.
+    fn encode(&self, flags: u32, spare: usize) -> (Vec<u8>, Hash) {
         let manifest = postcard::to_allocvec(&self.manifest).expect("a manifest always serializes");
         let mut out =
-            Vec::with_capacity(HEADER_LEN + manifest.len() + self.module.len() + self.state.len() + DIGEST_LEN);
+            Vec::with_capacity(HEADER_LEN + manifest.len() + self.module.len() + self.state.len() + DIGEST_LEN + spare);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&flags.to_le_bytes());
         out.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
         out.extend_from_slice(&(self.module.len() as u64).to_le_bytes());
         out.extend_from_slice(&(self.state.len() as u64).to_le_bytes());
@@ -100,12 +118,13 @@ impl Package {
         out.extend_from_slice(&self.state);
         let digest = sha256(&out);
         out.extend_from_slice(&digest);
-        out
+        (out, digest)
     }
 
     /// Decodes and verifies a package: magic, version, lengths against the
-    /// input's size, the whole-file digest, the manifest and the hashes it
-    /// records. Never allocates more than the input's size.
+    /// input's size, the whole-file digest, the signature if there is one,
+    /// the manifest and the hashes it records. Never allocates more than the
+    /// input's size.
     pub fn from_bytes(bytes: &[u8]) -> Result<Package> {
         let sections = split(bytes)?;
         let manifest: Manifest = match postcard::take_from_bytes(sections.manifest) {
@@ -125,13 +144,12 @@ impl Package {
         if !sections.module.starts_with(b"\0asm") {
             return Err(FormatError::NotWasm);
         }
-        Ok(Package { manifest, module: sections.module.to_vec(), state: sections.state.to_vec() })
-    }
-
-    /// SHA-256 of the encoded package: its identity.
-    pub fn digest(&self) -> Hash {
-        let bytes = self.to_bytes();
-        bytes[bytes.len() - DIGEST_LEN..].try_into().expect("digest length")
+        Ok(Package {
+            manifest,
+            module: sections.module.to_vec(),
+            state: sections.state.to_vec(),
+            signer: sections.signer,
+        })
     }
 }
 
@@ -140,6 +158,7 @@ struct Sections<'a> {
     manifest: &'a [u8],
     module: &'a [u8],
     state: &'a [u8],
+    signer: Option<PublicKey>,
 }
 
 fn split(bytes: &[u8]) -> Result<Sections<'_>> {
@@ -159,11 +178,12 @@ fn split(bytes: &[u8]) -> Result<Sections<'_>> {
         return Err(FormatError::UnsupportedFormat(version));
     }
     let flags = u32_at(12);
-    if flags != 0 {
+    if flags & !FLAG_SIGNED != 0 {
         return Err(FormatError::UnknownFlags(flags));
     }
+    let signature_len = if flags & FLAG_SIGNED != 0 { SIGNATURE_BLOCK_LEN } else { 0 };
     let (manifest_len, module_len, state_len) = (u64::from(u32_at(16)), u64_at(20), u64_at(28));
-    let expected = [manifest_len, module_len, state_len, (HEADER_LEN + DIGEST_LEN) as u64]
+    let expected = [manifest_len, module_len, state_len, (HEADER_LEN + DIGEST_LEN + signature_len) as u64]
         .into_iter()
         .try_fold(0u64, u64::checked_add)
         .ok_or(FormatError::BadLength)?;
@@ -174,14 +194,20 @@ fn split(bytes: &[u8]) -> Result<Sections<'_>> {
     if expected < actual {
         return Err(FormatError::TrailingBytes(actual - expected));
     }
-    let body_end = bytes.len() - DIGEST_LEN;
-    if sha256(&bytes[..body_end]) != bytes[body_end..] {
+    let digest_end = bytes.len() - signature_len;
+    let body_end = digest_end - DIGEST_LEN;
+    let digest = sha256(&bytes[..body_end]);
+    if digest[..] != bytes[body_end..digest_end] {
         return Err(FormatError::DigestMismatch);
     }
+    let signer = match signature_len {
+        0 => None,
+        _ => Some(sign::verify_block(&bytes[digest_end..], &digest)?),
+    };
     // Every length now fits in the input, so these casts and slices are exact.
     let (manifest, rest) = bytes[HEADER_LEN..body_end].split_at(manifest_len as usize);
     let (module, state) = rest.split_at(module_len as usize);
-    Ok(Sections { manifest, module, state })
+    Ok(Sections { manifest, module, state, signer })
 }
 
 #[cfg(test)]
@@ -227,6 +253,36 @@ mod tests {
             b[i] ^= 0x01;
             assert!(Package::from_bytes(&b).is_err(), "flip at {i}");
         }
+    }
+
+    #[test]
+    fn signed_packages_name_their_signer_and_refuse_every_flip() {
+        let key = SecretKey::from_seed([7; 32]);
+        let bytes = sample().to_signed_bytes(&key);
+        assert_eq!(bytes, sample().to_signed_bytes(&key), "signing is deterministic");
+        let p = Package::from_bytes(&bytes).unwrap();
+        assert_eq!(p.signer, Some(key.public()));
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x80;
+            assert!(Package::from_bytes(&b).is_err(), "flip at {i}");
+        }
+        // Stripping the signature (and its flag) breaks the digest.
+        let mut stripped = bytes[..bytes.len() - SIGNATURE_BLOCK_LEN].to_vec();
+        stripped[12] = 0;
+        assert_eq!(Package::from_bytes(&stripped), Err(FormatError::DigestMismatch));
+    }
+
+    #[test]
+    fn key_files_round_trip_and_are_not_confused() {
+        let key = SecretKey::from_seed([9; 32]);
+        let secret = key.to_file_text();
+        let public = key.public().to_file_text();
+        assert_eq!(SecretKey::from_file_text(&secret).unwrap().public(), key.public());
+        assert_eq!(PublicKey::from_file_text(&public).unwrap(), key.public());
+        assert!(SecretKey::from_file_text(&public).unwrap_err().to_string().contains("this is a public key"));
+        assert!(PublicKey::from_file_text(&secret).unwrap_err().to_string().contains("this is a secret key"));
+        assert!(PublicKey::from_file_text("hello").is_err());
     }
 
     #[test]

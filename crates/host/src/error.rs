@@ -11,6 +11,9 @@ pub enum Error {
     /// The package's bytes are not a valid package.
     #[error(transparent)]
     Format(#[from] FormatError),
+    /// The package is not signed by a trusted key.
+    #[error("untrusted package: {0}")]
+    Untrusted(String),
     /// The module does not validate or compile.
     #[error("invalid WebAssembly module: {0}")]
     InvalidModule(String),
@@ -89,6 +92,8 @@ fn list_available(names: &[String]) -> String {
 pub enum ErrorKind {
     /// The package or module is corrupt, hostile, or not a shipfn guest.
     BadPackage,
+    /// The package is not signed by a trusted key.
+    Untrusted,
     /// The caller's arguments are wrong.
     BadArgs,
     /// The function returned an error value.
@@ -113,6 +118,7 @@ impl Error {
             | Error::NotAGuest(_)
             | Error::NoSuchExport { .. }
             | Error::Abi(_) => ErrorKind::BadPackage,
+            Error::Untrusted(_) => ErrorKind::Untrusted,
             Error::BadArgs(_) => ErrorKind::BadArgs,
             Error::GuestError(_) => ErrorKind::GuestError,
             Error::Panic(_) | Error::Trap(_) => ErrorKind::Trap,

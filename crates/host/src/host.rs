@@ -1,11 +1,12 @@
 //! The host: one wasmtime engine, its limits, and the clock that enforces
 //! time limits.
 
-use std::sync::{Arc, Weak};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use shipfn_abi::{ABI_BLOCK_EXPORT, ALLOC_EXPORT, CALL_EXPORT};
-use shipfn_format::Package;
+use shipfn_format::{Hash, Package, PublicKey, sha256};
 use wasmtime::{Config, Engine, ExternType, Module, ValType};
 
 use crate::function::Function;
@@ -33,7 +34,12 @@ pub struct Host {
 struct Inner {
     engine: Engine,
     limits: Limits,
+    /// Compiled modules by the SHA-256 of their bytes.
+    modules: Mutex<HashMap<Hash, Module>>,
 }
+
+/// Most compiled modules kept in memory; past it, one is dropped per insert.
+const MODULE_CACHE_CAPACITY: usize = 64;
 
 impl Host {
     /// A host whose calls run under `limits`.
@@ -41,7 +47,7 @@ impl Host {
         let mut config = Config::new();
         config.epoch_interruption(true).consume_fuel(limits.fuel.is_some()).max_wasm_stack(limits.max_stack);
         let engine = Engine::new(&config).map_err(|e| Error::Internal(format!("cannot configure wasmtime: {e}")))?;
-        let inner = Arc::new(Inner { engine, limits });
+        let inner = Arc::new(Inner { engine, limits, modules: Mutex::new(HashMap::new()) });
         spawn_ticker(Arc::downgrade(&inner))?;
         Ok(Host { inner })
     }
@@ -56,19 +62,55 @@ impl Host {
     }
 
     /// Verifies a package and compiles its module, ready to call.
+    ///
+    /// A signed package's signature is verified too, but any signer (or
+    /// none) is accepted; see [`load_trusted`](Host::load_trusted).
     pub fn load(&self, bytes: &[u8]) -> Result<Function> {
+        self.load_package(Package::from_bytes(bytes)?)
+    }
+
+    /// Like [`load`](Host::load), but refuses, before compiling anything, a
+    /// package that is not signed by one of `trusted`.
+    pub fn load_trusted(&self, bytes: &[u8], trusted: &[PublicKey]) -> Result<Function> {
         let package = Package::from_bytes(bytes)?;
-        let module = self.compile(&package.module)?;
+        match &package.signer {
+            None => return Err(Error::Untrusted("the package is not signed".into())),
+            Some(key) if !trusted.contains(key) => {
+                return Err(Error::Untrusted(format!("the package is signed by {key}, which is not a trusted key")));
+            }
+            Some(_) => {}
+        }
+        self.load_package(package)
+    }
+
+    fn load_package(&self, package: Package) -> Result<Function> {
+        let module = self.compile_hashed(&package.module, package.manifest.module_sha256)?;
         Ok(Function::new(self.clone(), module, package))
     }
 
     /// Compiles a module and checks that it is a shipfn guest that imports nothing.
     pub(crate) fn compile(&self, wasm: &[u8]) -> Result<Module> {
+        self.compile_hashed(wasm, sha256(wasm))
+    }
+
+    /// [`compile`](Host::compile) for bytes whose SHA-256 is known, once per
+    /// distinct module: later calls get the cached module.
+    fn compile_hashed(&self, wasm: &[u8], hash: Hash) -> Result<Module> {
+        let cache = || self.inner.modules.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(module) = cache().get(&hash) {
+            return Ok(module.clone());
+        }
         let module = Module::new(self.engine(), wasm).map_err(|e| Error::InvalidModule(format!("{e:#}")))?;
         if let Some(import) = module.imports().next() {
             return Err(Error::ForbiddenImport { module: import.module().into(), name: import.name().into() });
         }
         check_abi_exports(&module)?;
+        let mut cache = cache();
+        if cache.len() >= MODULE_CACHE_CAPACITY {
+            let victim = *cache.keys().next().expect("the cache is not empty");
+            cache.remove(&victim);
+        }
+        cache.insert(hash, module.clone());
         Ok(module)
     }
 }

@@ -50,4 +50,4 @@ pub use host::Host;
 pub use limits::Limits;
 pub use pack::Catalog;
 pub use shipfn_abi::{Field, Signature, StateJson};
-pub use shipfn_format::{FormatError, Manifest, Package, Source};
+pub use shipfn_format::{FormatError, Manifest, Package, PublicKey, SecretKey, Source};

@@ -1,0 +1,66 @@
+//! Golden vectors: packages made by earlier versions keep loading and
+//! running exactly as recorded in `tests/golden/vectors.json`.
+
+use std::path::PathBuf;
+
+use crate::harness::*;
+
+fn golden_dir() -> PathBuf {
+    repo().join("tests/golden")
+}
+
+fn vectors() -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(golden_dir().join("vectors.json")).expect("vectors.json");
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("vectors.json is JSON");
+    doc["vectors"].as_array().expect("a list of vectors").clone()
+}
+
+#[test]
+fn every_golden_vector_loads_and_runs_as_recorded() {
+    let dir = golden_dir();
+    let vectors = vectors();
+    assert!(vectors.len() >= 3);
+    for v in vectors {
+        let file = v["file"].as_str().unwrap();
+        let path = dir.join(file);
+        let bytes = std::fs::read(&path).unwrap();
+        let package = shipfn_format::Package::from_bytes(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(u64::from(u32::from_le_bytes(bytes[8..12].try_into().unwrap())), v["format"].as_u64().unwrap());
+        assert_eq!(package.manifest.signature_text(), v["signature"].as_str().unwrap(), "{file}");
+
+        let mut verify = vec!["verify".to_string(), path.to_str().unwrap().to_string()];
+        if let Some(key) = v["signed_by"].as_str() {
+            verify.extend(["--trust".into(), dir.join(key).to_str().unwrap().into()]);
+        } else {
+            assert!(package.signer.is_none(), "{file} is signed");
+        }
+        let verify: Vec<&str> = verify.iter().map(String::as_str).collect();
+        ok(&shipfn_in(&dir, &verify));
+
+        for call in v["calls"].as_array().unwrap() {
+            let mut args = vec!["run", file];
+            for a in call["args"].as_array().unwrap() {
+                args.extend(["--arg", a.as_str().unwrap()]);
+            }
+            let out = shipfn_in(&dir, &args);
+            match call["stdout"].as_str() {
+                Some(expected) => assert_eq!(ok(&out), expected, "{file} {args:?}"),
+                None => {
+                    fails(&out, call["exit"].as_i64().unwrap() as i32, call["stderr"].as_str().unwrap());
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_package_from_a_newer_format_is_refused_by_name() {
+    let mut bytes = std::fs::read(golden_dir().join("seed-v1.fnpkg")).unwrap();
+    bytes[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("future.fnpkg"), &bytes).unwrap();
+    let err =
+        fails(&shipfn_in(dir.path(), &["run", "future.fnpkg", "--arg", "4"]), 4, "made by a newer shipfn (format 2)");
+    assert!(err.contains("this shipfn reads format 1"), "{err}");
+    fails(&shipfn_in(dir.path(), &["inspect", "future.fnpkg"]), 4, "made by a newer shipfn (format 2)");
+}
