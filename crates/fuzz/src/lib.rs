@@ -168,12 +168,12 @@ impl Rng {
 
     /// The next byte string of at most `max` bytes.
     pub fn bytes(&mut self, max: usize) -> Vec<u8> {
-        let len = (self.next() as usize) % (max + 1);
-        (0..len).map(|_| self.next() as u8).collect()
+        let len = (self.next_u64() as usize) % (max + 1);
+        (0..len).map(|_| self.next_u64() as u8).collect()
     }
 
     /// The next 64 random bits (xorshift64*).
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -208,8 +208,8 @@ mod tests {
                 let mut input = bytes.clone();
                 let edits = rng.bytes(12);
                 mutate_bytes(&mut input, &edits);
-                if rng.next() % 8 == 0 {
-                    input.truncate((rng.next() as usize) % (input.len() + 1));
+                if rng.next_u64().is_multiple_of(8) {
+                    input.truncate((rng.next_u64() as usize) % (input.len() + 1));
                 }
                 assert!(Package::from_bytes(&input).is_err() || input == bytes, "{name}: a mutation was accepted");
                 package(&input);
