@@ -24,6 +24,8 @@ pub enum Request<A, R> {
     Call { args: Option<A>, result: Option<R> },
     /// Decode the state and render it as JSON: (captures, globals).
     Describe { json: Option<(String, String)> },
+    /// Only decode the state.
+    Validate,
 }
 
 /// `tramp::<C, G, A, R>`, seen through a type that does not name C and G.
@@ -50,6 +52,7 @@ where
             let render = |v: &dyn erased::Render| v.render();
             *json = Some((render(&captures)?, render(&globals)?));
         }
+        Request::Validate => {}
     }
     Ok(())
 }

@@ -61,6 +61,12 @@ fn dispatch<A: Args, R>(call: &Call, finish: impl FnOnce(R, u32) -> Reply) -> Re
                 Err(e) => fail(status::BAD_STATE, e),
             };
         }
+        mode::VALIDATE => {
+            return match tramp(call.func, call.state, &mut Request::Validate) {
+                Ok(()) => (status::OK, Vec::new()),
+                Err(e) => fail(status::BAD_STATE, e),
+            };
+        }
         other => return fail(status::BAD_MODE, format!("unknown mode {other}")),
     };
     let mut request = Request::Call { args: Some(args), result: None };

@@ -160,3 +160,33 @@ fn after_a_guest_fails_the_same_host_serves_the_next_call() {
         assert_eq!(good.call::<(i64, i64, i64), i64>(&(3, 4, 5)).unwrap(), 5, "after {maker}");
     }
 }
+
+#[test]
+fn a_forged_package_behind_a_valid_seal_is_refused_at_load() {
+    let golden = std::fs::read(repo().join("tests/golden/seed-v1.fnpkg")).unwrap();
+    let real = shipfn_format::Package::from_bytes(&golden).unwrap();
+    let m = &real.manifest;
+    let reseal = |entry, tramp, func, state: Vec<u8>| {
+        shipfn_format::Package::new(
+            m.source.clone(),
+            entry,
+            tramp,
+            func,
+            m.signature.clone(),
+            real.module.clone(),
+            state,
+        )
+        .to_bytes()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        ("swapped-indices", reseal(m.tramp, m.entry, m.func, real.state.clone())),
+        ("index-past-the-table", reseal(m.entry, 100_000, m.func, real.state.clone())),
+        ("state-of-another-type", reseal(m.entry, m.tramp, m.func, vec![0xff; 3])),
+    ];
+    for (name, bytes) in cases {
+        let file = format!("{name}.fnpkg");
+        std::fs::write(dir.path().join(&file), bytes).unwrap();
+        fails(&shipfn_in(dir.path(), &["run", &file, "--arg", "4"]), 4, "the package does not fit its module");
+    }
+}

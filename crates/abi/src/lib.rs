@@ -77,6 +77,9 @@ pub mod mode {
     pub const JSON: u32 = 1;
     /// No input. Output: postcard [`StateJson`](super::StateJson).
     pub const DESCRIBE: u32 = 2;
+    /// No input, no output: check that the entry and state trampoline
+    /// indices are the module's and that the state decodes as their types.
+    pub const VALIDATE: u32 = 3;
 }
 
 /// What `shipfn_call` and the maker exports return.

@@ -17,8 +17,17 @@ pub struct Function {
 }
 
 impl Function {
-    pub(crate) fn new(host: Host, module: Module, package: Package) -> Function {
-        Function { host, module, package }
+    /// Wraps a compiled package after checking, in a throwaway instance,
+    /// that its table indices belong to its module and that its state
+    /// decodes as their types.
+    pub(crate) fn new(host: Host, module: Module, package: Package) -> Result<Function> {
+        let function = Function { host, module, package };
+        function.run(mode::VALIDATE, &[]).map_err(|e| match e {
+            Error::Abi(m) => Error::Abi(format!("the package does not fit its module: {m}")),
+            Error::Trap(m) | Error::Panic(m) => Error::Abi(format!("the package does not fit its module: {m}")),
+            other => other,
+        })?;
+        Ok(function)
     }
 
     /// The package's manifest: signature, hashes, provenance.

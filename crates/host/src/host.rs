@@ -85,7 +85,7 @@ impl Host {
 
     fn load_package(&self, package: Package) -> Result<Function> {
         let module = self.compile_hashed(&package.module, package.manifest.module_sha256)?;
-        Ok(Function::new(self.clone(), module, package))
+        Function::new(self.clone(), module, package)
     }
 
     /// Compiles a module and checks that it is a shipfn guest that imports nothing.
