@@ -18,10 +18,10 @@ pub struct Args {
     /// A guest crate directory (built for wasm32 here) or a prebuilt .wasm module.
     #[arg(value_name = "GUEST")]
     guest: PathBuf,
-    /// Run this #[maker] function and pack the closure it returns.
+    /// Run this maker (a `#[maker]` function) and pack the closure it returns.
     #[arg(long, value_name = "NAME")]
     make: Option<String>,
-    /// Pack this #[export]ed plain function, which captures nothing.
+    /// Pack this plain function (marked `#[export]`), which captures nothing.
     #[arg(long = "fn", value_name = "NAME", conflicts_with = "args")]
     function: Option<String>,
     /// One maker argument, as JSON; repeat in parameter order. A bare word

@@ -1,7 +1,7 @@
 //! Procedural macros of `shipfn-guest`; use them through that crate.
 //!
-//! Each macro is parse → validate → expand: [`scan`] finds what a closure
-//! body names from outside, [`expand`] writes the code.
+//! Each macro is parse → validate → expand: `scan` finds what a closure
+//! body names from outside, `expand` writes the code.
 #![deny(missing_docs)]
 
 mod expand;
