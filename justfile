@@ -11,3 +11,7 @@ test:
 # Install a wasm32 toolchain if none is usable (idempotent).
 setup:
     scripts/setup.sh
+
+# shipfn beside cloudpickle on the seed closure: a table of figures and ratios.
+bench:
+    scripts/bench.sh

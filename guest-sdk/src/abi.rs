@@ -9,9 +9,25 @@ use shipfn_abi::{ABI_VERSION, status, word};
 use crate::closure::fn_from_index;
 
 /// The ABI block. `wasm-ld` exports this data symbol as a wasm global whose
-/// value is the block's address in linear memory.
+/// value is the block's address in linear memory. On wasm32 the two pointer
+/// fields are the words `SCRATCH_PTR` and `SCRATCH_LEN`.
 #[repr(C, align(8))]
-pub struct Block(UnsafeCell<[u32; word::COUNT]>);
+pub struct Block {
+    words: UnsafeCell<[u32; word::SCRATCH_PTR]>,
+    scratch: *mut u8,
+    scratch_len: usize,
+}
+
+/// Size of the scratch buffer: small states, inputs and outputs live here,
+/// so that a call on a fresh instance needs no allocation.
+pub const SCRATCH_LEN: usize = 64 << 10;
+
+struct Scratch(UnsafeCell<[u8; SCRATCH_LEN]>);
+
+// SAFETY: as for `Block`.
+unsafe impl Sync for Scratch {}
+
+static SCRATCH: Scratch = Scratch(UnsafeCell::new([0; SCRATCH_LEN]));
 
 // SAFETY: a wasm32-unknown-unknown module runs on one thread; the host only
 // touches the block between calls.
@@ -20,24 +36,52 @@ unsafe impl Sync for Block {}
 /// The block the host locates through the `SHIPFN_ABI` global.
 #[doc(hidden)]
 #[unsafe(no_mangle)]
-pub static SHIPFN_ABI: Block = Block(UnsafeCell::new(initial_words()));
+pub static SHIPFN_ABI: Block =
+    Block { words: UnsafeCell::new(initial_words()), scratch: SCRATCH.0.get().cast::<u8>(), scratch_len: SCRATCH_LEN };
 
-const fn initial_words() -> [u32; word::COUNT] {
-    let mut words = [0; word::COUNT];
+const fn initial_words() -> [u32; word::SCRATCH_PTR] {
+    let mut words = [0; word::SCRATCH_PTR];
     words[word::VERSION] = ABI_VERSION;
     words
 }
 
 pub(crate) fn get(index: usize) -> u32 {
-    assert!(index < word::COUNT);
+    assert!(index < word::SCRATCH_PTR);
     // SAFETY: in bounds; volatile because the host writes between calls.
-    unsafe { SHIPFN_ABI.0.get().cast::<u32>().add(index).read_volatile() }
+    unsafe { SHIPFN_ABI.words.get().cast::<u32>().add(index).read_volatile() }
 }
 
 fn set(index: usize, value: u32) {
-    assert!(index < word::COUNT);
+    assert!(index < word::SCRATCH_PTR);
     // SAFETY: in bounds; the module is single-threaded.
-    unsafe { SHIPFN_ABI.0.get().cast::<u32>().add(index).write_volatile(value) }
+    unsafe { SHIPFN_ABI.words.get().cast::<u32>().add(index).write_volatile(value) }
+}
+
+/// Serializes an output with `write` into the scratch buffer; `None` if it
+/// does not fit (the caller then builds it on the heap).
+///
+/// Called only after the closure has returned, when the state and input
+/// that the host may have placed in the scratch buffer are no longer read.
+pub(crate) fn into_scratch(write: impl FnOnce(&mut [u8]) -> Option<usize>) -> Option<Output> {
+    // SAFETY: single-threaded; no reference into the scratch buffer is used
+    // past this point of a call (see above), and the host reads it only after
+    // the call returns.
+    let buffer = unsafe { &mut *SCRATCH.0.get() };
+    write(buffer).map(Output::Scratch)
+}
+
+/// Where a reply's bytes are.
+pub(crate) enum Output {
+    /// A heap buffer.
+    Heap(Vec<u8>),
+    /// The first `n` bytes of the scratch buffer.
+    Scratch(usize),
+}
+
+impl From<Vec<u8>> for Output {
+    fn from(bytes: Vec<u8>) -> Output {
+        Output::Heap(bytes)
+    }
 }
 
 /// The bytes the host wrote at (`ptr_word`, `len_word`).
@@ -56,11 +100,17 @@ pub(crate) fn host_bytes(ptr_word: usize, len_word: usize) -> &'static [u8] {
 static OUTPUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
 /// Stores `output` for the host and returns `status`.
-pub(crate) fn reply(status: u32, output: Vec<u8>) -> u32 {
-    let mut slot = OUTPUT.lock().unwrap_or_else(|e| e.into_inner());
-    *slot = output;
-    set(word::OUTPUT_PTR, slot.as_ptr() as usize as u32);
-    set(word::OUTPUT_LEN, slot.len() as u32);
+pub(crate) fn reply(status: u32, output: impl Into<Output>) -> u32 {
+    let (ptr, len) = match output.into() {
+        Output::Scratch(len) => (SCRATCH.0.get() as usize, len),
+        Output::Heap(bytes) => {
+            let mut slot = OUTPUT.lock().unwrap_or_else(|e| e.into_inner());
+            *slot = bytes;
+            (slot.as_ptr() as usize, slot.len())
+        }
+    };
+    set(word::OUTPUT_PTR, ptr as u32);
+    set(word::OUTPUT_LEN, len as u32);
     status
 }
 
@@ -112,7 +162,7 @@ pub(crate) struct Call {
 }
 
 /// A host-level entry trampoline: `entry_plain::<A, R>` or `entry_result::<A, T, E>`.
-pub(crate) type EntryFn = fn(&Call) -> (u32, Vec<u8>);
+pub(crate) type EntryFn = fn(&Call) -> (u32, Output);
 
 /// `shipfn_call(mode)`: runs the closure that the block describes.
 #[doc(hidden)]

@@ -7,18 +7,18 @@ use core::marker::PhantomData;
 use serde::Serialize;
 use shipfn_abi::{ArgError, Made, Signature, StateJson, mode, status, word};
 
-use crate::abi::{Call, EntryFn, host_bytes, install_panic_hook, reply};
+use crate::abi::{Call, EntryFn, Output, host_bytes, install_panic_hook, into_scratch, reply};
 use crate::args::{Args, type_name};
 use crate::closure::{Closure, Request, TrampFn, fn_from_index};
 
-type Reply = (u32, Vec<u8>);
+type Reply = (u32, Output);
 
 fn fail(status: u32, message: impl Display) -> Reply {
-    (status, message.to_string().into_bytes())
+    (status, message.to_string().into_bytes().into())
 }
 
 fn bad_args(error: ArgError) -> Reply {
-    (status::BAD_ARGS, postcard::to_allocvec(&error).unwrap_or_default())
+    (status::BAD_ARGS, postcard::to_allocvec(&error).unwrap_or_default().into())
 }
 
 /// Decodes the arguments, calls through the state trampoline, and hands the
@@ -54,7 +54,7 @@ fn dispatch<A: Args, R>(call: &Call, finish: impl FnOnce(R, u32) -> Reply) -> Re
             return match tramp(call.func, call.state, &mut request) {
                 Ok(()) => match request {
                     Request::Describe { json: Some((captures, globals)) } => {
-                        (status::OK, postcard::to_allocvec(&StateJson { captures, globals }).unwrap_or_default())
+                        (status::OK, postcard::to_allocvec(&StateJson { captures, globals }).unwrap_or_default().into())
                     }
                     _ => fail(status::BAD_STATE, "state was not described"),
                 },
@@ -63,7 +63,7 @@ fn dispatch<A: Args, R>(call: &Call, finish: impl FnOnce(R, u32) -> Reply) -> Re
         }
         mode::VALIDATE => {
             return match tramp(call.func, call.state, &mut Request::Validate) {
-                Ok(()) => (status::OK, Vec::new()),
+                Ok(()) => (status::OK, Output::Scratch(0)),
                 Err(e) => fail(status::BAD_STATE, e),
             };
         }
@@ -79,14 +79,26 @@ fn dispatch<A: Args, R>(call: &Call, finish: impl FnOnce(R, u32) -> Reply) -> Re
     }
 }
 
+/// Encodes a result, in the scratch buffer when it fits.
 fn encode<T: Serialize>(value: &T, mode: u32) -> Reply {
+    let in_scratch = into_scratch(|buffer| {
+        if mode == mode::JSON {
+            let mut cursor = std::io::Cursor::new(buffer);
+            serde_json::to_writer(&mut cursor, value).ok().map(|()| cursor.position() as usize)
+        } else {
+            postcard::to_slice(value, buffer).ok().map(|used| used.len())
+        }
+    });
+    if let Some(output) = in_scratch {
+        return (status::OK, output);
+    }
     let bytes = if mode == mode::JSON {
         serde_json::to_vec(value).map_err(|e| e.to_string())
     } else {
         postcard::to_allocvec(value).map_err(|e| e.to_string())
     };
     match bytes {
-        Ok(bytes) => (status::OK, bytes),
+        Ok(bytes) => (status::OK, bytes.into()),
         Err(e) => fail(status::GUEST_ERROR, format!("result does not serialize: {e}")),
     }
 }

@@ -11,10 +11,11 @@
 //! turns into an exported wasm global holding the linear-memory address of a
 //! small block of little-endian `u32` words (see [`word`]). The host locates
 //! the block through that global, asks the guest for buffers with
-//! [`ALLOC_EXPORT`], writes the closure's captured state and the call's input
-//! into them, stores their addresses in the block and calls [`CALL_EXPORT`]
-//! with a [`mode`]. The guest answers with a [`status`] and leaves its output
-//! in a buffer whose address it stores back in the block.
+//! [`ALLOC_EXPORT`] (or uses the guest's static scratch buffer when they fit),
+//! writes the closure's captured state and the call's input into them, stores
+//! their addresses in the block and calls [`CALL_EXPORT`] with a [`mode`]. The
+//! guest answers with a [`status`] and leaves its output in a buffer (the
+//! scratch buffer when it fits) whose address it stores back in the block.
 #![no_std]
 #![deny(missing_docs)]
 
@@ -64,8 +65,14 @@ pub mod word {
     pub const PANIC_PTR: usize = 10;
     /// Length of the last panic message (guest writes).
     pub const PANIC_LEN: usize = 11;
+    /// Address of the guest's scratch buffer, set statically by the guest.
+    /// The host may place state and input there instead of calling
+    /// `shipfn_alloc`; the guest may place its output there.
+    pub const SCRATCH_PTR: usize = 12;
+    /// Length of the scratch buffer (guest sets).
+    pub const SCRATCH_LEN: usize = 13;
     /// Number of words in the block.
-    pub const COUNT: usize = 12;
+    pub const COUNT: usize = 14;
 }
 
 /// What `shipfn_call` is asked to do.

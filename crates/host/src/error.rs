@@ -74,6 +74,9 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// Every pooled instance slot is in use.
+    #[error("too many calls at once: {0}")]
+    Busy(String),
     /// The guest broke the ABI contract (bad pointers, bad state, bad encoding).
     #[error("the guest broke the shipfn ABI: {0}")]
     Abi(String),
@@ -123,7 +126,7 @@ impl Error {
             Error::GuestError(_) => ErrorKind::GuestError,
             Error::Panic(_) | Error::Trap(_) => ErrorKind::Trap,
             Error::Timeout(_) | Error::OutOfFuel(_) => ErrorKind::Timeout,
-            Error::MemoryLimit { .. } | Error::ResultTooLarge { .. } => ErrorKind::ResourceLimit,
+            Error::MemoryLimit { .. } | Error::ResultTooLarge { .. } | Error::Busy(_) => ErrorKind::ResourceLimit,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }

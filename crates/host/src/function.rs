@@ -6,13 +6,17 @@ use shipfn_abi::{ArgError, StateJson, mode, status, word};
 use shipfn_format::{Manifest, Package};
 use wasmtime::Module;
 
-use crate::instance::{Guest, Reply};
+use crate::instance::{Guest, Prepared, Reply};
 use crate::{Error, Host, Result};
 
-/// A package loaded by [`Host::load`]. Each call runs in a fresh instance.
+/// A package loaded by [`Host::load`]. Each call runs in a fresh instance;
+/// [`warm`](Function::warm) gives an instance to reuse across calls.
+///
+/// `Function` is `Send + Sync`: share one across threads and call it
+/// concurrently.
 pub struct Function {
     host: Host,
-    module: Module,
+    prepared: Prepared,
     package: Package,
 }
 
@@ -20,11 +24,13 @@ impl Function {
     /// Wraps a compiled package after checking, in a throwaway instance,
     /// that its table indices belong to its module and that its state
     /// decodes as their types.
-    pub(crate) fn new(host: Host, module: Module, package: Package) -> Result<Function> {
-        let function = Function { host, module, package };
-        function.run(mode::VALIDATE, &[]).map_err(|e| match e {
-            Error::Abi(m) => Error::Abi(format!("the package does not fit its module: {m}")),
-            Error::Trap(m) | Error::Panic(m) => Error::Abi(format!("the package does not fit its module: {m}")),
+    pub(crate) fn new(host: Host, module: &Module, package: Package) -> Result<Function> {
+        let prepared = Prepared::new(&host, module)?;
+        let function = Function { host, prepared, package };
+        function.fresh(mode::VALIDATE, &[]).map_err(|e| match e {
+            Error::Abi(m) | Error::Trap(m) | Error::Panic(m) => {
+                Error::Abi(format!("the package does not fit its module: {m}"))
+            }
             other => other,
         })?;
         Ok(function)
@@ -40,22 +46,27 @@ impl Function {
         &self.package
     }
 
-    /// A fresh instance with the closure's state written into its memory.
+    /// A new instance with the closure's table indices set.
     fn instance(&self) -> Result<Guest> {
-        let host = &self.host;
-        let mut guest = Guest::new(host, &self.module)?;
+        let mut guest = Guest::new(&self.host, &self.prepared)?;
         let m = &self.package.manifest;
-        guest.set_word(word::ENTRY, m.entry)?;
-        guest.set_word(word::TRAMP, m.tramp)?;
-        guest.set_word(word::FUNC, m.func)?;
-        guest.put(host, (word::STATE_PTR, word::STATE_LEN), &self.package.state)?;
+        guest.set_words(word::ENTRY, &[m.entry, m.tramp, m.func])?;
         Ok(guest)
     }
 
-    fn run(&self, call_mode: u32, input: &[u8]) -> Result<Reply> {
+    /// One call on a fresh instance: state and input are written once, into
+    /// the guest's scratch buffer when they fit.
+    fn fresh(&self, call_mode: u32, input: &[u8]) -> Result<Reply> {
         let mut guest = self.instance()?;
-        guest.put(&self.host, (word::INPUT_PTR, word::INPUT_LEN), input)?;
-        let reply = guest.call(&self.host, call_mode)?;
+        let slots = [
+            ((word::STATE_PTR, word::STATE_LEN), &self.package.state[..]),
+            ((word::INPUT_PTR, word::INPUT_LEN), input),
+        ];
+        guest.place(&self.host, Some(0), &slots)?;
+        self.check(guest.call(&self.host, call_mode)?)
+    }
+
+    fn check(&self, reply: Reply) -> Result<Reply> {
         match reply.status {
             status::OK => Ok(reply),
             status::GUEST_ERROR => Err(Error::GuestError(String::from_utf8_lossy(&reply.output).into_owned())),
@@ -74,11 +85,7 @@ impl Function {
         }
     }
 
-    /// Calls with one JSON text per parameter and returns the result as JSON.
-    ///
-    /// A text that is not JSON at all is taken as a string, so `hello` works
-    /// for a `String` parameter.
-    pub fn call_json(&self, args: &[String]) -> Result<String> {
+    fn json_input(&self, args: &[String]) -> Result<Vec<u8>> {
         let params = &self.manifest().signature.params;
         if args.len() != params.len() {
             return Err(Error::BadArgs(format!(
@@ -88,9 +95,15 @@ impl Function {
                 args.len()
             )));
         }
-        let input = postcard::to_allocvec(args).map_err(|e| Error::Internal(e.to_string()))?;
-        let reply = self.run(mode::JSON, &input)?;
-        String::from_utf8(reply.output).map_err(|_| Error::Abi("the JSON result is not UTF-8".into()))
+        postcard::to_allocvec(args).map_err(|e| Error::Internal(e.to_string()))
+    }
+
+    /// Calls with one JSON text per parameter and returns the result as JSON.
+    ///
+    /// A text that is not JSON at all is taken as a string, so `hello` works
+    /// for a `String` parameter.
+    pub fn call_json(&self, args: &[String]) -> Result<String> {
+        json_output(self.fresh(mode::JSON, &self.json_input(args)?)?)
     }
 
     /// Calls with a typed argument tuple (e.g. `(4i64,)`), postcard both ways.
@@ -98,17 +111,87 @@ impl Function {
     /// The types must match the closure's parameter and result types; a
     /// mismatch is reported as [`Error::BadArgs`] or [`Error::Abi`].
     pub fn call<A: Serialize, R: DeserializeOwned>(&self, args: &A) -> Result<R> {
-        let input = postcard::to_allocvec(args).map_err(|e| Error::BadArgs(e.to_string()))?;
-        let reply = self.run(mode::POSTCARD, &input)?;
-        postcard::from_bytes(&reply.output)
-            .map_err(|e| Error::Abi(format!("the result does not decode as the requested type: {e}")))
+        typed_output(self.fresh(mode::POSTCARD, &typed_input(args)?)?)
     }
 
     /// The captured state and globals as JSON, rendered by the guest's own
     /// serde impls inside the sandbox.
     pub fn describe(&self) -> Result<StateJson> {
-        let reply = self.run(mode::DESCRIBE, &[])?;
+        let reply = self.fresh(mode::DESCRIBE, &[])?;
         postcard::from_bytes(&reply.output)
             .map_err(|e| Error::Abi(format!("the state description does not decode: {e}")))
+    }
+
+    /// An instance to reuse for many calls of this function.
+    ///
+    /// The state is written into it once. Each call still runs under the
+    /// host's limits, and each call restores the closure's snapshotted
+    /// globals before its body runs, so calls see the same globals. Anything
+    /// else the guest keeps in its own statics (caches, counters) survives
+    /// from one call to the next: use a fresh instance per call (the default)
+    /// where calls must not see each other. After a call fails with a trap,
+    /// timeout or limit, the instance is discarded and the next call starts a
+    /// fresh one.
+    pub fn warm(&self) -> Warm<'_> {
+        Warm { function: self, guest: None }
+    }
+}
+
+fn typed_input<A: Serialize>(args: &A) -> Result<Vec<u8>> {
+    postcard::to_allocvec(args).map_err(|e| Error::BadArgs(e.to_string()))
+}
+
+fn typed_output<R: DeserializeOwned>(reply: Reply) -> Result<R> {
+    postcard::from_bytes(&reply.output)
+        .map_err(|e| Error::Abi(format!("the result does not decode as the requested type: {e}")))
+}
+
+fn json_output(reply: Reply) -> Result<String> {
+    String::from_utf8(reply.output).map_err(|_| Error::Abi("the JSON result is not UTF-8".into()))
+}
+
+/// A reused instance of a [`Function`]; see [`Function::warm`].
+pub struct Warm<'f> {
+    function: &'f Function,
+    guest: Option<Guest>,
+}
+
+impl Warm<'_> {
+    fn run(&mut self, call_mode: u32, input: &[u8]) -> Result<Reply> {
+        let function = self.function;
+        let host = &function.host;
+        let guest = match &mut self.guest {
+            Some(guest) => guest,
+            empty => {
+                let mut guest = function.instance()?;
+                // The state lives on the guest heap: the scratch buffer is
+                // reused by every call's input and output.
+                guest.place(host, None, &[((word::STATE_PTR, word::STATE_LEN), &function.package.state)])?;
+                empty.insert(guest)
+            }
+        };
+        guest.arm(host)?;
+        let result = guest.place(host, Some(0), &[((word::INPUT_PTR, word::INPUT_LEN), input)]).and_then(|buffers| {
+            let reply = guest.call(host, call_mode);
+            if reply.is_ok() {
+                guest.release(&buffers);
+            }
+            reply
+        });
+        if result.is_err() {
+            self.guest = None;
+        }
+        function.check(result?)
+    }
+
+    /// Like [`Function::call_json`], on this instance.
+    pub fn call_json(&mut self, args: &[String]) -> Result<String> {
+        let input = self.function.json_input(args)?;
+        json_output(self.run(mode::JSON, &input)?)
+    }
+
+    /// Like [`Function::call`], on this instance.
+    pub fn call<A: Serialize, R: DeserializeOwned>(&mut self, args: &A) -> Result<R> {
+        typed_output(self.run(mode::POSTCARD, &typed_input(args)?)?)
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use shipfn_abi::{ABI_BLOCK_EXPORT, ALLOC_EXPORT, CALL_EXPORT};
 use shipfn_format::{Hash, Package, PublicKey, sha256};
-use wasmtime::{Config, Engine, ExternType, Module, ValType};
+use wasmtime::{Config, Engine, ExternType, InstanceAllocationStrategy, Module, PoolingAllocationConfig, ValType};
 
 use crate::function::Function;
 use crate::{Error, Limits, Result};
@@ -44,8 +44,19 @@ const MODULE_CACHE_CAPACITY: usize = 64;
 impl Host {
     /// A host whose calls run under `limits`.
     pub fn new(limits: Limits) -> Result<Host> {
+        // Instances come from a pool: instantiation is a few page-table
+        // operations, and memories start from the module's copy-on-write image.
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_core_instances(limits.max_instances)
+            .total_memories(limits.max_instances)
+            .total_tables(limits.max_instances)
+            .max_memory_size(limits.max_memory);
         let mut config = Config::new();
-        config.epoch_interruption(true).consume_fuel(limits.fuel.is_some()).max_wasm_stack(limits.max_stack);
+        config
+            .epoch_interruption(true)
+            .consume_fuel(limits.fuel.is_some())
+            .max_wasm_stack(limits.max_stack)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| Error::Internal(format!("cannot configure wasmtime: {e}")))?;
         let inner = Arc::new(Inner { engine, limits, modules: Mutex::new(HashMap::new()) });
         spawn_ticker(Arc::downgrade(&inner))?;
@@ -85,7 +96,7 @@ impl Host {
 
     fn load_package(&self, package: Package) -> Result<Function> {
         let module = self.compile_hashed(&package.module, package.manifest.module_sha256)?;
-        Function::new(self.clone(), module, package)
+        Function::new(self.clone(), &module, package)
     }
 
     /// Compiles a module and checks that it is a shipfn guest that imports nothing.

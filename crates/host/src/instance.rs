@@ -1,8 +1,13 @@
 //! One sandboxed instance of a guest module and the host half of the ABI:
 //! buffers in, `shipfn_call` or a maker export, buffers out.
+//!
+//! A [`Prepared`] module has its imports resolved (there are none) and its
+//! exports looked up once; each [`Guest`] is then a pooled instantiation plus
+//! a few memory writes. Small states and inputs go into the guest's static
+//! scratch buffer, so a call on a fresh instance needs no guest allocation.
 
 use shipfn_abi::{ABI_BLOCK_EXPORT, ABI_VERSION, ALLOC_EXPORT, CALL_EXPORT, word};
-use wasmtime::{Instance, Memory, Module, ResourceLimiter, Store, Trap, TypedFunc};
+use wasmtime::{Instance, InstancePre, Linker, Memory, Module, ModuleExport, ResourceLimiter, Store, Trap, TypedFunc};
 
 use crate::host::TICK;
 use crate::{Error, Host, Result};
@@ -27,13 +32,45 @@ impl ResourceLimiter for Limiter {
     }
 }
 
-/// A fresh instance, its memory, and the ABI block's address.
+/// A module made ready to instantiate quickly: imports resolved, exports found.
+pub(crate) struct Prepared {
+    pre: InstancePre<Limiter>,
+    memory: ModuleExport,
+    block: ModuleExport,
+    alloc: ModuleExport,
+    call: ModuleExport,
+    free: Option<ModuleExport>,
+}
+
+impl Prepared {
+    pub fn new(host: &Host, module: &Module) -> Result<Prepared> {
+        let pre = Linker::new(host.engine())
+            .instantiate_pre(module)
+            .map_err(|e| Error::NotAGuest(format!("cannot prepare the module: {e}")))?;
+        let export = |name: &str| {
+            module.get_export_index(name).ok_or_else(|| Error::NotAGuest(format!("it has no export `{name}`")))
+        };
+        Ok(Prepared {
+            memory: export("memory")?,
+            block: export(ABI_BLOCK_EXPORT)?,
+            alloc: export(ALLOC_EXPORT)?,
+            call: export(CALL_EXPORT)?,
+            free: module.get_export_index("shipfn_free"),
+            pre,
+        })
+    }
+}
+
+/// An instance, its memory, and where its ABI block and scratch buffer are.
 pub(crate) struct Guest {
     store: Store<Limiter>,
     instance: Instance,
     memory: Memory,
     block: usize,
+    scratch: (usize, usize),
     alloc: TypedFunc<u32, u32>,
+    call: TypedFunc<u32, u32>,
+    free: Option<TypedFunc<(u32, u32), ()>>,
 }
 
 /// An answer from the guest: a status and its output bytes.
@@ -42,34 +79,53 @@ pub(crate) struct Reply {
     pub output: Vec<u8>,
 }
 
+/// A buffer to hand to the guest: the block words for its address and length.
+pub(crate) type Slot<'a> = ((usize, usize), &'a [u8]);
+
 impl Guest {
-    pub fn new(host: &Host, module: &Module) -> Result<Guest> {
+    pub fn new(host: &Host, prepared: &Prepared) -> Result<Guest> {
         let limits = host.limits();
         let mut store = Store::new(host.engine(), Limiter { max_memory: limits.max_memory, refused: None });
         store.limiter(|l| l);
-        let ticks = limits.timeout.as_nanos().div_ceil(TICK.as_nanos()) as u64 + 1;
-        store.set_epoch_deadline(ticks);
         store.epoch_deadline_trap();
-        if let Some(fuel) = limits.fuel {
-            store.set_fuel(fuel).map_err(|e| Error::Internal(e.to_string()))?;
-        }
-        let instance = match Instance::new(&mut store, module, &[]) {
+        arm(&mut store, host)?;
+        let instance = match prepared.pre.instantiate(&mut store) {
             Ok(instance) => instance,
             Err(e) => return Err(classify(host, &mut store, None, e)),
         };
-        let memory = instance.get_memory(&mut store, "memory").ok_or_else(|| Error::NotAGuest("no memory".into()))?;
+        let not_a_guest = |what: &str| Error::NotAGuest(format!("export `{what}` has the wrong kind or type"));
+        let memory = instance
+            .get_module_export(&mut store, &prepared.memory)
+            .and_then(|e| e.into_memory())
+            .ok_or_else(|| not_a_guest("memory"))?;
         let block = instance
-            .get_global(&mut store, ABI_BLOCK_EXPORT)
+            .get_module_export(&mut store, &prepared.block)
+            .and_then(|e| e.into_global())
             .and_then(|g| g.get(&mut store).i32())
-            .ok_or_else(|| Error::NotAGuest(format!("no `{ABI_BLOCK_EXPORT}` global")))? as u32
-            as usize;
-        let alloc = typed(&instance, &mut store, ALLOC_EXPORT)?;
-        let guest = Guest { store, instance, memory, block, alloc };
+            .ok_or_else(|| not_a_guest(ABI_BLOCK_EXPORT))? as u32 as usize;
+        let mut func = |export: &ModuleExport, name: &str| {
+            instance.get_module_export(&mut store, export).and_then(|e| e.into_func()).ok_or_else(|| not_a_guest(name))
+        };
+        let (alloc, call) = (func(&prepared.alloc, ALLOC_EXPORT)?, func(&prepared.call, CALL_EXPORT)?);
+        let free = prepared.free.as_ref().map(|f| func(f, "shipfn_free")).transpose()?;
+        let alloc = alloc.typed(&store).map_err(|_| not_a_guest(ALLOC_EXPORT))?;
+        let call = call.typed(&store).map_err(|_| not_a_guest(CALL_EXPORT))?;
+        let free = free.map(|f| f.typed(&store).map_err(|_| not_a_guest("shipfn_free"))).transpose()?;
+        let mut guest = Guest { store, instance, memory, block, scratch: (0, 0), alloc, call, free };
         let version = guest.word(word::VERSION)?;
         if version != ABI_VERSION {
             return Err(Error::NotAGuest(format!("it speaks guest ABI {version}, this shipfn speaks {ABI_VERSION}")));
         }
+        let scratch = (guest.word(word::SCRATCH_PTR)? as usize, guest.word(word::SCRATCH_LEN)? as usize);
+        if guest.memory.data(&guest.store).get(scratch.0..scratch.0 + scratch.1).is_some() {
+            guest.scratch = scratch;
+        }
         Ok(guest)
+    }
+
+    /// Arms the time limit and fuel for one more call on this instance.
+    pub fn arm(&mut self, host: &Host) -> Result<()> {
+        arm(&mut self.store, host)
     }
 
     fn word(&self, index: usize) -> Result<u32> {
@@ -82,32 +138,75 @@ impl Guest {
         Ok(u32::from_le_bytes(bytes.try_into().expect("4 bytes")))
     }
 
-    pub fn set_word(&mut self, index: usize, value: u32) -> Result<()> {
-        let at = self.block + index * 4;
+    /// Writes consecutive words starting at `first`.
+    pub fn set_words(&mut self, first: usize, values: &[u32]) -> Result<()> {
+        let mut bytes = [0u8; 4 * word::COUNT];
+        for (chunk, value) in bytes.chunks_exact_mut(4).zip(values) {
+            chunk.copy_from_slice(&value.to_le_bytes());
+        }
         self.memory
-            .write(&mut self.store, at, &value.to_le_bytes())
+            .write(&mut self.store, self.block + first * 4, &bytes[..values.len() * 4])
             .map_err(|_| Error::Abi("the ABI block lies outside memory".into()))
     }
 
-    /// Copies `bytes` into a fresh guest buffer and records it in the block.
-    pub fn put(&mut self, host: &Host, (ptr_word, len_word): (usize, usize), bytes: &[u8]) -> Result<()> {
-        let len = u32::try_from(bytes.len())
-            .map_err(|_| Error::MemoryLimit { limit: host.limits().max_memory, requested: bytes.len() })?;
-        let ptr = match self.alloc.call(&mut self.store, len) {
-            Ok(ptr) => ptr,
-            Err(e) => {
-                return Err(classify(host, &mut self.store, Some((&self.memory, self.block)), e));
+    /// Copies each slot's bytes into the guest and records where in the block:
+    /// all of them in the scratch buffer (from `scratch_offset` on) if allowed
+    /// and they fit, each in a fresh `shipfn_alloc` buffer otherwise. Returns
+    /// the allocated buffers.
+    pub fn place(&mut self, host: &Host, scratch_offset: Option<usize>, slots: &[Slot<'_>]) -> Result<Vec<(u32, u32)>> {
+        let total: usize = slots.iter().map(|(_, b)| b.len()).sum();
+        let mut allocated = Vec::new();
+        if let Some(offset) = scratch_offset.filter(|o| o.saturating_add(total) <= self.scratch.1) {
+            let mut at = self.scratch.0 + offset;
+            for &((ptr_word, len_word), bytes) in slots {
+                self.write(at, bytes)?;
+                self.set_word(ptr_word, at as u32)?;
+                self.set_word(len_word, bytes.len() as u32)?;
+                at += bytes.len();
             }
+            return Ok(allocated);
+        }
+        for &((ptr_word, len_word), bytes) in slots {
+            let ptr = self.alloc(host, bytes.len())?;
+            allocated.push((ptr, bytes.len() as u32));
+            self.write(ptr as usize, bytes)?;
+            self.set_word(ptr_word, ptr)?;
+            self.set_word(len_word, bytes.len() as u32)?;
+        }
+        Ok(allocated)
+    }
+
+    /// Gives back buffers from [`place`](Guest::place), if the guest can.
+    pub fn release(&mut self, buffers: &[(u32, u32)]) {
+        if let Some(free) = &self.free {
+            for &(ptr, len) in buffers {
+                let _ = free.call(&mut self.store, (ptr, len));
+            }
+        }
+    }
+
+    fn set_word(&mut self, index: usize, value: u32) -> Result<()> {
+        self.set_words(index, &[value])
+    }
+
+    fn write(&mut self, at: usize, bytes: &[u8]) -> Result<()> {
+        self.memory
+            .write(&mut self.store, at, bytes)
+            .map_err(|_| Error::Abi("a guest buffer lies outside memory".into()))
+    }
+
+    fn alloc(&mut self, host: &Host, len: usize) -> Result<u32> {
+        let limit = host.limits().max_memory;
+        let len32 = u32::try_from(len).map_err(|_| Error::MemoryLimit { limit, requested: len })?;
+        let ptr = match self.alloc.call(&mut self.store, len32) {
+            Ok(ptr) => ptr,
+            Err(e) => return Err(classify(host, &mut self.store, Some((&self.memory, self.block)), e)),
         };
         if ptr == 0 {
-            let requested = self.store.data().refused.unwrap_or(bytes.len());
-            return Err(Error::MemoryLimit { limit: host.limits().max_memory, requested });
+            let requested = self.store.data().refused.unwrap_or(len);
+            return Err(Error::MemoryLimit { limit, requested });
         }
-        self.memory
-            .write(&mut self.store, ptr as usize, bytes)
-            .map_err(|_| Error::Abi("shipfn_alloc returned a buffer outside memory".into()))?;
-        self.set_word(ptr_word, ptr)?;
-        self.set_word(len_word, len)
+        Ok(ptr)
     }
 
     /// Calls `export(arg) -> status` (or `export() -> status` when `arg` is
@@ -115,19 +214,33 @@ impl Guest {
     pub fn invoke(&mut self, host: &Host, export: &str, arg: Option<u32>) -> Result<Reply> {
         let status = match arg {
             Some(arg) => {
-                let f: TypedFunc<u32, u32> = typed(&self.instance, &mut self.store, export)?;
+                let f: TypedFunc<u32, u32> = self
+                    .instance
+                    .get_typed_func(&mut self.store, export)
+                    .map_err(|e| Error::NotAGuest(format!("export `{export}`: {e}")))?;
                 f.call(&mut self.store, arg)
             }
             None => {
-                let f: TypedFunc<(), u32> = typed(&self.instance, &mut self.store, export)?;
+                let f: TypedFunc<(), u32> = self
+                    .instance
+                    .get_typed_func(&mut self.store, export)
+                    .map_err(|e| Error::NotAGuest(format!("export `{export}`: {e}")))?;
                 f.call(&mut self.store, ())
             }
         };
+        self.finish(host, status)
+    }
+
+    /// Calls `shipfn_call(mode)`.
+    pub fn call(&mut self, host: &Host, mode: u32) -> Result<Reply> {
+        let status = self.call.call(&mut self.store, mode);
+        self.finish(host, status)
+    }
+
+    fn finish(&mut self, host: &Host, status: wasmtime::Result<u32>) -> Result<Reply> {
         let status = match status {
             Ok(status) => status,
-            Err(e) => {
-                return Err(classify(host, &mut self.store, Some((&self.memory, self.block)), e));
-            }
+            Err(e) => return Err(classify(host, &mut self.store, Some((&self.memory, self.block)), e)),
         };
         let (ptr, len) = (self.word(word::OUTPUT_PTR)? as usize, self.word(word::OUTPUT_LEN)? as usize);
         if len > host.limits().max_result {
@@ -141,19 +254,18 @@ impl Guest {
             .to_vec();
         Ok(Reply { status, output })
     }
-
-    /// Calls `shipfn_call(mode)`.
-    pub fn call(&mut self, host: &Host, mode: u32) -> Result<Reply> {
-        self.invoke(host, CALL_EXPORT, Some(mode))
-    }
 }
 
-fn typed<P: wasmtime::WasmParams, R: wasmtime::WasmResults>(
-    instance: &Instance,
-    store: &mut Store<Limiter>,
-    name: &str,
-) -> Result<TypedFunc<P, R>> {
-    instance.get_typed_func::<P, R>(store, name).map_err(|e| Error::NotAGuest(format!("export `{name}`: {e}")))
+/// Sets the time limit and fuel for the next call, and forgets refusals.
+fn arm(store: &mut Store<Limiter>, host: &Host) -> Result<()> {
+    let limits = host.limits();
+    let ticks = limits.timeout.as_nanos().div_ceil(TICK.as_nanos()) as u64 + 1;
+    store.set_epoch_deadline(ticks);
+    store.data_mut().refused = None;
+    if let Some(fuel) = limits.fuel {
+        store.set_fuel(fuel).map_err(|e| Error::Internal(e.to_string()))?;
+    }
+    Ok(())
 }
 
 /// Turns a failed wasm call into the error class that explains it best.
@@ -166,6 +278,9 @@ fn classify(host: &Host, store: &mut Store<Limiter>, abi: Option<(&Memory, usize
         Some(Trap::Interrupt) => return Error::Timeout(host.limits().timeout),
         Some(Trap::OutOfFuel) => return Error::OutOfFuel(host.limits().fuel.unwrap_or(0)),
         _ => {}
+    }
+    if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+        return Error::Busy(format!("{error:#}"));
     }
     if let Some(message) = abi.and_then(|(memory, block)| panic_message(memory, store, block)) {
         return Error::Panic(message);

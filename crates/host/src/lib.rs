@@ -45,7 +45,7 @@ mod limits;
 mod pack;
 
 pub use error::{Error, ErrorKind, Result};
-pub use function::Function;
+pub use function::{Function, Warm};
 pub use host::Host;
 pub use limits::Limits;
 pub use pack::Catalog;

@@ -15,10 +15,14 @@ pub struct Limits {
     pub max_result: usize,
     /// Most bytes of native stack wasm code may use.
     pub max_stack: usize,
+    /// Most instances alive at once (calls in flight, warm instances, and
+    /// one per load while it validates): the size of the instance pool.
+    pub max_instances: u32,
 }
 
 impl Default for Limits {
-    /// 10 s, 1 GiB of memory, no fuel, 64 MiB results, 1 MiB of stack.
+    /// 10 s, 1 GiB of memory, no fuel, 64 MiB results, 1 MiB of stack,
+    /// 128 instances at once.
     fn default() -> Self {
         Limits {
             timeout: Duration::from_secs(10),
@@ -26,6 +30,7 @@ impl Default for Limits {
             fuel: None,
             max_result: 64 << 20,
             max_stack: 1 << 20,
+            max_instances: 128,
         }
     }
 }

@@ -5,7 +5,7 @@ use shipfn_abi::{ArgError, FN_PREFIX, MAKER_PREFIX, Made, status, word};
 use shipfn_format::{Package, Source};
 use wasmtime::{ExternType, Module, ValType};
 
-use crate::instance::Guest;
+use crate::instance::{Guest, Prepared};
 use crate::{Error, Host, Result};
 
 impl Host {
@@ -42,9 +42,9 @@ impl Host {
         if !is_entry {
             return Err(Error::NoSuchExport { what, name: name.into(), available: names(&module, prefix) });
         }
-        let mut guest = Guest::new(self, &module)?;
+        let mut guest = Guest::new(self, &Prepared::new(self, &module)?)?;
         let input = postcard::to_allocvec(args).map_err(|e| Error::Internal(e.to_string()))?;
-        guest.put(self, (word::INPUT_PTR, word::INPUT_LEN), &input)?;
+        guest.place(self, Some(0), &[((word::INPUT_PTR, word::INPUT_LEN), &input)])?;
         let reply = guest.invoke(self, &export, None)?;
         match reply.status {
             status::OK => {

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# shipfn beside cloudpickle on the seed closure: installs what it needs
+# (a wasm32 toolchain, cloudpickle from PyPI), runs both in one go, and
+# prints a table of figures, targets and ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+if ! python3 -c 'import cloudpickle' 2>/dev/null; then
+    python3 -m pip install --quiet 'cloudpickle==3.1.2'
+fi
+cargo bench -p shipfn-host --bench compare
