@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-if ! python3 -c 'import cloudpickle' 2>/dev/null; then
+if [ "$(python3 -c 'import cloudpickle; print(cloudpickle.__version__)' 2>/dev/null)" != 3.1.2 ]; then
     python3 -m pip install --quiet 'cloudpickle==3.1.2'
 fi
 cargo bench -p shipfn-host --bench compare

@@ -3,6 +3,7 @@
 
 mod captures;
 mod cli;
+mod embedding;
 mod failures;
 mod golden;
 mod harness;

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use shipfn_abi::{ABI_BLOCK_EXPORT, ALLOC_EXPORT, CALL_EXPORT};
 use shipfn_format::{Hash, Package, PublicKey, sha256};
-use wasmtime::{Config, Engine, ExternType, InstanceAllocationStrategy, Module, PoolingAllocationConfig, ValType};
+use wasmtime::{
+    Config, Enabled, Engine, ExternType, InstanceAllocationStrategy, Module, PoolingAllocationConfig, ValType,
+};
 
 use crate::function::Function;
 use crate::{Error, Limits, Result};
@@ -38,6 +40,10 @@ struct Inner {
     modules: Mutex<HashMap<Hash, Module>>,
 }
 
+/// Bytes of each pooled memory kept mapped between instances, when the
+/// kernel can tell which of them were dirtied.
+const KEEP_RESIDENT: usize = 4 << 20;
+
 /// Most compiled modules kept in memory; past it, one is dropped per insert.
 const MODULE_CACHE_CAPACITY: usize = 64;
 
@@ -46,11 +52,20 @@ impl Host {
     pub fn new(limits: Limits) -> Result<Host> {
         // Instances come from a pool: instantiation is a few page-table
         // operations, and memories start from the module's copy-on-write image.
+        // On reuse, a slot's dirty pages (found with PAGEMAP_SCAN where the
+        // kernel has it) are reset in place instead of being unmapped, so the
+        // next instance does not fault them back in.
+        // Without PAGEMAP_SCAN, keeping memory resident means a memset of all
+        // of it per instance, so keep little.
+        let keep_resident = if PoolingAllocationConfig::is_pagemap_scan_available() { KEEP_RESIDENT } else { 64 << 10 };
         let mut pool = PoolingAllocationConfig::new();
         pool.total_core_instances(limits.max_instances)
             .total_memories(limits.max_instances)
             .total_tables(limits.max_instances)
-            .max_memory_size(limits.max_memory);
+            .max_memory_size(limits.max_memory)
+            .pagemap_scan(Enabled::Auto)
+            .linear_memory_keep_resident(keep_resident)
+            .table_keep_resident(64 << 10);
         let mut config = Config::new();
         config
             .epoch_interruption(true)

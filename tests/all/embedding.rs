@@ -1,0 +1,69 @@
+//! The host crate as a service embeds it: one host, shared functions,
+//! concurrent calls, reused instances.
+
+use crate::harness::*;
+use shipfn_host::{Function, Host, Limits};
+
+fn load(host: &Host, maker: &str, args: &[&str]) -> Function {
+    let wasm = std::fs::read(suite()).unwrap();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    host.load(&host.make(&wasm, maker, &args).unwrap().to_bytes()).unwrap()
+}
+
+#[test]
+fn host_and_functions_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Host>();
+    assert_send_sync::<Function>();
+    fn assert_send<T: Send>() {}
+    assert_send::<shipfn_host::Warm<'static>>();
+}
+
+#[test]
+fn many_threads_call_one_function_concurrently() {
+    let host = Host::new(Limits::default()).unwrap();
+    let linear = load(&host, "linear", &["3"]);
+    let greeter = load(&host, "greeter", &["hi"]);
+    std::thread::scope(|s| {
+        for t in 0..4i64 {
+            let (linear, greeter) = (&linear, &greeter);
+            s.spawn(move || {
+                for i in 0..200i64 {
+                    assert_eq!(linear.call::<(i64, i64, i64), i64>(&(i, t, 1)).unwrap(), 3 * i + t - 1);
+                    if i % 50 == 0 {
+                        assert_eq!(greeter.call_json(&[format!("\"t{t}\"")]).unwrap(), format!("\"hi, t{t}!\""));
+                    }
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn a_warm_instance_serves_many_calls_and_recovers_from_a_trap() {
+    let host = Host::new(Limits::default()).unwrap();
+    let greeter = load(&host, "greeter", &["hey"]);
+    let mut warm = greeter.warm();
+    for i in 0..500 {
+        assert_eq!(warm.call::<(String,), String>(&(format!("n{i}"),)).unwrap(), format!("hey, n{i}!"));
+    }
+    // Inputs larger than the scratch buffer go through guest buffers.
+    let long = "x".repeat(200_000);
+    assert_eq!(warm.call::<(String,), String>(&(long.clone(),)).unwrap(), format!("hey, {long}!"));
+    assert_eq!(warm.call_json(&["again".into()]).unwrap(), "\"hey, again!\"");
+
+    let panicky = load(&host, "panicky", &[]);
+    let mut warm = panicky.warm();
+    assert_eq!(warm.call::<(i64,), i64>(&(-1,)).unwrap(), -1);
+    let err = warm.call::<(i64,), i64>(&(5,)).unwrap_err();
+    assert!(err.to_string().contains("x was 5"), "{err}");
+    assert_eq!(warm.call::<(i64,), i64>(&(-2,)).unwrap(), -2, "a fresh instance replaced the trapped one");
+}
+
+#[test]
+fn large_state_and_inputs_use_guest_buffers() {
+    let host = Host::new(Limits::default()).unwrap();
+    let big = load(&host, "big_user", &["300000"]);
+    assert_eq!(big.call::<(), usize>(&()).unwrap(), 300_000);
+    assert_eq!(big.warm().call::<(), usize>(&()).unwrap(), 300_000);
+}
