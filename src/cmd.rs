@@ -12,9 +12,10 @@ use std::time::Duration;
 use anyhow::Context;
 use shipfn_host::{Function, Host, Limits, PublicKey, SecretKey};
 
-/// Sandbox limits, shared by `pack` (which runs the maker) and `run`.
+/// Sandbox limits and the compiled-module cache, shared by every command
+/// that runs guest code.
 #[derive(clap::Args, Debug, Clone)]
-pub struct LimitArgs {
+pub struct HostArgs {
     /// Wall-clock time limit per call (e.g. 500ms, 10s, 2m).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
@@ -27,9 +28,16 @@ pub struct LimitArgs {
     /// Largest result the guest may return (e.g. 64MiB).
     #[arg(long, default_value = "64MiB", value_parser = parse_size)]
     pub max_result: u64,
+    /// Where to keep compiled modules between runs [default: $SHIPFN_CACHE_DIR,
+    /// else $XDG_CACHE_HOME/shipfn, else ~/.cache/shipfn].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
+    /// Compile every module afresh and keep nothing on disk.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
 }
 
-impl LimitArgs {
+impl HostArgs {
     pub fn host(&self) -> anyhow::Result<Host> {
         let limits = Limits {
             timeout: self.timeout,
@@ -38,8 +46,29 @@ impl LimitArgs {
             max_result: usize::try_from(self.max_result).unwrap_or(usize::MAX),
             ..Limits::default()
         };
-        Ok(Host::new(limits)?)
+        if self.no_cache {
+            return Ok(Host::new(limits)?);
+        }
+        if let Some(dir) = &self.cache_dir {
+            return Ok(Host::builder().limits(limits).cache_dir(dir).build()?);
+        }
+        // The default cache is a convenience: if it cannot be used, say so and go on.
+        let Some(dir) = default_cache_dir() else { return Ok(Host::new(limits)?) };
+        match Host::builder().limits(limits.clone()).cache_dir(&dir).build() {
+            Ok(host) => Ok(host),
+            Err(e) => {
+                eprintln!("warning: not caching compiled modules: {e}");
+                Ok(Host::new(limits)?)
+            }
+        }
     }
+}
+
+fn default_cache_dir() -> Option<std::path::PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
+    var("SHIPFN_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("shipfn")))
+        .or_else(|| var("HOME").map(|d| d.join(".cache").join("shipfn")))
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use shipfn_host::{Function, Package, StateJson};
 
-use super::{LimitArgs, human_size, pack::made_by, read};
+use super::{HostArgs, human_size, pack::made_by, read};
 
 /// Show what a package holds: format, hashes, sizes, signature, and the
 /// captured state and globals as JSON. The state is rendered by the
@@ -18,12 +18,12 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    limits: LimitArgs,
+    host: HostArgs,
 }
 
 pub fn main(args: Args) -> anyhow::Result<()> {
     let bytes = read(&args.package)?;
-    let host = args.limits.host()?;
+    let host = args.host.host()?;
     let function = host.load(&bytes)?;
     let state = function.describe();
     let file = File { size: bytes.len(), sha256: hex::encode(shipfn_format::sha256(&bytes)) };

@@ -7,7 +7,7 @@ use anyhow::Context;
 use shipfn_build::{BuildError, BuildOptions, Toolchain};
 use shipfn_host::{Package, Source};
 
-use super::{LimitArgs, human_size, read, read_secret_key};
+use super::{HostArgs, human_size, read, read_secret_key};
 
 /// Build a guest crate (or take a prebuilt .wasm), run one of its makers
 /// inside the sandbox, and write the closure it returns, with the module and
@@ -47,13 +47,13 @@ pub struct Args {
     #[arg(short, long)]
     quiet: bool,
     #[command(flatten)]
-    limits: LimitArgs,
+    host: HostArgs,
 }
 
 pub fn main(args: Args) -> anyhow::Result<()> {
     let key = args.sign.as_deref().map(read_secret_key).transpose()?;
     let wasm = module_bytes(&args)?;
-    let host = args.limits.host()?;
+    let host = args.host.host()?;
     let (package, name) = match (&args.make, &args.function) {
         (Some(maker), _) => (host.make(&wasm, maker, &args.args)?, maker),
         (None, Some(function)) => (host.export(&wasm, function)?, function),

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{LimitArgs, TrustArgs, read};
+use super::{HostArgs, TrustArgs, read};
 
 /// Verify a package, call the closure inside it in a WebAssembly sandbox,
 /// and print its result as JSON. Needs nothing but this binary and the file.
@@ -18,12 +18,12 @@ pub struct Args {
     #[command(flatten)]
     trust: TrustArgs,
     #[command(flatten)]
-    limits: LimitArgs,
+    host: HostArgs,
 }
 
 pub fn main(args: Args) -> anyhow::Result<()> {
     let bytes = read(&args.package)?;
-    let host = args.limits.host()?;
+    let host = args.host.host()?;
     let function = args.trust.load(&host, &bytes)?;
     let result = function.call_json(&args.args)?;
     println!("{result}");

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{LimitArgs, TrustArgs, read};
+use super::{HostArgs, TrustArgs, read};
 
 /// Check a package without running it: format, digest, hashes, signature,
 /// that its module compiles and imports nothing, and (with --trust) that a
@@ -15,12 +15,12 @@ pub struct Args {
     #[command(flatten)]
     trust: TrustArgs,
     #[command(flatten)]
-    limits: LimitArgs,
+    host: HostArgs,
 }
 
 pub fn main(args: Args) -> anyhow::Result<()> {
     let bytes = read(&args.package)?;
-    let host = args.limits.host()?;
+    let host = args.host.host()?;
     let function = args.trust.load(&host, &bytes)?;
     let package = function.package();
     let signed = match (&package.signer, args.trust.keys.is_empty()) {

@@ -45,3 +45,44 @@ fn a_directory_that_is_not_a_crate_is_named() {
     let out = shipfn_in(dir.path(), &["pack", ".", "--make", "m"]);
     fails(&out, 10, "is not a guest crate");
 }
+
+#[test]
+fn compiled_modules_are_cached_on_disk_and_forged_artifacts_are_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let seed = repo().join("tests/golden/seed-v1.fnpkg");
+    let run = |cache: &std::path::Path| {
+        ok(&shipfn_in(
+            dir.path(),
+            &["run", seed.to_str().unwrap(), "--arg", "4", "--cache-dir", cache.to_str().unwrap()],
+        ))
+    };
+    assert_eq!(run(&cache), "10");
+    let artifacts: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .collect();
+    assert_eq!(artifacts.len(), 1, "one compiled module in {}", cache.display());
+    let artifact = &artifacts[0];
+    let written = std::fs::read(artifact).unwrap();
+    assert_eq!(run(&cache), "10");
+    assert_eq!(std::fs::read(artifact).unwrap(), written, "the second run used the cache as it was");
+
+    // A damaged artifact fails its HMAC: it is recompiled and replaced.
+    let mut damaged = written.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 0x40;
+    std::fs::write(artifact, &damaged).unwrap();
+    assert_eq!(run(&cache), "10");
+    assert_eq!(std::fs::read(artifact).unwrap(), written);
+
+    // An artifact written under another cache's key is not loaded either.
+    let other = dir.path().join("other");
+    assert_eq!(run(&other), "10");
+    let name = artifact.file_name().unwrap();
+    std::fs::copy(other.join(name), artifact).unwrap();
+    assert_eq!(run(&cache), "10");
+    assert_eq!(std::fs::read(artifact).unwrap(), written, "the foreign artifact was replaced");
+}

@@ -31,9 +31,12 @@ pub fn suite() -> &'static Path {
     WASM.get_or_init(|| build_guest("tests/guests/suite"))
 }
 
-/// The real `shipfn` binary.
+/// The real `shipfn` binary, caching compiled modules under `target/`
+/// rather than in the user's home.
 pub fn shipfn() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_shipfn"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_shipfn"));
+    command.env("SHIPFN_CACHE_DIR", repo().join("target").join("test-cache"));
+    command
 }
 
 /// Runs `shipfn` with `args` in `dir`.

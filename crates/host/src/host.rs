@@ -2,6 +2,7 @@
 //! time limits.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use wasmtime::{
     Config, Enabled, Engine, ExternType, InstanceAllocationStrategy, Module, PoolingAllocationConfig, ValType,
 };
 
+use crate::cache::DiskCache;
 use crate::function::Function;
 use crate::{Error, Limits, Result};
 
@@ -38,6 +40,36 @@ struct Inner {
     limits: Limits,
     /// Compiled modules by the SHA-256 of their bytes.
     modules: Mutex<HashMap<Hash, Module>>,
+    /// Compiled modules on disk, if configured.
+    disk: Option<DiskCache>,
+}
+
+/// Configures a [`Host`]: its limits and its on-disk cache.
+#[derive(Debug, Clone, Default)]
+pub struct HostBuilder {
+    limits: Limits,
+    cache_dir: Option<PathBuf>,
+}
+
+impl HostBuilder {
+    /// The limits every call runs under.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Keep compiled modules in `dir` too, so that another process with the
+    /// same settings loads them without compiling. Only artifacts written by a
+    /// host that holds the directory's secret key are ever loaded.
+    pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Builds the host.
+    pub fn build(self) -> Result<Host> {
+        Host::build(self.limits, self.cache_dir)
+    }
 }
 
 /// Bytes of each pooled memory kept mapped between instances, when the
@@ -48,8 +80,17 @@ const KEEP_RESIDENT: usize = 4 << 20;
 const MODULE_CACHE_CAPACITY: usize = 64;
 
 impl Host {
-    /// A host whose calls run under `limits`.
+    /// A host whose calls run under `limits`, with an in-memory module cache only.
     pub fn new(limits: Limits) -> Result<Host> {
+        Host::build(limits, None)
+    }
+
+    /// Configures a host: limits and an on-disk cache.
+    pub fn builder() -> HostBuilder {
+        HostBuilder::default()
+    }
+
+    fn build(limits: Limits, cache_dir: Option<PathBuf>) -> Result<Host> {
         // Instances come from a pool: instantiation is a few page-table
         // operations, and memories start from the module's copy-on-write image.
         // On reuse, a slot's dirty pages (found with PAGEMAP_SCAN where the
@@ -73,7 +114,14 @@ impl Host {
             .max_wasm_stack(limits.max_stack)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config).map_err(|e| Error::Internal(format!("cannot configure wasmtime: {e}")))?;
-        let inner = Arc::new(Inner { engine, limits, modules: Mutex::new(HashMap::new()) });
+        let disk = match cache_dir {
+            Some(dir) => Some(
+                DiskCache::open(&dir, &engine)
+                    .map_err(|e| Error::Internal(format!("cannot use the cache directory {}: {e}", dir.display())))?,
+            ),
+            None => None,
+        };
+        let inner = Arc::new(Inner { engine, limits, modules: Mutex::new(HashMap::new()), disk });
         spawn_ticker(Arc::downgrade(&inner))?;
         Ok(Host { inner })
     }
@@ -126,7 +174,17 @@ impl Host {
         if let Some(module) = cache().get(&hash) {
             return Ok(module.clone());
         }
-        let module = Module::new(self.engine(), wasm).map_err(|e| Error::InvalidModule(format!("{e:#}")))?;
+        let disk = self.inner.disk.as_ref();
+        let module = match disk.and_then(|d| d.get(self.engine(), &hash)) {
+            Some(module) => module,
+            None => {
+                let module = Module::new(self.engine(), wasm).map_err(|e| Error::InvalidModule(format!("{e:#}")))?;
+                if let Some(disk) = disk {
+                    disk.put(&hash, &module);
+                }
+                module
+            }
+        };
         if let Some(import) = module.imports().next() {
             return Err(Error::ForbiddenImport { module: import.module().into(), name: import.name().into() });
         }

@@ -37,6 +37,7 @@
 //!   A guest that fails never takes the host down.
 #![deny(missing_docs)]
 
+mod cache;
 mod error;
 mod function;
 mod host;
@@ -46,7 +47,7 @@ mod pack;
 
 pub use error::{Error, ErrorKind, Result};
 pub use function::{Function, Warm};
-pub use host::Host;
+pub use host::{Host, HostBuilder};
 pub use limits::Limits;
 pub use pack::Catalog;
 pub use shipfn_abi::{Field, Signature, StateJson};
