@@ -51,4 +51,4 @@ pub use host::{Host, HostBuilder};
 pub use limits::Limits;
 pub use pack::Catalog;
 pub use shipfn_abi::{Field, Signature, StateJson};
-pub use shipfn_format::{FormatError, Manifest, Package, PublicKey, SecretKey, Source};
+pub use shipfn_format::{FormatError, Manifest, Package, PublicKey, SecretKey, Source, sha256};
