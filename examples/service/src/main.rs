@@ -21,6 +21,7 @@ use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use clap::Parser;
 use serde_json::{Value, json};
@@ -151,6 +152,10 @@ async fn main() -> anyhow::Result<()> {
     let app = App { host: Host::new(limits)?, packages: Arc::default() };
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     println!("listening on {}", listener.local_addr()?);
+    // Small JSON replies must not wait for Nagle's algorithm.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, router(app, args.max_package_mib << 20))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
