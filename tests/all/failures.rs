@@ -146,9 +146,11 @@ fn after_a_guest_fails_the_same_host_serves_the_next_call() {
     .unwrap();
     let wasm = std::fs::read(suite()).unwrap();
     let good = host.load(&host.make(&wasm, "linear", &["2".into()]).unwrap().to_bytes()).unwrap();
-    for maker in ["spin", "memory_bomb", "panicky"] {
+    let cases: [(&str, &[&str]); 5] =
+        [("spin", &[]), ("memory_bomb", &[]), ("panicky", &["1"]), ("deep", &["100000000"]), ("bytes", &["100000000"])];
+    for (maker, args) in cases {
         let bad = host.load(&host.make(&wasm, maker, &[]).unwrap().to_bytes()).unwrap();
-        let args: Vec<String> = bad.manifest().signature.params.iter().map(|_| "1".to_string()).collect();
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
         let err = bad.call_json(&args).unwrap_err();
         assert!(
             matches!(
@@ -189,4 +191,15 @@ fn a_forged_package_behind_a_valid_seal_is_refused_at_load() {
         std::fs::write(dir.path().join(&file), bytes).unwrap();
         fails(&shipfn_in(dir.path(), &["run", &file, "--arg", "4"]), 4, "the package does not fit its module");
     }
+}
+
+#[test]
+fn a_huge_argument_hits_the_memory_limit_not_the_host() {
+    let host = shipfn_host::Host::new(shipfn_host::Limits { max_memory: 32 << 20, ..Default::default() }).unwrap();
+    let wasm = std::fs::read(suite()).unwrap();
+    let greeter = host.load(&host.make(&wasm, "greeter", &["hi".into()]).unwrap().to_bytes()).unwrap();
+    let huge = format!("\"{}\"", "x".repeat(64 << 20));
+    let err = greeter.call_json(&[huge]).unwrap_err();
+    assert_eq!(err.kind(), shipfn_host::ErrorKind::ResourceLimit, "{err}");
+    assert_eq!(greeter.call_json(&["\"you\"".into()]).unwrap(), "\"hi, you!\"");
 }

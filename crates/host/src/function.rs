@@ -41,6 +41,11 @@ impl Function {
         &self.package.manifest
     }
 
+    /// The closure's signature as Rust: `fn(own_arg: i64) -> i64`.
+    pub fn signature_text(&self) -> String {
+        self.package.manifest.signature_text()
+    }
+
     /// The package this function was loaded from.
     pub fn package(&self) -> &Package {
         &self.package

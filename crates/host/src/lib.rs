@@ -1,21 +1,40 @@
 //! Load `.fnpkg` packages and call the closures inside them, sandboxed by
 //! wasmtime; and, on the sender, run guest makers to pack closures.
 //!
-//! ```no_run
+//! ```
 //! use shipfn_host::{Host, Limits};
 //! use std::time::Duration;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let host = Host::new(Limits { timeout: Duration::from_secs(2), ..Limits::default() })?;
 //!
-//! // Sender: run `closure_maker(3)` inside the sandbox and pack its closure.
-//! let wasm = std::fs::read("target/wasm32-unknown-unknown/release/closure.wasm")?;
-//! let bytes = host.make(&wasm, "closure_maker", &["3".into()])?.to_bytes();
-//!
-//! // Receiver: verify, compile, call.
-//! let function = host.load(&bytes)?;
+//! // Receiver: verify, compile, validate; then call, on a fresh instance each time.
+//! let bytes = include_bytes!("../../../tests/golden/seed-v1.fnpkg"); // closure_maker(3)
+//! let function = host.load(bytes)?;
+//! assert_eq!(function.signature_text(), "fn(own_arg: i64) -> i64");
 //! assert_eq!(function.call_json(&["4".into()])?, "10");
 //! assert_eq!(function.call::<(i64,), i64>(&(4,))?, 10);
+//!
+//! // Many calls on one reused instance.
+//! let mut warm = function.warm();
+//! for x in 0..100 {
+//!     assert_eq!(warm.call::<(i64,), i64>(&(x,))?, x + 6);
+//! }
+//!
+//! // Errors say what class they are.
+//! let err = function.call_json(&["four".into()]).unwrap_err();
+//! assert_eq!(err.kind(), shipfn_host::ErrorKind::BadArgs);
+//! # Ok(()) }
+//! ```
+//!
+//! The sender's side runs a maker of a guest module in the same sandbox:
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let host = shipfn_host::Host::new(Default::default())?;
+//! let wasm = std::fs::read("target/wasm32-unknown-unknown/release/closure.wasm")?;
+//! let bytes = host.make(&wasm, "closure_maker", &["3".into()])?.to_bytes();
+//! std::fs::write("closure.fnpkg", bytes)?;
 //! # Ok(()) }
 //! ```
 //!
