@@ -7,7 +7,9 @@
 //! scratch buffer, so a call on a fresh instance needs no guest allocation.
 
 use shipfn_abi::{ABI_BLOCK_EXPORT, ABI_VERSION, ALLOC_EXPORT, CALL_EXPORT, word};
-use wasmtime::{Instance, InstancePre, Linker, Memory, Module, ModuleExport, ResourceLimiter, Store, Trap, TypedFunc};
+use wasmtime::{
+    Func, Instance, InstancePre, Linker, Memory, Module, ModuleExport, ResourceLimiter, Store, Trap, TypedFunc,
+};
 
 use crate::host::TICK;
 use crate::{Error, Host, Result};
@@ -68,9 +70,9 @@ pub(crate) struct Guest {
     memory: Memory,
     block: usize,
     scratch: (usize, usize),
-    alloc: TypedFunc<u32, u32>,
+    alloc: Func,
     call: TypedFunc<u32, u32>,
-    free: Option<TypedFunc<(u32, u32), ()>>,
+    free: Option<Func>,
 }
 
 /// An answer from the guest: a status and its output bytes.
@@ -108,9 +110,10 @@ impl Guest {
         };
         let (alloc, call) = (func(&prepared.alloc, ALLOC_EXPORT)?, func(&prepared.call, CALL_EXPORT)?);
         let free = prepared.free.as_ref().map(|f| func(f, "shipfn_free")).transpose()?;
-        let alloc = alloc.typed(&store).map_err(|_| not_a_guest(ALLOC_EXPORT))?;
-        let call = call.typed(&store).map_err(|_| not_a_guest(CALL_EXPORT))?;
-        let free = free.map(|f| f.typed(&store).map_err(|_| not_a_guest("shipfn_free"))).transpose()?;
+        // SAFETY: `Host::compile` checked that `shipfn_call` is `(i32) -> i32`
+        // before this module could be prepared; skipping the per-instance
+        // type check saves building its type on every call.
+        let call = unsafe { TypedFunc::new_unchecked(&store, call) };
         let mut guest = Guest { store, instance, memory, block, scratch: (0, 0), alloc, call, free };
         let version = guest.word(word::VERSION)?;
         if version != ABI_VERSION {
@@ -178,7 +181,10 @@ impl Guest {
 
     /// Gives back buffers from [`place`](Guest::place), if the guest can.
     pub fn release(&mut self, buffers: &[(u32, u32)]) {
-        if let Some(free) = &self.free {
+        if buffers.is_empty() {
+            return;
+        }
+        if let Some(free) = self.free.and_then(|f| f.typed::<(u32, u32), ()>(&self.store).ok()) {
             for &(ptr, len) in buffers {
                 let _ = free.call(&mut self.store, (ptr, len));
             }
@@ -198,7 +204,9 @@ impl Guest {
     fn alloc(&mut self, host: &Host, len: usize) -> Result<u32> {
         let limit = host.limits().max_memory;
         let len32 = u32::try_from(len).map_err(|_| Error::MemoryLimit { limit, requested: len })?;
-        let ptr = match self.alloc.call(&mut self.store, len32) {
+        // SAFETY: `Host::compile` checked that `shipfn_alloc` is `(i32) -> i32`.
+        let alloc: TypedFunc<u32, u32> = unsafe { TypedFunc::new_unchecked(&self.store, self.alloc) };
+        let ptr = match alloc.call(&mut self.store, len32) {
             Ok(ptr) => ptr,
             Err(e) => return Err(classify(host, &mut self.store, Some((&self.memory, self.block)), e)),
         };
