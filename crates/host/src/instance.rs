@@ -218,7 +218,9 @@ impl Guest {
     }
 
     /// Calls `export(arg) -> status` (or `export() -> status` when `arg` is
-    /// `None`) and collects the output.
+    /// `None`) and collects the output. Used for makers, whose output holds
+    /// the captured state: it is bounded by the memory limit, not the result
+    /// limit.
     pub fn invoke(&mut self, host: &Host, export: &str, arg: Option<u32>) -> Result<Reply> {
         let status = match arg {
             Some(arg) => {
@@ -236,23 +238,23 @@ impl Guest {
                 f.call(&mut self.store, ())
             }
         };
-        self.finish(host, status)
+        self.finish(host, status, host.limits().max_memory)
     }
 
     /// Calls `shipfn_call(mode)`.
     pub fn call(&mut self, host: &Host, mode: u32) -> Result<Reply> {
         let status = self.call.call(&mut self.store, mode);
-        self.finish(host, status)
+        self.finish(host, status, host.limits().max_result)
     }
 
-    fn finish(&mut self, host: &Host, status: wasmtime::Result<u32>) -> Result<Reply> {
+    fn finish(&mut self, host: &Host, status: wasmtime::Result<u32>, max_output: usize) -> Result<Reply> {
         let status = match status {
             Ok(status) => status,
             Err(e) => return Err(classify(host, &mut self.store, Some((&self.memory, self.block)), e)),
         };
         let (ptr, len) = (self.word(word::OUTPUT_PTR)? as usize, self.word(word::OUTPUT_LEN)? as usize);
-        if len > host.limits().max_result {
-            return Err(Error::ResultTooLarge { len, limit: host.limits().max_result });
+        if len > max_output {
+            return Err(Error::ResultTooLarge { len, limit: max_output });
         }
         let output = self
             .memory

@@ -177,3 +177,15 @@ pub fn describe() -> Closure<(String, bool, Option<u32>), String> {
 pub fn add(a: i64, b: i64) -> i64 {
     a + b
 }
+
+/// A closure capturing `megabytes` MiB: half bytes, half floats.
+#[maker]
+pub fn big_state(megabytes: usize) -> Closure<(), (usize, f64)> {
+    let half = megabytes << 19;
+    let bytes: Vec<u8> = (0..half).map(|i| i as u8).collect();
+    let floats: Vec<f64> = (0..half / 8).map(|i| i as f64).collect();
+    ship!(move || {
+        let sum = floats.iter().sum::<f64>() + bytes.iter().map(|&b| f64::from(b)).sum::<f64>();
+        (bytes.len() + floats.len() * 8, sum)
+    })
+}

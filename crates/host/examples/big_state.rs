@@ -1,0 +1,97 @@
+//! Packs and runs a closure that captures a large state (a `Vec<u8>` and a
+//! `Vec<f64>`), and prints times and peak memory beside a native baseline:
+//! postcard-encoding the same data, copying it once and decoding it.
+//!
+//! `cargo run --release -p shipfn-host --example big_state -- 100`
+//! (each phase runs in its own process, so each peak is its own).
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+use shipfn_build::{BuildOptions, Toolchain};
+use shipfn_host::{Host, Limits};
+
+fn peak_rss_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let megabytes: usize = args.next().map_or(Ok(100), |a| a.parse())?;
+    let file = repo().join("target/big_state.fnpkg");
+    match args.next().as_deref() {
+        None => {
+            let me = std::env::current_exe()?;
+            for phase in ["baseline", "pack", "run"] {
+                let out = Command::new(&me).args([megabytes.to_string(), phase.into()]).output()?;
+                print!("{}", String::from_utf8_lossy(&out.stdout));
+                if !out.status.success() {
+                    eprintln!("{phase} failed: {}", String::from_utf8_lossy(&out.stderr));
+                }
+            }
+        }
+        Some("baseline") => {
+            let half = megabytes << 19;
+            let bytes: Vec<u8> = (0..half).map(|i| i as u8).collect();
+            let floats: Vec<f64> = (0..half / 8).map(|i| i as f64).collect();
+            let encoded = postcard::to_allocvec(&(&bytes, &floats))?;
+            drop((bytes, floats));
+            let start = Instant::now();
+            let copy = encoded.clone();
+            let (b, f): (Vec<u8>, Vec<f64>) = postcard::from_bytes(&copy)?;
+            let took = start.elapsed();
+            assert_eq!(b.len() + f.len() * 8, megabytes << 20);
+            println!(
+                "baseline  {megabytes} MiB: memcpy + postcard decode {:.0} ms, peak RSS {:.0} MiB",
+                took.as_secs_f64() * 1e3,
+                peak_rss_mib()
+            );
+        }
+        Some("pack") => {
+            let toolchain = Toolchain::detect()?;
+            let options = BuildOptions { target_dir: Some(repo().join("target/guests")), quiet: true };
+            let wasm = std::fs::read(shipfn_build::build(&repo().join("tests/guests/suite"), &toolchain, &options)?)?;
+            let host = Host::new(Limits { max_memory: 4 << 30, max_instances: 4, ..Limits::default() })?;
+            host.make(&wasm, "big_state", &["1".into()])?; // compile outside the timing
+            let start = Instant::now();
+            let bytes = host.make(&wasm, "big_state", &[megabytes.to_string()])?.to_bytes();
+            let took = start.elapsed();
+            std::fs::write(&file, &bytes)?;
+            println!(
+                "pack      {megabytes} MiB: run the maker + encode {:.0} ms, package {:.0} MiB, peak RSS {:.0} MiB",
+                took.as_secs_f64() * 1e3,
+                bytes.len() as f64 / (1 << 20) as f64,
+                peak_rss_mib()
+            );
+        }
+        Some("run") => {
+            let bytes = std::fs::read(&file)?;
+            let host = Host::new(Limits { max_memory: 4 << 30, max_instances: 4, ..Limits::default() })?;
+            let start = Instant::now();
+            let function = host.load(&bytes)?;
+            let loaded = start.elapsed();
+            let (len, _sum): (usize, f64) = function.call(&())?;
+            let took = start.elapsed();
+            assert_eq!(len, megabytes << 20);
+            println!(
+                "run       {megabytes} MiB: load {:.0} ms, load + call {:.0} ms, peak RSS {:.0} MiB",
+                loaded.as_secs_f64() * 1e3,
+                took.as_secs_f64() * 1e3,
+                peak_rss_mib()
+            );
+        }
+        Some(other) => return Err(format!("unknown phase {other}").into()),
+    }
+    Ok(())
+}
