@@ -10,7 +10,8 @@ out="$PWD/target/demo"
 mkdir -p "$out"
 
 echo "+ shipfn pack examples/closure --make closure_maker --arg 3 -o target/demo/closure.fnpkg"
-"$shipfn" pack examples/closure --make closure_maker --arg 3 -o "$out/closure.fnpkg"
+# (--target-dir shares the guest build, std included, with the test suite.)
+"$shipfn" pack examples/closure --make closure_maker --arg 3 -o "$out/closure.fnpkg" --target-dir "$PWD/target/guests"
 
 # The receiver: another directory, and nothing but the binary and the file.
 receiver=$(mktemp -d)
