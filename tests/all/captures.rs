@@ -106,7 +106,10 @@ fn a_fallible_closure_returns_its_ok_value() {
 fn a_state_larger_than_the_result_limit_still_packs_and_runs() {
     let dir = tempfile::tempdir().unwrap();
     let suite = suite().to_str().unwrap();
-    let out = shipfn_in(dir.path(), &["pack", suite, "--make", "big_state", "--arg", "2", "--max-result", "64KiB", "-o", "big.fnpkg"]);
+    let out = shipfn_in(
+        dir.path(),
+        &["pack", suite, "--make", "big_state", "--arg", "2", "--max-result", "64KiB", "-o", "big.fnpkg"],
+    );
     ok(&out);
     let package = shipfn_format::Package::from_bytes(&std::fs::read(dir.path().join("big.fnpkg")).unwrap()).unwrap();
     assert!(package.state.len() >= 2 << 20, "state is {} bytes", package.state.len());
