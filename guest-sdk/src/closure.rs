@@ -49,23 +49,15 @@ where
             *result = Some(body(captures, globals, args));
         }
         Request::Describe { json } => {
-            let render = |v: &dyn erased::Render| v.render();
-            *json = Some((render(&captures)?, render(&globals)?));
+            *json = Some((to_json(&captures)?, to_json(&globals)?));
         }
         Request::Validate => {}
     }
     Ok(())
 }
 
-mod erased {
-    pub trait Render {
-        fn render(&self) -> Result<String, String>;
-    }
-    impl<T: serde::Serialize> Render for T {
-        fn render(&self) -> Result<String, String> {
-            serde_json::to_string(self).map_err(|e| e.to_string())
-        }
-    }
+fn to_json<T: Serialize>(value: &T) -> Result<String, String> {
+    serde_json::to_string(value).map_err(|e| e.to_string())
 }
 
 /// Turns a function-table index back into a function pointer.
