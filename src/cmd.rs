@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use shipfn_host::{Function, Host, Limits, PublicKey, SecretKey};
+use shipfn_host::{Compiler, Function, Host, InstanceStrategy, Limits, PublicKey, SecretKey};
 
 /// Sandbox limits and the compiled-module cache, shared by every command
 /// that runs guest code.
@@ -35,6 +35,19 @@ pub struct HostArgs {
     /// Compile every module afresh and keep nothing on disk.
     #[arg(long, conflicts_with = "cache_dir")]
     pub no_cache: bool,
+    /// Which compiler turns the module into native code: `winch` compiles
+    /// several times faster (best for one run), `cranelift` makes faster code
+    /// (best for long-running functions). Compiled code is cached per compiler
+    /// [default: winch on x86-64, else cranelift].
+    #[arg(long, value_enum)]
+    pub compiler: Option<CompilerArg>,
+}
+
+/// `--compiler` values.
+#[derive(clap::ValueEnum, Debug, Clone, Copy)]
+pub enum CompilerArg {
+    Winch,
+    Cranelift,
 }
 
 impl HostArgs {
@@ -46,19 +59,26 @@ impl HostArgs {
             max_result: usize::try_from(self.max_result).unwrap_or(usize::MAX),
             ..Limits::default()
         };
+        let compiler = match self.compiler {
+            None => Compiler::quick_start(),
+            Some(CompilerArg::Winch) => Compiler::Winch,
+            Some(CompilerArg::Cranelift) => Compiler::Cranelift,
+        };
+        // One process, a call or two: no pool to reserve.
+        let builder = Host::builder().limits(limits).compiler(compiler).instances(InstanceStrategy::OnDemand);
         if self.no_cache {
-            return Ok(Host::new(limits)?);
+            return Ok(builder.build()?);
         }
         if let Some(dir) = &self.cache_dir {
-            return Ok(Host::builder().limits(limits).cache_dir(dir).build()?);
+            return Ok(builder.cache_dir(dir).build()?);
         }
         // The default cache is a convenience: if it cannot be used, say so and go on.
-        let Some(dir) = default_cache_dir() else { return Ok(Host::new(limits)?) };
-        match Host::builder().limits(limits.clone()).cache_dir(&dir).build() {
+        let Some(dir) = default_cache_dir() else { return Ok(builder.build()?) };
+        match builder.clone().cache_dir(&dir).build() {
             Ok(host) => Ok(host),
             Err(e) => {
                 eprintln!("warning: not caching compiled modules: {e}");
-                Ok(Host::new(limits)?)
+                Ok(builder.build()?)
             }
         }
     }

@@ -86,3 +86,19 @@ fn compiled_modules_are_cached_on_disk_and_forged_artifacts_are_ignored() {
     assert_eq!(run(&cache), "10");
     assert_eq!(std::fs::read(artifact).unwrap(), written, "the foreign artifact was replaced");
 }
+
+#[test]
+fn each_compiler_runs_the_seed_and_has_its_own_cached_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let cache = dir.path().join("cache");
+    let seed = repo().join("tests/golden/seed-v1.fnpkg");
+    for compiler in ["winch", "cranelift", "winch"] {
+        let args = ["run", seed.to_str().unwrap(), "--arg", "4", "--compiler", compiler, "--cache-dir"];
+        let out = shipfn_in(dir.path(), &[&args[..], &[cache.to_str().unwrap()]].concat());
+        assert_eq!(ok(&out), "10", "--compiler {compiler}");
+    }
+    let artifacts =
+        std::fs::read_dir(&cache).unwrap().flatten().filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"));
+    assert_eq!(artifacts.count(), 2, "one compiled module per compiler");
+    fails(&shipfn_in(dir.path(), &["run", seed.to_str().unwrap(), "--compiler", "v8"]), 2, "invalid value 'v8'");
+}

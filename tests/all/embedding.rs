@@ -67,3 +67,31 @@ fn large_state_and_inputs_use_guest_buffers() {
     assert_eq!(big.call::<(), usize>(&()).unwrap(), 300_000);
     assert_eq!(big.warm().call::<(), usize>(&()).unwrap(), 300_000);
 }
+
+#[test]
+fn every_compiler_and_instance_strategy_enforces_the_limits() {
+    use shipfn_host::{Compiler, ErrorKind, InstanceStrategy};
+    use std::time::Duration;
+    let limits = Limits { timeout: Duration::from_millis(300), max_memory: 64 << 20, ..Limits::default() };
+    for compiler in [Compiler::Cranelift, Compiler::Winch] {
+        for instances in [InstanceStrategy::Pooling, InstanceStrategy::OnDemand] {
+            let setup = format!("{compiler:?}, {instances:?}");
+            let host = Host::builder().limits(limits.clone()).compiler(compiler).instances(instances).build().unwrap();
+            let fib = load(&host, "fib_from", &["0"]);
+            assert_eq!(fib.call::<(u64,), u64>(&(20,)).unwrap(), 6765, "{setup}");
+            let failures = [
+                ("spin", &[][..], ErrorKind::Timeout, "time limit"),
+                ("memory_bomb", &[], ErrorKind::ResourceLimit, "past the limit of 67108864 bytes"),
+                ("deep", &["100000000"], ErrorKind::Trap, "stack overflow"),
+                ("panicky", &["5"], ErrorKind::Trap, "x was 5"),
+            ];
+            for (maker, args, kind, needle) in failures {
+                let function = load(&host, maker, &[]);
+                let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+                let err = function.call_json(&args).unwrap_err();
+                assert_eq!(err.kind(), kind, "{maker} under {setup}: {err}");
+                assert!(err.to_string().contains(needle), "{maker} under {setup}: {err}");
+            }
+        }
+    }
+}

@@ -1,14 +1,23 @@
-//! Calls the golden seed package on fresh instances in a loop: a target for
-//! profilers (`perf record target/release/examples/fresh_calls`).
+//! Calls a package (the golden seed package by default) on fresh instances
+//! in a loop: a target for profilers.
+//!
+//! `perf record target/release/examples/fresh_calls [CALLS] [PACKAGE]`; the
+//! package's function must take and return one `i64`.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let calls: u32 = args.next().map_or(Ok(200_000), |n| n.parse())?;
+    let bytes = match args.next() {
+        Some(path) => std::fs::read(path)?,
+        None => include_bytes!("../../../tests/golden/seed-v1.fnpkg").to_vec(),
+    };
     let host = shipfn_host::Host::new(shipfn_host::Limits::default())?;
-    let function = host.load(include_bytes!("../../../tests/golden/seed-v1.fnpkg"))?;
-    let calls: u32 = std::env::args().nth(1).map_or(Ok(200_000), |n| n.parse())?;
+    let function = host.load(&bytes)?;
+    let expected: i64 = function.call(&(4i64,))?;
     let start = std::time::Instant::now();
     for _ in 0..calls {
         let r: i64 = function.call(&(4i64,))?;
-        assert_eq!(r, 10);
+        assert_eq!(r, expected);
     }
     println!("{:.2} µs per fresh call", start.elapsed().as_secs_f64() * 1e6 / f64::from(calls));
     Ok(())

@@ -9,7 +9,7 @@ use std::time::Duration;
 use shipfn_abi::{ABI_BLOCK_EXPORT, ALLOC_EXPORT, CALL_EXPORT};
 use shipfn_format::{Hash, Package, PublicKey, sha256};
 use wasmtime::{
-    Config, Enabled, Engine, ExternType, InstanceAllocationStrategy, Module, PoolingAllocationConfig, ValType,
+    Config, Enabled, Engine, ExternType, InstanceAllocationStrategy, Module, PoolingAllocationConfig, Strategy, ValType,
 };
 
 use crate::cache::DiskCache;
@@ -44,11 +44,50 @@ struct Inner {
     disk: Option<DiskCache>,
 }
 
-/// Configures a [`Host`]: its limits and its on-disk cache.
+/// Which wasmtime compiler turns modules into native code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Compiler {
+    /// Cranelift, the optimizing compiler: the fastest code, for hosts that
+    /// call a module many times. The default.
+    #[default]
+    Cranelift,
+    /// Winch, the baseline compiler: compiles several times faster and runs
+    /// slower code. For one-shot runs (the `shipfn` CLI on x86-64), where
+    /// compiling dominates. x86-64 only.
+    Winch,
+}
+
+impl Compiler {
+    /// The compiler for one-shot runs here: Winch where it is available,
+    /// Cranelift elsewhere.
+    pub fn quick_start() -> Compiler {
+        if cfg!(target_arch = "x86_64") { Compiler::Winch } else { Compiler::Cranelift }
+    }
+}
+
+/// Where instances' memories and tables come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InstanceStrategy {
+    /// A pool of [`Limits::max_instances`] slots reserved when the host is
+    /// built and recycled between instances: a fresh instance costs a few
+    /// microseconds. For hosts that make many calls. The default.
+    #[default]
+    Pooling,
+    /// Memory mapped for each instance and unmapped after it: nothing is
+    /// reserved up front, so the host starts faster, but each instance costs
+    /// more, and [`Limits::max_instances`] does not apply. For one-shot runs
+    /// such as the `shipfn` CLI.
+    OnDemand,
+}
+
+/// Configures a [`Host`]: its limits, compiler, instance strategy and
+/// on-disk cache.
 #[derive(Debug, Clone, Default)]
 pub struct HostBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
+    compiler: Compiler,
+    instances: InstanceStrategy,
 }
 
 impl HostBuilder {
@@ -66,9 +105,22 @@ impl HostBuilder {
         self
     }
 
+    /// Compile modules with `compiler` (default: Cranelift). Compiled code is
+    /// cached per compiler.
+    pub fn compiler(mut self, compiler: Compiler) -> Self {
+        self.compiler = compiler;
+        self
+    }
+
+    /// Get instances' memories and tables by `strategy` (default: a pool).
+    pub fn instances(mut self, strategy: InstanceStrategy) -> Self {
+        self.instances = strategy;
+        self
+    }
+
     /// Builds the host.
     pub fn build(self) -> Result<Host> {
-        Host::build(self.limits, self.cache_dir)
+        Host::build(self)
     }
 }
 
@@ -76,43 +128,35 @@ impl HostBuilder {
 /// kernel can tell which of them were dirtied.
 const KEEP_RESIDENT: usize = 4 << 20;
 
+/// Bytes of each pooled table kept mapped between instances: a table of up
+/// to 512 entries fits one page, which is then zeroed in place, cheaper than
+/// asking the kernel which of its pages are dirty.
+const TABLE_KEEP_RESIDENT: usize = 4 << 10;
+
 /// Most compiled modules kept in memory; past it, one is dropped per insert.
 const MODULE_CACHE_CAPACITY: usize = 64;
 
 impl Host {
-    /// A host whose calls run under `limits`, with an in-memory module cache only.
+    /// A host whose calls run under `limits`, with the defaults otherwise:
+    /// Cranelift, pooled instances, an in-memory module cache only.
     pub fn new(limits: Limits) -> Result<Host> {
-        Host::build(limits, None)
+        Host::builder().limits(limits).build()
     }
 
-    /// Configures a host: limits and an on-disk cache.
+    /// Configures a host: limits, compiler, instances, an on-disk cache.
     pub fn builder() -> HostBuilder {
         HostBuilder::default()
     }
 
-    fn build(limits: Limits, cache_dir: Option<PathBuf>) -> Result<Host> {
-        // Instances come from a pool: instantiation is a few page-table
-        // operations, and memories start from the module's copy-on-write image.
-        // On reuse, a slot's dirty pages (found with PAGEMAP_SCAN where the
-        // kernel has it) are reset in place instead of being unmapped, so the
-        // next instance does not fault them back in.
-        // Without PAGEMAP_SCAN, keeping memory resident means a memset of all
-        // of it per instance, so keep little.
-        let keep_resident = if PoolingAllocationConfig::is_pagemap_scan_available() { KEEP_RESIDENT } else { 64 << 10 };
-        let mut pool = PoolingAllocationConfig::new();
-        pool.total_core_instances(limits.max_instances)
-            .total_memories(limits.max_instances)
-            .total_tables(limits.max_instances)
-            .max_memory_size(limits.max_memory)
-            .pagemap_scan(Enabled::Auto)
-            .linear_memory_keep_resident(keep_resident)
-            .table_keep_resident(64 << 10);
+    fn build(HostBuilder { limits, cache_dir, compiler, instances }: HostBuilder) -> Result<Host> {
         let mut config = Config::new();
-        config
-            .epoch_interruption(true)
-            .consume_fuel(limits.fuel.is_some())
-            .max_wasm_stack(limits.max_stack)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if compiler == Compiler::Winch {
+            config.strategy(Strategy::Winch);
+        }
+        config.epoch_interruption(true).consume_fuel(limits.fuel.is_some()).max_wasm_stack(limits.max_stack);
+        if instances == InstanceStrategy::Pooling {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(&limits)));
+        }
         let engine = Engine::new(&config).map_err(|e| Error::Internal(format!("cannot configure wasmtime: {e}")))?;
         let disk = match cache_dir {
             Some(dir) => Some(
@@ -197,6 +241,25 @@ impl Host {
         cache.insert(hash, module.clone());
         Ok(module)
     }
+}
+
+/// The pool: instantiation is a few page-table operations, and memories
+/// start from the module's copy-on-write image. On reuse, a slot's dirty
+/// pages (found with PAGEMAP_SCAN where the kernel has it) are reset in place
+/// instead of being unmapped, so the next instance does not fault them back
+/// in. Without PAGEMAP_SCAN, keeping memory resident means a memset of all of
+/// it per instance, so keep little.
+fn pool_config(limits: &Limits) -> PoolingAllocationConfig {
+    let keep_resident = if PoolingAllocationConfig::is_pagemap_scan_available() { KEEP_RESIDENT } else { 64 << 10 };
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(limits.max_instances)
+        .total_memories(limits.max_instances)
+        .total_tables(limits.max_instances)
+        .max_memory_size(limits.max_memory)
+        .pagemap_scan(Enabled::Auto)
+        .linear_memory_keep_resident(keep_resident)
+        .table_keep_resident(TABLE_KEEP_RESIDENT);
+    pool
 }
 
 fn check_abi_exports(module: &Module) -> Result<()> {

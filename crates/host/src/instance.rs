@@ -7,9 +7,7 @@
 //! scratch buffer, so a call on a fresh instance needs no guest allocation.
 
 use shipfn_abi::{ABI_BLOCK_EXPORT, ABI_VERSION, ALLOC_EXPORT, CALL_EXPORT, word};
-use wasmtime::{
-    Func, Instance, InstancePre, Linker, Memory, Module, ModuleExport, ResourceLimiter, Store, Trap, TypedFunc,
-};
+use wasmtime::{Instance, InstancePre, Linker, Memory, Module, ModuleExport, ResourceLimiter, Store, Trap, TypedFunc};
 
 use crate::host::TICK;
 use crate::{Error, Host, Result};
@@ -70,9 +68,12 @@ pub(crate) struct Guest {
     memory: Memory,
     block: usize,
     scratch: (usize, usize),
-    alloc: Func,
     call: TypedFunc<u32, u32>,
-    free: Option<Func>,
+    /// `shipfn_alloc` and `shipfn_free`, looked up when first needed: most
+    /// calls fit the scratch buffer and need neither.
+    alloc: Option<TypedFunc<u32, u32>>,
+    free: Option<Option<TypedFunc<(u32, u32), ()>>>,
+    exports: (ModuleExport, Option<ModuleExport>),
 }
 
 /// An answer from the guest: a status and its output bytes.
@@ -105,16 +106,17 @@ impl Guest {
             .and_then(|e| e.into_global())
             .and_then(|g| g.get(&mut store).i32())
             .ok_or_else(|| not_a_guest(ABI_BLOCK_EXPORT))? as u32 as usize;
-        let mut func = |export: &ModuleExport, name: &str| {
-            instance.get_module_export(&mut store, export).and_then(|e| e.into_func()).ok_or_else(|| not_a_guest(name))
-        };
-        let (alloc, call) = (func(&prepared.alloc, ALLOC_EXPORT)?, func(&prepared.call, CALL_EXPORT)?);
-        let free = prepared.free.as_ref().map(|f| func(f, "shipfn_free")).transpose()?;
+        let call = instance
+            .get_module_export(&mut store, &prepared.call)
+            .and_then(|e| e.into_func())
+            .ok_or_else(|| not_a_guest(CALL_EXPORT))?;
         // SAFETY: `Host::compile` checked that `shipfn_call` is `(i32) -> i32`
         // before this module could be prepared; skipping the per-instance
         // type check saves building its type on every call.
         let call = unsafe { TypedFunc::new_unchecked(&store, call) };
-        let mut guest = Guest { store, instance, memory, block, scratch: (0, 0), alloc, call, free };
+        let exports = (prepared.alloc, prepared.free);
+        let mut guest =
+            Guest { store, instance, memory, block, scratch: (0, 0), call, alloc: None, free: None, exports };
         let version = guest.word(word::VERSION)?;
         if version != ABI_VERSION {
             return Err(Error::NotAGuest(format!("it speaks guest ABI {version}, this shipfn speaks {ABI_VERSION}")));
@@ -184,7 +186,17 @@ impl Guest {
         if buffers.is_empty() {
             return;
         }
-        if let Some(free) = self.free.and_then(|f| f.typed::<(u32, u32), ()>(&self.store).ok()) {
+        let free = match &self.free {
+            Some(free) => free.clone(),
+            None => {
+                let free = self.exports.1.as_ref().and_then(|export| {
+                    let func = self.instance.get_module_export(&mut self.store, export)?.into_func()?;
+                    func.typed::<(u32, u32), ()>(&self.store).ok()
+                });
+                self.free.insert(free).clone()
+            }
+        };
+        if let Some(free) = free {
             for &(ptr, len) in buffers {
                 let _ = free.call(&mut self.store, (ptr, len));
             }
@@ -204,8 +216,18 @@ impl Guest {
     fn alloc(&mut self, host: &Host, len: usize) -> Result<u32> {
         let limit = host.limits().max_memory;
         let len32 = u32::try_from(len).map_err(|_| Error::MemoryLimit { limit, requested: len })?;
-        // SAFETY: `Host::compile` checked that `shipfn_alloc` is `(i32) -> i32`.
-        let alloc: TypedFunc<u32, u32> = unsafe { TypedFunc::new_unchecked(&self.store, self.alloc) };
+        let alloc = match &self.alloc {
+            Some(alloc) => alloc.clone(),
+            None => {
+                let func = self
+                    .instance
+                    .get_module_export(&mut self.store, &self.exports.0)
+                    .and_then(|e| e.into_func())
+                    .ok_or_else(|| Error::NotAGuest(format!("export `{ALLOC_EXPORT}` is not a function")))?;
+                // SAFETY: `Host::compile` checked that `shipfn_alloc` is `(i32) -> i32`.
+                self.alloc.insert(unsafe { TypedFunc::new_unchecked(&self.store, func) }).clone()
+            }
+        };
         let ptr = match alloc.call(&mut self.store, len32) {
             Ok(ptr) => ptr,
             Err(e) => return Err(classify(host, &mut self.store, Some((&self.memory, self.block)), e)),

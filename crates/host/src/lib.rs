@@ -66,7 +66,7 @@ mod pack;
 
 pub use error::{Error, ErrorKind, Result};
 pub use function::{Function, Warm};
-pub use host::{Host, HostBuilder};
+pub use host::{Compiler, Host, HostBuilder, InstanceStrategy};
 pub use limits::Limits;
 pub use pack::Catalog;
 pub use shipfn_abi::{Field, Signature, StateJson};

@@ -16,7 +16,8 @@ pub struct Limits {
     /// Most bytes of native stack wasm code may use.
     pub max_stack: usize,
     /// Most instances alive at once (calls in flight, warm instances, and
-    /// one per load while it validates): the size of the instance pool.
+    /// one per load while it validates): the size of the instance pool
+    /// ([`InstanceStrategy::Pooling`](crate::InstanceStrategy::Pooling) only).
     pub max_instances: u32,
 }
 
