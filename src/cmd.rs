@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use shipfn_host::{Compiler, Function, Host, InstanceStrategy, Limits, PublicKey, SecretKey};
+use shipfn_host::{Compiler, Function, Host, InstanceStrategy, Limits, Package, PublicKey, SecretKey};
 
 /// Sandbox limits and the compiled-module cache, shared by every command
 /// that runs guest code.
@@ -125,11 +125,9 @@ pub struct TrustArgs {
 }
 
 impl TrustArgs {
-    /// Loads `bytes` with `host`, enforcing the trusted keys if any were given.
-    pub fn load(&self, host: &Host, bytes: &[u8]) -> anyhow::Result<Function> {
-        if self.keys.is_empty() {
-            return Ok(host.load(bytes)?);
-        }
+    /// Loads the package in `bytes` with `host`, enforcing the trusted keys
+    /// if any were given. The state stays in `bytes`' buffer.
+    pub fn load(&self, host: &Host, bytes: Vec<u8>) -> anyhow::Result<Function> {
         let keys = self
             .keys
             .iter()
@@ -138,7 +136,11 @@ impl TrustArgs {
                 PublicKey::from_file_text(&text).with_context(|| format!("{} is not a public key", path.display()))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(host.load_trusted(bytes, &keys)?)
+        let package = Package::from_vec(bytes)?;
+        if keys.is_empty() {
+            return Ok(host.load_package(package)?);
+        }
+        Ok(host.load_trusted_package(package, &keys)?)
     }
 }
 

@@ -114,6 +114,19 @@ pub(crate) fn reply(status: u32, output: impl Into<Output>) -> u32 {
     status
 }
 
+/// A maker's state, kept alive after it returns so that the host can copy
+/// it from `STATE_PTR`/`STATE_LEN` instead of from inside the `Made` reply:
+/// a large state is then never copied within the guest.
+static MADE_STATE: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// Hands a maker's state to the host through `STATE_PTR`/`STATE_LEN`.
+pub(crate) fn reply_state(state: Vec<u8>) {
+    let mut slot = MADE_STATE.lock().unwrap_or_else(|e| e.into_inner());
+    *slot = state;
+    set(word::STATE_PTR, slot.as_ptr() as usize as u32);
+    set(word::STATE_LEN, slot.len() as u32);
+}
+
 /// Records panic messages (with their location) in the block before the
 /// module aborts, so that the host can report them.
 pub(crate) fn install_panic_hook() {

@@ -60,6 +60,16 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, String> {
     serde_json::to_string(value).map_err(|e| e.to_string())
 }
 
+/// Postcard of `value` in a buffer of exactly its size: measuring first is
+/// cheaper than growing (and copying) the buffer, which matters for large
+/// captures.
+fn encode_state<T: Serialize>(value: &T) -> postcard::Result<Vec<u8>> {
+    let mut state = vec![0; postcard::experimental::serialized_size(value)?];
+    let used = postcard::to_slice(value, &mut state)?.len();
+    state.truncate(used);
+    Ok(state)
+}
+
 /// Turns a function-table index back into a function pointer.
 ///
 /// # Safety
@@ -109,7 +119,7 @@ impl<A: Args, R> Closure<A, R> {
         globals: G,
         param_names: &'static [&'static str],
     ) -> Self {
-        let state = postcard::to_allocvec(&(&captures, &globals))
+        let state = encode_state(&(&captures, &globals))
             .unwrap_or_else(|e| panic!("shipfn: captured state does not serialize: {e}"));
         Closure {
             tramp: tramp::<C, G, A, R> as TrampFn<A, R> as usize,

@@ -7,7 +7,7 @@ use core::marker::PhantomData;
 use serde::Serialize;
 use shipfn_abi::{ArgError, Made, Signature, StateJson, mode, status, word};
 
-use crate::abi::{Call, EntryFn, Output, host_bytes, install_panic_hook, into_scratch, reply};
+use crate::abi::{Call, EntryFn, Output, host_bytes, install_panic_hook, into_scratch, reply, reply_state};
 use crate::args::{Args, type_name};
 use crate::closure::{Closure, Request, TrampFn, fn_from_index};
 
@@ -61,6 +61,7 @@ fn dispatch<A: Args, R>(call: &Call, finish: impl FnOnce(R, u32) -> Reply) -> Re
                 Err(e) => fail(status::BAD_STATE, e),
             };
         }
+        mode::VALIDATE_INDICES => return (status::OK, Output::Scratch(0)),
         mode::VALIDATE => {
             return match tramp(call.func, call.state, &mut Request::Validate) {
                 Ok(()) => (status::OK, Output::Scratch(0)),
@@ -203,7 +204,10 @@ pub fn run_maker<MA: Args>(names: &[&str], make: impl FnOnce(MA) -> Result<Made,
         }
     };
     match make(args) {
-        Ok(made) => reply(status::OK, postcard::to_allocvec(&made).unwrap_or_default()),
+        Ok(mut made) => {
+            reply_state(core::mem::take(&mut made.state));
+            reply(status::OK, postcard::to_allocvec(&made).unwrap_or_default())
+        }
         Err(e) => reply(status::BAD_STATE, e.into_bytes()),
     }
 }

@@ -1,6 +1,5 @@
 //! `shipfn pack`: build a guest, run its maker in the sandbox, write a package.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -60,11 +59,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         (None, None) => unreachable!("clap requires --make or --fn"),
     };
     let output = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{name}.fnpkg")));
-    let bytes = match &key {
-        Some(key) => package.to_signed_bytes(key),
-        None => package.to_bytes(),
-    };
-    write_atomically(&output, &bytes)?;
+    write_atomically(&output, |file| package.write_to(file, key.as_ref()))?;
     if !args.quiet {
         eprintln!(
             "packed {} → {}{} ({}; {} module, {} state, {} in all)",
@@ -74,7 +69,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             package.manifest.signature_text(),
             human_size(package.module.len()),
             human_size(package.state.len()),
-            human_size(bytes.len()),
+            human_size(package.encoded_len(key.is_some())),
         );
     }
     Ok(())
@@ -112,14 +107,17 @@ fn module_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {
 
 /// Writes through a temporary file in the same directory and renames it into
 /// place, so that a failure never leaves a half-written package.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
     let context = || format!("cannot write {}", path.display());
     let mut file = tempfile::NamedTempFile::new_in(dir).with_context(context)?;
-    file.write_all(bytes).with_context(context)?;
+    write(file.as_file_mut()).with_context(context)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -24,8 +24,8 @@ pub struct Args {
 pub fn main(args: Args) -> anyhow::Result<()> {
     let bytes = read(&args.package)?;
     let host = args.host.host()?;
-    let function = args.trust.load(&host, &bytes)?;
-    let result = function.call_json(&args.args)?;
+    let function = args.trust.load(&host, bytes)?;
+    let result = function.call_json_once(&args.args)?;
     println!("{result}");
     Ok(())
 }

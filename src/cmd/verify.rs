@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use super::{HostArgs, TrustArgs, read};
 
 /// Check a package without running it: format, digest, hashes, signature,
-/// that its module compiles and imports nothing, and (with --trust) that a
-/// trusted key signed it.
+/// that its module compiles and imports nothing, that its function indices
+/// and state fit its module, and (with --trust) that a trusted key signed it.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The .fnpkg file.
@@ -21,7 +21,9 @@ pub struct Args {
 pub fn main(args: Args) -> anyhow::Result<()> {
     let bytes = read(&args.package)?;
     let host = args.host.host()?;
-    let function = args.trust.load(&host, &bytes)?;
+    let function = args.trust.load(&host, bytes)?;
+    // Loading decodes only small states; verify decodes any.
+    function.check_state()?;
     let package = function.package();
     let signed = match (&package.signer, args.trust.keys.is_empty()) {
         (Some(key), false) => format!("signed by trusted key {key}"),

@@ -114,5 +114,25 @@ fn a_state_larger_than_the_result_limit_still_packs_and_runs() {
     let package = shipfn_format::Package::from_bytes(&std::fs::read(dir.path().join("big.fnpkg")).unwrap()).unwrap();
     assert!(package.state.len() >= 2 << 20, "state is {} bytes", package.state.len());
     let result: (usize, f64) = serde_json::from_str(&ok(&shipfn_in(dir.path(), &["run", "big.fnpkg"]))).unwrap();
-    assert_eq!(result.0, 2 << 20);
+    assert_eq!(result, (2 << 20, 15.0));
+}
+
+#[test]
+fn a_large_forged_state_is_refused_before_the_closure_runs() {
+    // Load decodes states of up to 1 MiB; a larger one is decoded by the
+    // first call, and by `verify`, which both refuse one that does not fit.
+    let dir = tempfile::tempdir().unwrap();
+    let suite = suite().to_str().unwrap();
+    ok(&shipfn_in(dir.path(), &["pack", suite, "--make", "big_state", "--arg", "2", "-o", "big.fnpkg"]));
+    let mut package =
+        shipfn_format::Package::from_bytes(&std::fs::read(dir.path().join("big.fnpkg")).unwrap()).unwrap();
+    assert!(package.state.len() > shipfn_host::VALIDATE_STATE_UP_TO);
+    let cut = package.state.len() - 1000;
+    package.state.truncate(cut);
+    let m = package.manifest.clone();
+    let forged =
+        shipfn_format::Package::new(m.source, m.entry, m.tramp, m.func, m.signature, package.module, package.state);
+    std::fs::write(dir.path().join("forged.fnpkg"), forged.to_bytes()).unwrap();
+    fails(&shipfn_in(dir.path(), &["run", "forged.fnpkg"]), 4, "captured state does not decode");
+    fails(&shipfn_in(dir.path(), &["verify", "forged.fnpkg"]), 4, "captured state does not decode");
 }

@@ -64,3 +64,37 @@ fn a_package_from_a_newer_format_is_refused_by_name() {
     assert!(err.contains("this shipfn reads format 1"), "{err}");
     fails(&shipfn_in(dir.path(), &["inspect", "future.fnpkg"]), 4, "made by a newer shipfn (format 2)");
 }
+
+#[test]
+fn a_large_state_in_a_guest_from_before_validate_indices_is_still_checked_at_load() {
+    // seed-v1's guest predates the VALIDATE_INDICES mode that lets a large
+    // state skip its decode at load: the host falls back to a full VALIDATE.
+    // postcard ignores trailing bytes, so padding the state keeps it valid.
+    let golden =
+        shipfn_format::Package::from_bytes(&std::fs::read(golden_dir().join("seed-v1.fnpkg")).unwrap()).unwrap();
+    let m = golden.manifest;
+    let repack = |state: Vec<u8>| {
+        let p = shipfn_format::Package::new(
+            m.source.clone(),
+            m.entry,
+            m.tramp,
+            m.func,
+            m.signature.clone(),
+            golden.module.clone(),
+            state,
+        );
+        p.to_bytes()
+    };
+    let mut padded = golden.state.clone();
+    padded.resize(shipfn_host::VALIDATE_STATE_UP_TO + 1, 0);
+    let host = shipfn_host::Host::new(shipfn_host::Limits::default()).unwrap();
+    let function = host.load(&repack(padded)).unwrap();
+    assert_eq!(function.call::<(i64,), i64>(&(4,)).unwrap(), 10);
+
+    // And a large state that does not decode is refused by that fallback.
+    let mut broken = vec![0xff; shipfn_host::VALIDATE_STATE_UP_TO + 1];
+    broken[..golden.state.len()].fill(0xff);
+    let err = host.load(&repack(broken)).err().expect("a state of 0xff bytes does not decode");
+    assert_eq!(err.kind(), shipfn_host::ErrorKind::BadPackage, "{err}");
+    assert!(err.to_string().contains("does not decode"), "{err}");
+}

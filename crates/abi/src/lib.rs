@@ -87,6 +87,10 @@ pub mod mode {
     /// No input, no output: check that the entry and state trampoline
     /// indices are the module's and that the state decodes as their types.
     pub const VALIDATE: u32 = 3;
+    /// No input, no output: check the indices as [`VALIDATE`] does, without
+    /// decoding the state. Guests older than this mode answer
+    /// [`BAD_MODE`](super::status::BAD_MODE); use `VALIDATE` with them.
+    pub const VALIDATE_INDICES: u32 = 4;
 }
 
 /// What `shipfn_call` and the maker exports return.
@@ -138,7 +142,13 @@ pub struct Made {
     pub tramp: u32,
     /// Table index of the closure's body.
     pub func: u32,
-    /// The captured state: postcard of (captures, globals).
+    /// The captured state: postcard of (captures, globals). Empty when the
+    /// maker hands the state over in the block's `STATE_PTR`/`STATE_LEN`
+    /// words instead, as this SDK does (no copy of a large state inside the
+    /// guest); a host reads those words when this is empty. Encoded as
+    /// bytes (one copy, not one call per byte); the same wire format as a
+    /// `Vec<u8>`.
+    #[serde(with = "serde_bytes")]
     pub state: Vec<u8>,
     /// The closure's types.
     pub signature: Signature,

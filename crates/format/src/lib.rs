@@ -92,33 +92,80 @@ impl Package {
 
     /// Encodes the package, unsigned.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.encode(0, 0).0
+        self.encode(None)
     }
 
     /// Encodes the package and signs it with `key`.
     pub fn to_signed_bytes(&self, key: &SecretKey) -> Vec<u8> {
-        let (mut out, digest) = self.encode(FLAG_SIGNED, SIGNATURE_BLOCK_LEN);
-        out.extend_from_slice(&key.sign_block(&digest));
+        self.encode(Some(key))
+    }
+
+    fn encode(&self, key: Option<&SecretKey>) -> Vec<u8> {
+        let manifest = self.manifest_bytes();
+        let mut out = Vec::with_capacity(self.len_with(&manifest, key.is_some()));
+        self.write_parts(&manifest, &mut out, key).expect("writing to a Vec cannot fail");
         out
     }
 
-    /// Header, sections and digest, with `spare` bytes of capacity for a signature.
-    fn encode(&self, flags: u32, spare: usize) -> (Vec<u8>, Hash) {
-        let manifest = postcard::to_allocvec(&self.manifest).expect("a manifest always serializes");
-        let mut out =
-            Vec::with_capacity(HEADER_LEN + manifest.len() + self.module.len() + self.state.len() + DIGEST_LEN + spare);
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&flags.to_le_bytes());
-        out.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
-        out.extend_from_slice(&(self.module.len() as u64).to_le_bytes());
-        out.extend_from_slice(&(self.state.len() as u64).to_le_bytes());
-        out.extend_from_slice(&manifest);
-        out.extend_from_slice(&self.module);
-        out.extend_from_slice(&self.state);
-        let digest = sha256(&out);
-        out.extend_from_slice(&digest);
-        (out, digest)
+    /// Size in bytes of the encoded package, signed or not.
+    pub fn encoded_len(&self, signed: bool) -> usize {
+        self.len_with(&self.manifest_bytes(), signed)
+    }
+
+    /// Writes the encoded package (signed with `key`, if given) to `out`: the
+    /// same bytes as [`to_bytes`](Package::to_bytes) or
+    /// [`to_signed_bytes`](Package::to_signed_bytes), without assembling
+    /// them in memory first. A large state is hashed on a second thread while
+    /// it is written.
+    pub fn write_to(&self, out: &mut impl std::io::Write, key: Option<&SecretKey>) -> std::io::Result<()> {
+        self.write_parts(&self.manifest_bytes(), out, key)
+    }
+
+    fn manifest_bytes(&self) -> Vec<u8> {
+        postcard::to_allocvec(&self.manifest).expect("a manifest always serializes")
+    }
+
+    fn len_with(&self, manifest: &[u8], signed: bool) -> usize {
+        let signature = if signed { SIGNATURE_BLOCK_LEN } else { 0 };
+        HEADER_LEN + manifest.len() + self.module.len() + self.state.len() + DIGEST_LEN + signature
+    }
+
+    fn write_parts(
+        &self,
+        manifest: &[u8],
+        out: &mut impl std::io::Write,
+        key: Option<&SecretKey>,
+    ) -> std::io::Result<()> {
+        let flags = if key.is_some() { FLAG_SIGNED } else { 0 };
+        let mut header = [0u8; HEADER_LEN];
+        header[..8].copy_from_slice(&MAGIC);
+        header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+        header[12..16].copy_from_slice(&flags.to_le_bytes());
+        header[16..20].copy_from_slice(&(manifest.len() as u32).to_le_bytes());
+        header[20..28].copy_from_slice(&(self.module.len() as u64).to_le_bytes());
+        header[28..36].copy_from_slice(&(self.state.len() as u64).to_le_bytes());
+        let parts = [&header[..], manifest, &self.module, &self.state];
+        let digest_of = || {
+            let mut hasher = Sha256::new();
+            parts.iter().for_each(|part| hasher.update(part));
+            Hash::from(hasher.finalize())
+        };
+        let write_all = |out: &mut dyn std::io::Write| parts.iter().try_for_each(|part| out.write_all(part));
+        let digest = if self.state.len() >= PARALLEL_HASH_FROM {
+            std::thread::scope(|s| {
+                let digest = s.spawn(digest_of);
+                write_all(out)?;
+                Ok::<_, std::io::Error>(digest.join().expect("hashing does not panic"))
+            })?
+        } else {
+            write_all(out)?;
+            digest_of()
+        };
+        out.write_all(&digest)?;
+        if let Some(key) = key {
+            out.write_all(&key.sign_block(&digest))?;
+        }
+        Ok(())
     }
 
     /// Decodes and verifies a package: magic, version, lengths against the
@@ -126,42 +173,66 @@ impl Package {
     /// the manifest and the hashes it records. Never allocates more than the
     /// input's size.
     pub fn from_bytes(bytes: &[u8]) -> Result<Package> {
-        let sections = split(bytes)?;
-        let manifest: Manifest = match postcard::take_from_bytes(sections.manifest) {
-            Ok((manifest, [])) => manifest,
-            Ok((_, rest)) => {
-                return Err(FormatError::Manifest(format!("{} unexpected trailing bytes", rest.len())));
-            }
-            Err(e) => return Err(FormatError::Manifest(e.to_string())),
-        };
-        manifest.check()?;
-        if sha256(sections.module) != manifest.module_sha256 {
-            return Err(FormatError::HashMismatch("module"));
-        }
-        if sha256(sections.state) != manifest.state_sha256 {
-            return Err(FormatError::HashMismatch("state"));
-        }
-        if !sections.module.starts_with(b"\0asm") {
-            return Err(FormatError::NotWasm);
-        }
+        let (manifest, sections) = verify(bytes)?;
         Ok(Package {
             manifest,
-            module: sections.module.to_vec(),
-            state: sections.state.to_vec(),
+            module: bytes[sections.module].to_vec(),
+            state: bytes[sections.state].to_vec(),
             signer: sections.signer,
         })
     }
+
+    /// [`from_bytes`](Package::from_bytes) for a buffer the caller gives
+    /// up: the state stays in it instead of being copied, so a package with
+    /// a large state takes about its size in memory, not twice that.
+    pub fn from_vec(mut bytes: Vec<u8>) -> Result<Package> {
+        let (manifest, sections) = verify(&bytes)?;
+        let module = bytes[sections.module].to_vec();
+        bytes.truncate(sections.state.end);
+        bytes.drain(..sections.state.start);
+        Ok(Package { manifest, module, state: bytes, signer: sections.signer })
+    }
 }
 
-/// The sections of an encoded package, checked against its size and digest.
-struct Sections<'a> {
-    manifest: &'a [u8],
-    module: &'a [u8],
-    state: &'a [u8],
+/// Checks everything [`Package::from_bytes`] promises and returns the
+/// manifest and where the module and state are.
+fn verify(bytes: &[u8]) -> Result<(Manifest, Sections)> {
+    let (sections, state_hash) = split(bytes)?;
+    let manifest: Manifest = match postcard::take_from_bytes(&bytes[sections.manifest.clone()]) {
+        Ok((manifest, [])) => manifest,
+        Ok((_, rest)) => {
+            return Err(FormatError::Manifest(format!("{} unexpected trailing bytes", rest.len())));
+        }
+        Err(e) => return Err(FormatError::Manifest(e.to_string())),
+    };
+    manifest.check()?;
+    let module = &bytes[sections.module.clone()];
+    if sha256(module) != manifest.module_sha256 {
+        return Err(FormatError::HashMismatch("module"));
+    }
+    if state_hash.unwrap_or_else(|| sha256(&bytes[sections.state.clone()])) != manifest.state_sha256 {
+        return Err(FormatError::HashMismatch("state"));
+    }
+    if !module.starts_with(b"\0asm") {
+        return Err(FormatError::NotWasm);
+    }
+    Ok((manifest, sections))
+}
+
+/// Where the sections of an encoded package are, checked against its size
+/// and digest.
+struct Sections {
+    manifest: std::ops::Range<usize>,
+    module: std::ops::Range<usize>,
+    state: std::ops::Range<usize>,
     signer: Option<PublicKey>,
 }
 
-fn split(bytes: &[u8]) -> Result<Sections<'_>> {
+/// From this size of state on, a reader hashes the state on a second thread
+/// while it computes the digest, and a writer hashes while it writes.
+const PARALLEL_HASH_FROM: usize = 1 << 20;
+
+fn split(bytes: &[u8]) -> Result<(Sections, Option<Hash>)> {
     if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
         return Err(FormatError::NotAPackage);
     }
@@ -196,7 +267,16 @@ fn split(bytes: &[u8]) -> Result<Sections<'_>> {
     }
     let digest_end = bytes.len() - signature_len;
     let body_end = digest_end - DIGEST_LEN;
-    let digest = sha256(&bytes[..body_end]);
+    let state = &bytes[body_end - state_len as usize..body_end];
+    let (digest, state_hash) = if bytes.len() >= PARALLEL_HASH_FROM {
+        std::thread::scope(|s| {
+            let state_hash = s.spawn(|| sha256(state));
+            let digest = sha256(&bytes[..body_end]);
+            (digest, state_hash.join().ok())
+        })
+    } else {
+        (sha256(&bytes[..body_end]), None)
+    };
     if digest[..] != bytes[body_end..digest_end] {
         return Err(FormatError::DigestMismatch);
     }
@@ -204,10 +284,16 @@ fn split(bytes: &[u8]) -> Result<Sections<'_>> {
         0 => None,
         _ => Some(sign::verify_block(&bytes[digest_end..], &digest)?),
     };
-    // Every length now fits in the input, so these casts and slices are exact.
-    let (manifest, rest) = bytes[HEADER_LEN..body_end].split_at(manifest_len as usize);
-    let (module, state) = rest.split_at(module_len as usize);
-    Ok(Sections { manifest, module, state, signer })
+    // Every length now fits in the input, so these casts are exact.
+    let module_start = HEADER_LEN + manifest_len as usize;
+    let state_start = module_start + module_len as usize;
+    let sections = Sections {
+        manifest: HEADER_LEN..module_start,
+        module: module_start..state_start,
+        state: state_start..body_end,
+        signer,
+    };
+    Ok((sections, state_hash))
 }
 
 #[cfg(test)]
@@ -240,6 +326,30 @@ mod tests {
         let bytes = p.to_bytes();
         assert_eq!(bytes, sample().to_bytes());
         assert_eq!(Package::from_bytes(&bytes).unwrap(), p);
+    }
+
+    #[test]
+    fn streaming_and_owned_buffers_agree_with_the_byte_api_for_small_and_large_states() {
+        let key = SecretKey::from_seed([9; 32]);
+        for state_len in [1, PARALLEL_HASH_FROM + 12_345] {
+            let mut p = sample();
+            p.state = (0..state_len).map(|i| (i * 7 % 251) as u8).collect();
+            p.manifest.state_sha256 = sha256(&p.state);
+            for key in [None, Some(&key)] {
+                let bytes = key.map_or_else(|| p.to_bytes(), |k| p.to_signed_bytes(k));
+                let mut streamed = Vec::new();
+                p.write_to(&mut streamed, key).unwrap();
+                assert_eq!(streamed, bytes, "write_to, state of {state_len} bytes, signed: {}", key.is_some());
+                assert_eq!(p.encoded_len(key.is_some()), bytes.len());
+                let read = Package::from_bytes(&bytes).unwrap();
+                assert_eq!(Package::from_vec(bytes.clone()).unwrap(), read);
+                assert_eq!((read.module.as_slice(), read.state.as_slice()), (&p.module[..], &p.state[..]));
+                let mut flipped = bytes.clone();
+                let middle = HEADER_LEN + (bytes.len() - HEADER_LEN) / 2;
+                flipped[middle] ^= 1;
+                assert!(Package::from_vec(flipped).is_err());
+            }
+        }
     }
 
     #[test]

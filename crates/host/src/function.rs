@@ -9,6 +9,10 @@ use wasmtime::Module;
 use crate::instance::{Guest, Prepared, Reply};
 use crate::{Error, Host, Result};
 
+/// States up to this size are decoded once at load, to refuse a package
+/// whose state does not fit its closure before any call.
+pub const VALIDATE_STATE_UP_TO: usize = 1 << 20;
+
 /// A package loaded by [`Host::load`]. Each call runs in a fresh instance;
 /// [`warm`](Function::warm) gives an instance to reuse across calls.
 ///
@@ -22,18 +26,38 @@ pub struct Function {
 
 impl Function {
     /// Wraps a compiled package after checking, in a throwaway instance,
-    /// that its table indices belong to its module and that its state
-    /// decodes as their types.
+    /// that its table indices belong to its module and, for a state of up to
+    /// [`VALIDATE_STATE_UP_TO`] bytes, that its state decodes as their types.
+    /// A larger state is decoded by every call anyway, so it is checked by
+    /// the first one (or by [`check_state`](Function::check_state)) rather
+    /// than decoded twice.
     pub(crate) fn new(host: Host, module: &Module, package: Package) -> Result<Function> {
         let prepared = Prepared::new(&host, module)?;
         let function = Function { host, prepared, package };
-        function.fresh(mode::VALIDATE, &[]).map_err(|e| match e {
+        let small = function.package.state.len() <= VALIDATE_STATE_UP_TO;
+        function.validate(if small { mode::VALIDATE } else { mode::VALIDATE_INDICES })?;
+        Ok(function)
+    }
+
+    /// Checks, in a fresh instance, that the package's state decodes as the
+    /// types of its closure, whatever its size. [`Host::load`] does this for
+    /// states of up to [`VALIDATE_STATE_UP_TO`] bytes.
+    pub fn check_state(&self) -> Result<()> {
+        self.validate(mode::VALIDATE)
+    }
+
+    fn validate(&self, validate_mode: u32) -> Result<()> {
+        let reply = self.fresh_unchecked(validate_mode, &[]);
+        if validate_mode == mode::VALIDATE_INDICES && reply.as_ref().is_ok_and(|r| r.status == status::BAD_MODE) {
+            // A guest from before VALIDATE_INDICES: check everything.
+            return self.validate(mode::VALIDATE);
+        }
+        reply.and_then(|r| self.check(r)).map(drop).map_err(|e| match e {
             Error::Abi(m) | Error::Trap(m) | Error::Panic(m) => {
                 Error::Abi(format!("the package does not fit its module: {m}"))
             }
             other => other,
-        })?;
-        Ok(function)
+        })
     }
 
     /// The package's manifest: signature, hashes, provenance.
@@ -62,13 +86,16 @@ impl Function {
     /// One call on a fresh instance: state and input are written once, into
     /// the guest's scratch buffer when they fit.
     fn fresh(&self, call_mode: u32, input: &[u8]) -> Result<Reply> {
+        self.check(self.fresh_unchecked(call_mode, input)?)
+    }
+
+    fn fresh_unchecked(&self, call_mode: u32, input: &[u8]) -> Result<Reply> {
         let mut guest = self.instance()?;
-        let slots = [
-            ((word::STATE_PTR, word::STATE_LEN), &self.package.state[..]),
-            ((word::INPUT_PTR, word::INPUT_LEN), input),
-        ];
+        // Checking the indices alone needs no state.
+        let state = if call_mode == mode::VALIDATE_INDICES { &[][..] } else { &self.package.state[..] };
+        let slots = [((word::STATE_PTR, word::STATE_LEN), state), ((word::INPUT_PTR, word::INPUT_LEN), input)];
         guest.place(&self.host, Some(0), &slots)?;
-        self.check(guest.call(&self.host, call_mode)?)
+        guest.call(&self.host, call_mode)
     }
 
     fn check(&self, reply: Reply) -> Result<Reply> {
@@ -109,6 +136,22 @@ impl Function {
     /// for a `String` parameter.
     pub fn call_json(&self, args: &[String]) -> Result<String> {
         json_output(self.fresh(mode::JSON, &self.json_input(args)?)?)
+    }
+
+    /// [`call_json`](Function::call_json) for the last call of this
+    /// function: the host's copy of the state is freed as soon as it is in
+    /// the instance, before the closure runs, so a one-shot run of a closure
+    /// with a large state needs about one copy of it less memory.
+    pub fn call_json_once(mut self, args: &[String]) -> Result<String> {
+        let input = self.json_input(args)?;
+        let mut guest = self.instance()?;
+        let slots = [
+            ((word::STATE_PTR, word::STATE_LEN), &self.package.state[..]),
+            ((word::INPUT_PTR, word::INPUT_LEN), &input),
+        ];
+        guest.place(&self.host, Some(0), &slots)?;
+        self.package.state = Vec::new();
+        json_output(self.check(guest.call(&self.host, mode::JSON)?)?)
     }
 
     /// Calls with a typed argument tuple (e.g. `(4i64,)`), postcard both ways.

@@ -190,7 +190,19 @@ impl Host {
     /// Like [`load`](Host::load), but refuses, before compiling anything, a
     /// package that is not signed by one of `trusted`.
     pub fn load_trusted(&self, bytes: &[u8], trusted: &[PublicKey]) -> Result<Function> {
-        let package = Package::from_bytes(bytes)?;
+        self.load_trusted_package(Package::from_bytes(bytes)?, trusted)
+    }
+
+    /// [`load`](Host::load) for a package already read and verified, e.g.
+    /// by [`Package::from_vec`], which keeps a large state in the file's own
+    /// buffer instead of copying it.
+    pub fn load_package(&self, package: Package) -> Result<Function> {
+        let module = self.compile_hashed(&package.module, package.manifest.module_sha256)?;
+        Function::new(self.clone(), &module, package)
+    }
+
+    /// [`load_trusted`](Host::load_trusted) for a package already read and verified.
+    pub fn load_trusted_package(&self, package: Package, trusted: &[PublicKey]) -> Result<Function> {
         match &package.signer {
             None => return Err(Error::Untrusted("the package is not signed".into())),
             Some(key) if !trusted.contains(key) => {
@@ -199,11 +211,6 @@ impl Host {
             Some(_) => {}
         }
         self.load_package(package)
-    }
-
-    fn load_package(&self, package: Package) -> Result<Function> {
-        let module = self.compile_hashed(&package.module, package.manifest.module_sha256)?;
-        Function::new(self.clone(), &module, package)
     }
 
     /// Compiles a module and checks that it is a shipfn guest that imports nothing.

@@ -143,6 +143,13 @@ impl Guest {
         Ok(u32::from_le_bytes(bytes.try_into().expect("4 bytes")))
     }
 
+    /// A copy of the bytes the guest recorded at (`ptr_word`, `len_word`).
+    pub fn read(&self, ptr_word: usize, len_word: usize) -> Result<Vec<u8>> {
+        let (ptr, len) = (self.word(ptr_word)? as usize, self.word(len_word)? as usize);
+        let bytes = self.memory.data(&self.store).get(ptr..ptr.saturating_add(len));
+        Ok(bytes.ok_or_else(|| Error::Abi("a guest buffer lies outside memory".into()))?.to_vec())
+    }
+
     /// Writes consecutive words starting at `first`.
     pub fn set_words(&mut self, first: usize, values: &[u32]) -> Result<()> {
         let mut bytes = [0u8; 4 * word::COUNT];
@@ -239,37 +246,32 @@ impl Guest {
         Ok(ptr)
     }
 
-    /// Calls `export(arg) -> status` (or `export() -> status` when `arg` is
-    /// `None`) and collects the output. Used for makers, whose output holds
-    /// the captured state: it is bounded by the memory limit, not the result
-    /// limit.
-    pub fn invoke(&mut self, host: &Host, export: &str, arg: Option<u32>) -> Result<Reply> {
-        let status = match arg {
-            Some(arg) => {
-                let f: TypedFunc<u32, u32> = self
-                    .instance
-                    .get_typed_func(&mut self.store, export)
-                    .map_err(|e| Error::NotAGuest(format!("export `{export}`: {e}")))?;
-                f.call(&mut self.store, arg)
-            }
-            None => {
-                let f: TypedFunc<(), u32> = self
-                    .instance
-                    .get_typed_func(&mut self.store, export)
-                    .map_err(|e| Error::NotAGuest(format!("export `{export}`: {e}")))?;
-                f.call(&mut self.store, ())
-            }
-        };
-        self.finish(host, status, host.limits().max_memory)
+    /// Calls `export() -> status` and hands the status and the output, read
+    /// in place from guest memory, to `read`. Used for makers, whose output
+    /// holds the captured state: it is bounded by the memory limit, not the
+    /// result limit, and not copied before it is decoded.
+    pub fn invoke<T>(&mut self, host: &Host, export: &str, read: impl FnOnce(u32, &[u8]) -> T) -> Result<T> {
+        let f: TypedFunc<(), u32> = self
+            .instance
+            .get_typed_func(&mut self.store, export)
+            .map_err(|e| Error::NotAGuest(format!("export `{export}`: {e}")))?;
+        let status = f.call(&mut self.store, ());
+        self.finish(host, status, host.limits().max_memory, read)
     }
 
     /// Calls `shipfn_call(mode)`.
     pub fn call(&mut self, host: &Host, mode: u32) -> Result<Reply> {
         let status = self.call.call(&mut self.store, mode);
-        self.finish(host, status, host.limits().max_result)
+        self.finish(host, status, host.limits().max_result, |status, output| Reply { status, output: output.to_vec() })
     }
 
-    fn finish(&mut self, host: &Host, status: wasmtime::Result<u32>, max_output: usize) -> Result<Reply> {
+    fn finish<T>(
+        &mut self,
+        host: &Host,
+        status: wasmtime::Result<u32>,
+        max_output: usize,
+        read: impl FnOnce(u32, &[u8]) -> T,
+    ) -> Result<T> {
         let status = match status {
             Ok(status) => status,
             Err(e) => return Err(classify(host, &mut self.store, Some((&self.memory, self.block)), e)),
@@ -282,9 +284,8 @@ impl Guest {
             .memory
             .data(&self.store)
             .get(ptr..ptr + len)
-            .ok_or_else(|| Error::Abi("the output lies outside memory".into()))?
-            .to_vec();
-        Ok(Reply { status, output })
+            .ok_or_else(|| Error::Abi("the output lies outside memory".into()))?;
+        Ok(read(status, output))
     }
 }
 

@@ -65,7 +65,7 @@ mod limits;
 mod pack;
 
 pub use error::{Error, ErrorKind, Result};
-pub use function::{Function, Warm};
+pub use function::{Function, VALIDATE_STATE_UP_TO, Warm};
 pub use host::{Compiler, Host, HostBuilder, InstanceStrategy};
 pub use limits::Limits;
 pub use pack::Catalog;

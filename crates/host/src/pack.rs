@@ -45,21 +45,23 @@ impl Host {
         let mut guest = Guest::new(self, &Prepared::new(self, &module)?)?;
         let input = postcard::to_allocvec(args).map_err(|e| Error::Internal(e.to_string()))?;
         guest.place(self, Some(0), &[((word::INPUT_PTR, word::INPUT_LEN), &input)])?;
-        let reply = guest.invoke(self, &export, None)?;
-        match reply.status {
-            status::OK => {
-                let made: Made = postcard::from_bytes(&reply.output)
-                    .map_err(|e| Error::Abi(format!("the {what} answered something that does not decode: {e}")))?;
-                Ok(Package::new(source, made.entry, made.tramp, made.func, made.signature, wasm.to_vec(), made.state))
-            }
+        let made = guest.invoke(self, &export, |status, output| match status {
+            status::OK => postcard::from_bytes::<Made>(output)
+                .map_err(|e| Error::Abi(format!("the {what} answered something that does not decode: {e}"))),
             status::BAD_ARGS => {
-                let message = postcard::from_bytes::<ArgError>(&reply.output)
+                let message = postcard::from_bytes::<ArgError>(output)
                     .map(|e| e.message)
                     .unwrap_or_else(|_| "the arguments were refused".into());
                 Err(Error::BadArgs(format!("{what} `{name}`: {message}")))
             }
-            _ => Err(Error::Abi(format!("{what} `{name}`: {}", String::from_utf8_lossy(&reply.output)))),
+            _ => Err(Error::Abi(format!("{what} `{name}`: {}", String::from_utf8_lossy(output)))),
+        })??;
+        let mut made = made;
+        if made.state.is_empty() {
+            made.state = guest.read(word::STATE_PTR, word::STATE_LEN)?;
         }
+        drop(guest);
+        Ok(Package::new(source, made.entry, made.tramp, made.func, made.signature, wasm.to_vec(), made.state))
     }
 }
 
