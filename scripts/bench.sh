@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # shipfn beside cloudpickle on the seed closure: installs what it needs
 # (a wasm32 toolchain, cloudpickle from PyPI), runs both in one go, and
-# prints a table of figures, targets and ratios.
+# prints a table of figures, targets and ratios; then the same for a closure
+# capturing 100 MiB.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 if [ "$(python3 -c 'import cloudpickle; print(cloudpickle.__version__)' 2>/dev/null)" != 3.1.2 ]; then
     python3 -m pip install --quiet 'cloudpickle==3.1.2'
 fi
+cargo build --release --bin shipfn
 cargo bench -p shipfn-host --bench compare
+echo
+cargo run --quiet --release -p shipfn-host --example big_state -- 100

@@ -58,6 +58,49 @@ fn throughput(function: &Function, threads: usize, run_for: Duration) -> f64 {
     calls.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
 }
 
+/// wasmtime's own floor for a fresh instance of `wasm`: a store, a pooled
+/// instantiation (pre-resolved) and its drop, with the pool settings the
+/// host uses, and no call.
+fn instantiate_floor_us(wasm: &[u8]) -> f64 {
+    use wasmtime::{
+        Config, Enabled, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig, Store,
+    };
+    let mut pool = PoolingAllocationConfig::new();
+    pool.total_core_instances(128)
+        .total_memories(128)
+        .total_tables(128)
+        .max_memory_size(1 << 30)
+        .pagemap_scan(Enabled::Auto)
+        .linear_memory_keep_resident(4 << 20)
+        .table_keep_resident(4 << 10);
+    let mut config = Config::new();
+    config.epoch_interruption(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    let engine = Engine::new(&config).expect("an engine");
+    let module = Module::new(&engine, wasm).expect("the module compiles");
+    let pre = Linker::<()>::new(&engine).instantiate_pre(&module).expect("no imports");
+    median_us(2000, 25, || {
+        let mut store = Store::new(&engine, ());
+        store.set_epoch_deadline(1000);
+        pre.instantiate(&mut store).expect("instantiate");
+    })
+}
+
+/// Median wall time, in milliseconds, of running the `shipfn` binary.
+fn process_ms(shipfn: &Path, args: &[&str], runs: usize) -> Option<f64> {
+    let mut samples = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let start = Instant::now();
+        let out = Command::new(shipfn).args(args).output().ok()?;
+        if !out.status.success() || String::from_utf8_lossy(&out.stdout).trim() != "10" {
+            eprintln!("shipfn {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+            return None;
+        }
+        samples.push(start.elapsed().as_secs_f64() * 1e3);
+    }
+    samples.sort_by(f64::total_cmp);
+    Some(samples[samples.len() / 2])
+}
+
 fn cloudpickle() -> Option<serde_json::Value> {
     let out = Command::new("python3").arg(repo().join("scripts/cloudpickle_bench.py")).output().ok()?;
     if !out.status.success() {
@@ -73,6 +116,28 @@ fn main() {
     let wasm =
         shipfn_build::build(&repo().join("examples/closure"), &toolchain, &options).expect("the seed guest builds");
     let wasm = std::fs::read(wasm).expect("the seed module");
+    // The CLI first, as whole processes, while this process is still small.
+    let seed = {
+        let host = Host::builder().instances(shipfn_host::InstanceStrategy::OnDemand).build().expect("a host");
+        host.make(&wasm, "closure_maker", &["3".into()]).expect("pack").to_bytes()
+    };
+    // The CLI as a whole process: `scripts/bench.sh` builds it first.
+    let shipfn = std::env::var_os("SHIPFN_BIN").map_or_else(|| repo().join("target/release/shipfn"), PathBuf::from);
+    let package = repo().join("target/bench/seed.fnpkg");
+    let cache = repo().join("target/bench/cache");
+    std::fs::create_dir_all(package.parent().unwrap()).expect("target/bench");
+    std::fs::write(&package, &seed).expect("the seed package");
+    let (package, cache) = (package.to_str().unwrap(), cache.to_str().unwrap());
+    let run = |extra: &[&str], runs| {
+        if !shipfn.exists() {
+            return None;
+        }
+        process_ms(&shipfn, &[&["run", package, "--arg", "4"], extra].concat(), runs)
+    };
+    let _ = run(&["--cache-dir", cache], 1); // fill the cache
+    let warm_run_ms = run(&["--cache-dir", cache], 31);
+    let cold_run_ms = run(&["--no-cache"], 15);
+    let cold_cranelift_ms = run(&["--no-cache", "--compiler", "cranelift"], 7);
     let host = Host::new(Limits::default()).expect("a host");
 
     let pack_us = median_us(20, 15, || {
@@ -99,6 +164,7 @@ fn main() {
     });
     let per_second_2 = throughput(&function, 2, Duration::from_secs(2));
     let per_second_1 = throughput(&function, 1, Duration::from_secs(2));
+    let floor_us = instantiate_floor_us(&function.package().module);
     let cp = cloudpickle();
 
     println!();
@@ -115,6 +181,10 @@ fn main() {
         us(cp_loads),
         ratio(fresh_us, cp_loads)
     );
+    println!(
+        "| wasmtime's floor: pooled instantiate + drop of the same module, no call | {floor_us:.2} µs | | | call / floor {:.2}× |",
+        fresh_us / floor_us
+    );
     println!("| call on a fresh instance (JSON in and out) | {fresh_json_us:.2} µs | | | |");
     println!("| call on a reused instance (typed) | {warm_us:.3} µs | ≤ 0.5 µs | | |");
     println!("| fresh-instance calls/s, 1 thread | {per_second_1:.0} | | | |");
@@ -125,6 +195,10 @@ fn main() {
         us(cp_dumps),
         ratio(pack_us, cp_dumps)
     );
+    let ms = |v: Option<f64>| v.map_or("— (no target/release/shipfn)".into(), |v| format!("{v:.1} ms"));
+    println!("| `shipfn run`, whole process, warm disk cache | {} | ≤ 10 ms | | |", ms(warm_run_ms));
+    println!("| `shipfn run`, whole process, compiling (Winch, the CLI default) | {} | ≤ 60 ms | | |", ms(cold_run_ms));
+    println!("| `shipfn run --compiler cranelift`, compiling | {} | | | |", ms(cold_cranelift_ms));
     println!(
         "| package size | {} B | | {} B | |",
         bytes.len(),

@@ -32,13 +32,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let file = repo().join("target/big_state.fnpkg");
     match args.next().as_deref() {
         None => {
+            // Each phase runs in its own process and prints `ms rss_mib`.
             let me = std::env::current_exe()?;
+            let mut figures = Vec::new();
             for phase in ["baseline", "pack", "run"] {
                 let out = Command::new(&me).args([megabytes.to_string(), phase.into()]).output()?;
-                print!("{}", String::from_utf8_lossy(&out.stdout));
-                if !out.status.success() {
-                    eprintln!("{phase} failed: {}", String::from_utf8_lossy(&out.stderr));
+                let text = String::from_utf8_lossy(&out.stdout);
+                let parsed: Vec<f64> = text.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+                if !out.status.success() || parsed.len() != 2 {
+                    return Err(format!("{phase} failed: {}{}", text, String::from_utf8_lossy(&out.stderr)).into());
                 }
+                figures.push((phase, parsed[0], parsed[1]));
+            }
+            let (base_ms, state_mib) = (figures[0].1, (megabytes << 20) as f64 / (1 << 20) as f64);
+            println!("A closure capturing {megabytes} MiB (a Vec<u8> and a Vec<f64>):");
+            println!();
+            println!("| phase | time | / baseline (target ≤ 2×) | peak RSS | / state (target ≤ 3×) |");
+            println!("|---|---:|---:|---:|---:|");
+            let what = [
+                "baseline: memcpy + postcard decode, native",
+                "pack: run the maker, write the .fnpkg",
+                "run: read, load, call once (`shipfn run`'s path)",
+            ];
+            for ((_, ms, rss), what) in figures.iter().zip(what) {
+                println!("| {what} | {ms:.0} ms | {:.2}× | {rss:.0} MiB | {:.2}× |", ms / base_ms, rss / state_mib);
             }
         }
         Some("baseline") => {
@@ -53,11 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (b, f): (Vec<u8>, Vec<f64>) = postcard::from_bytes(&copy)?;
             let took = start.elapsed();
             assert_eq!(b.len() + f.len() * 8, megabytes << 20);
-            println!(
-                "baseline  {megabytes} MiB: memcpy + postcard decode {:.0} ms, peak RSS {:.0} MiB",
-                took.as_secs_f64() * 1e3,
-                peak_rss_mib()
-            );
+            println!("{:.1} {:.1}", took.as_secs_f64() * 1e3, peak_rss_mib());
         }
         Some("pack") => {
             let toolchain = Toolchain::detect()?;
@@ -69,12 +82,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let package = host.make(&wasm, "big_state", &[megabytes.to_string()])?;
             package.write_to(&mut std::fs::File::create(&file)?, None)?;
             let took = start.elapsed();
-            println!(
-                "pack      {megabytes} MiB: run the maker, write the file {:.0} ms, package {:.0} MiB, peak RSS {:.0} MiB",
-                took.as_secs_f64() * 1e3,
-                package.encoded_len(false) as f64 / (1 << 20) as f64,
-                peak_rss_mib()
-            );
+            assert_eq!(package.state.len() >> 20, megabytes);
+            println!("{:.1} {:.1}", took.as_secs_f64() * 1e3, peak_rss_mib());
         }
         Some("run") => {
             let host = Host::new(Limits { max_memory: 4 << 30, max_instances: 4, ..Limits::default() })?;
@@ -83,17 +92,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let start = Instant::now();
             let bytes = std::fs::read(&file)?;
             let function = host.load_package(shipfn_host::Package::from_vec(bytes)?)?;
-            let loaded = start.elapsed();
             // One call, as `shipfn run` makes it.
             let result = function.call_json_once(&[])?;
             let took = start.elapsed();
             assert!(result.starts_with(&format!("[{},", megabytes << 20)), "{result}");
-            println!(
-                "run       {megabytes} MiB: read + load {:.0} ms, read + load + call {:.0} ms, peak RSS {:.0} MiB",
-                loaded.as_secs_f64() * 1e3,
-                took.as_secs_f64() * 1e3,
-                peak_rss_mib()
-            );
+            println!("{:.1} {:.1}", took.as_secs_f64() * 1e3, peak_rss_mib());
         }
         Some(other) => return Err(format!("unknown phase {other}").into()),
     }

@@ -2,7 +2,8 @@
 //! in a loop: a target for profilers.
 //!
 //! `perf record target/release/examples/fresh_calls [CALLS] [PACKAGE]`; the
-//! package's function must take and return one `i64`.
+//! package's function must take and return one `i64`. `THREADS=2` splits the
+//! calls over two threads.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -15,10 +16,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let function = host.load(&bytes)?;
     let expected: i64 = function.call(&(4i64,))?;
     let start = std::time::Instant::now();
-    for _ in 0..calls {
-        let r: i64 = function.call(&(4i64,))?;
-        assert_eq!(r, expected);
-    }
+    let threads: u32 = std::env::var("THREADS").map_or(Ok(1), |t| t.parse())?;
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                for _ in 0..calls / threads {
+                    let r: i64 = function.call(&(4i64,)).unwrap();
+                    assert_eq!(r, expected);
+                }
+            });
+        }
+    });
     println!("{:.2} µs per fresh call", start.elapsed().as_secs_f64() * 1e6 / f64::from(calls));
     Ok(())
 }
