@@ -14,6 +14,7 @@ fn captures_of_every_serde_kind_arrive_intact() {
     );
     let json: serde_json::Value =
         serde_json::from_str(&ok(&shipfn_in(p.dir.path(), &["inspect", "--json", p.file.to_str().unwrap()]))).unwrap();
+    assert_eq!(json["abi_version"], shipfn_abi::ABI_VERSION, "a fresh guest speaks the current ABI");
     let captured = &json["captured_values"];
     assert_eq!(captured["name"], "bob");
     assert_eq!(captured["table"], serde_json::json!({ "a": 10 }));

@@ -26,7 +26,17 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 /// Version of this contract; stored by the guest in [`word::VERSION`].
-pub const ABI_VERSION: u32 = 1;
+///
+/// - 1: the first version.
+/// - 2: adds [`mode::VALIDATE_INDICES`], and makers hand their state over
+///   in `STATE_PTR`/`STATE_LEN`, leaving [`Made::state`] empty. A host that
+///   speaks only 1 would pack an empty state from such a maker, so the
+///   version says it.
+pub const ABI_VERSION: u32 = 2;
+
+/// The oldest guest ABI this host still runs: every package ever written
+/// keeps loading.
+pub const MIN_ABI_VERSION: u32 = 1;
 
 /// Name of the exported global that holds the address of the ABI block.
 pub const ABI_BLOCK_EXPORT: &str = "SHIPFN_ABI";

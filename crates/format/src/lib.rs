@@ -404,6 +404,19 @@ mod tests {
     }
 
     #[test]
+    fn every_guest_abi_from_the_first_is_read_and_a_newer_one_is_named() {
+        for version in shipfn_abi::MIN_ABI_VERSION..=shipfn_abi::ABI_VERSION {
+            let mut p = sample();
+            p.manifest.abi_version = version;
+            assert_eq!(Package::from_bytes(&p.to_bytes()).unwrap().manifest.abi_version, version);
+        }
+        let mut p = sample();
+        p.manifest.abi_version = shipfn_abi::ABI_VERSION + 1;
+        let err = Package::from_bytes(&p.to_bytes()).unwrap_err().to_string();
+        assert!(err.contains(&format!("guest ABI {} is not supported", shipfn_abi::ABI_VERSION + 1)), "{err}");
+    }
+
+    #[test]
     fn huge_lengths_do_not_allocate() {
         let mut bytes = sample().to_bytes();
         bytes[20..28].copy_from_slice(&u64::MAX.to_le_bytes());

@@ -1,7 +1,7 @@
 //! The manifest: what a package holds and how to call it.
 
 use serde::{Deserialize, Serialize};
-use shipfn_abi::{ABI_VERSION, Field, Signature};
+use shipfn_abi::{ABI_VERSION, Field, MIN_ABI_VERSION, Signature};
 
 use crate::{FormatError, Hash, Result};
 
@@ -52,9 +52,9 @@ impl Manifest {
     /// Checks what can be checked without the module.
     pub fn check(&self) -> Result<()> {
         let bad = |m: String| Err(FormatError::InvalidManifest(m));
-        if self.abi_version != ABI_VERSION {
+        if !(MIN_ABI_VERSION..=ABI_VERSION).contains(&self.abi_version) {
             return bad(format!(
-                "guest ABI {} is not supported (this shipfn speaks ABI {ABI_VERSION})",
+                "guest ABI {} is not supported (this shipfn speaks ABI {MIN_ABI_VERSION} to {ABI_VERSION})",
                 self.abi_version
             ));
         }

@@ -6,7 +6,7 @@
 //! a few memory writes. Small states and inputs go into the guest's static
 //! scratch buffer, so a call on a fresh instance needs no guest allocation.
 
-use shipfn_abi::{ABI_BLOCK_EXPORT, ABI_VERSION, ALLOC_EXPORT, CALL_EXPORT, word};
+use shipfn_abi::{ABI_BLOCK_EXPORT, ABI_VERSION, ALLOC_EXPORT, CALL_EXPORT, MIN_ABI_VERSION, word};
 use wasmtime::{Instance, InstancePre, Linker, Memory, Module, ModuleExport, ResourceLimiter, Store, Trap, TypedFunc};
 
 use crate::host::TICK;
@@ -74,6 +74,8 @@ pub(crate) struct Guest {
     alloc: Option<TypedFunc<u32, u32>>,
     free: Option<Option<TypedFunc<(u32, u32), ()>>>,
     exports: (ModuleExport, Option<ModuleExport>),
+    /// The guest ABI the module speaks.
+    version: u32,
 }
 
 /// An answer from the guest: a status and its output bytes.
@@ -115,17 +117,35 @@ impl Guest {
         // type check saves building its type on every call.
         let call = unsafe { TypedFunc::new_unchecked(&store, call) };
         let exports = (prepared.alloc, prepared.free);
-        let mut guest =
-            Guest { store, instance, memory, block, scratch: (0, 0), call, alloc: None, free: None, exports };
+        let mut guest = Guest {
+            store,
+            instance,
+            memory,
+            block,
+            scratch: (0, 0),
+            call,
+            alloc: None,
+            free: None,
+            exports,
+            version: 0,
+        };
         let version = guest.word(word::VERSION)?;
-        if version != ABI_VERSION {
-            return Err(Error::NotAGuest(format!("it speaks guest ABI {version}, this shipfn speaks {ABI_VERSION}")));
+        if !(MIN_ABI_VERSION..=ABI_VERSION).contains(&version) {
+            return Err(Error::NotAGuest(format!(
+                "it speaks guest ABI {version}, this shipfn speaks {MIN_ABI_VERSION} to {ABI_VERSION}"
+            )));
         }
+        guest.version = version;
         let scratch = (guest.word(word::SCRATCH_PTR)? as usize, guest.word(word::SCRATCH_LEN)? as usize);
         if guest.memory.data(&guest.store).get(scratch.0..scratch.0 + scratch.1).is_some() {
             guest.scratch = scratch;
         }
         Ok(guest)
+    }
+
+    /// The guest ABI the module speaks.
+    pub fn abi_version(&self) -> u32 {
+        self.version
     }
 
     /// Arms the time limit and fuel for one more call on this instance.

@@ -57,11 +57,15 @@ impl Host {
             _ => Err(Error::Abi(format!("{what} `{name}`: {}", String::from_utf8_lossy(output)))),
         })??;
         let mut made = made;
-        if made.state.is_empty() {
+        let version = guest.abi_version();
+        if version >= 2 && made.state.is_empty() {
             made.state = guest.read(word::STATE_PTR, word::STATE_LEN)?;
         }
         drop(guest);
-        Ok(Package::new(source, made.entry, made.tramp, made.func, made.signature, wasm.to_vec(), made.state))
+        let mut package =
+            Package::new(source, made.entry, made.tramp, made.func, made.signature, wasm.to_vec(), made.state);
+        package.manifest.abi_version = version;
+        Ok(package)
     }
 }
 
