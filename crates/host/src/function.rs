@@ -90,12 +90,27 @@ impl Function {
     }
 
     fn fresh_unchecked(&self, call_mode: u32, input: &[u8]) -> Result<Reply> {
-        let mut guest = self.instance()?;
         // Checking the indices alone needs no state.
         let state = if call_mode == mode::VALIDATE_INDICES { &[][..] } else { &self.package.state[..] };
-        let slots = [((word::STATE_PTR, word::STATE_LEN), state), ((word::INPUT_PTR, word::INPUT_LEN), input)];
-        guest.place(&self.host, Some(0), &slots)?;
+        let mut guest = self.setup(state, input)?;
         guest.call(&self.host, call_mode)
+    }
+
+    /// A fresh instance with the table indices, `state` and `input` in place:
+    /// in the scratch buffer, with one write of the block's words 1–7, when
+    /// they fit.
+    fn setup(&self, state: &[u8], input: &[u8]) -> Result<Guest> {
+        let mut guest = Guest::new(&self.host, &self.prepared)?;
+        let m = &self.package.manifest;
+        if let Some((state_at, input_at)) = guest.fill_scratch(state, input)? {
+            let (state_len, input_len) = (state.len() as u32, input.len() as u32);
+            guest.set_words(word::ENTRY, &[m.entry, m.tramp, m.func, state_at, state_len, input_at, input_len])?;
+            return Ok(guest);
+        }
+        guest.set_words(word::ENTRY, &[m.entry, m.tramp, m.func])?;
+        let slots = [((word::STATE_PTR, word::STATE_LEN), state), ((word::INPUT_PTR, word::INPUT_LEN), input)];
+        guest.place(&self.host, None, &slots)?;
+        Ok(guest)
     }
 
     fn check(&self, reply: Reply) -> Result<Reply> {
@@ -144,12 +159,7 @@ impl Function {
     /// with a large state needs about one copy of it less memory.
     pub fn call_json_once(mut self, args: &[String]) -> Result<String> {
         let input = self.json_input(args)?;
-        let mut guest = self.instance()?;
-        let slots = [
-            ((word::STATE_PTR, word::STATE_LEN), &self.package.state[..]),
-            ((word::INPUT_PTR, word::INPUT_LEN), &input),
-        ];
-        guest.place(&self.host, Some(0), &slots)?;
+        let mut guest = self.setup(&self.package.state, &input)?;
         self.package.state = Vec::new();
         json_output(self.check(guest.call(&self.host, mode::JSON)?)?)
     }

@@ -6,6 +6,8 @@
 //! a few memory writes. Small states and inputs go into the guest's static
 //! scratch buffer, so a call on a fresh instance needs no guest allocation.
 
+use std::sync::OnceLock;
+
 use shipfn_abi::{ABI_BLOCK_EXPORT, ABI_VERSION, ALLOC_EXPORT, CALL_EXPORT, MIN_ABI_VERSION, word};
 use wasmtime::{Instance, InstancePre, Linker, Memory, Module, ModuleExport, ResourceLimiter, Store, Trap, TypedFunc};
 
@@ -35,6 +37,10 @@ impl ResourceLimiter for Limiter {
 /// A module made ready to instantiate quickly: imports resolved, exports found.
 pub(crate) struct Prepared {
     pre: InstancePre<Limiter>,
+    /// Where the block and scratch buffer are and which ABI the guest
+    /// speaks: the same in every fresh instance of a module (a constant
+    /// global and the initial memory image), so read from the first one.
+    layout: OnceLock<Layout>,
     memory: ModuleExport,
     block: ModuleExport,
     alloc: ModuleExport,
@@ -57,8 +63,16 @@ impl Prepared {
             call: export(CALL_EXPORT)?,
             free: module.get_export_index("shipfn_free"),
             pre,
+            layout: OnceLock::new(),
         })
     }
+}
+
+#[derive(Clone, Copy)]
+struct Layout {
+    block: usize,
+    scratch: (usize, usize),
+    version: u32,
 }
 
 /// An instance, its memory, and where its ABI block and scratch buffer are.
@@ -103,11 +117,6 @@ impl Guest {
             .get_module_export(&mut store, &prepared.memory)
             .and_then(|e| e.into_memory())
             .ok_or_else(|| not_a_guest("memory"))?;
-        let block = instance
-            .get_module_export(&mut store, &prepared.block)
-            .and_then(|e| e.into_global())
-            .and_then(|g| g.get(&mut store).i32())
-            .ok_or_else(|| not_a_guest(ABI_BLOCK_EXPORT))? as u32 as usize;
         let call = instance
             .get_module_export(&mut store, &prepared.call)
             .and_then(|e| e.into_func())
@@ -121,7 +130,7 @@ impl Guest {
             store,
             instance,
             memory,
-            block,
+            block: 0,
             scratch: (0, 0),
             call,
             alloc: None,
@@ -129,18 +138,37 @@ impl Guest {
             exports,
             version: 0,
         };
-        let version = guest.word(word::VERSION)?;
+        let layout = match prepared.layout.get() {
+            Some(layout) => *layout,
+            None => {
+                let layout = guest.read_layout(prepared)?;
+                *prepared.layout.get_or_init(|| layout)
+            }
+        };
+        (guest.block, guest.scratch, guest.version) = (layout.block, layout.scratch, layout.version);
+        Ok(guest)
+    }
+
+    /// Reads where the block and scratch buffer are, and checks the version.
+    fn read_layout(&mut self, prepared: &Prepared) -> Result<Layout> {
+        self.block = self
+            .instance
+            .get_module_export(&mut self.store, &prepared.block)
+            .and_then(|e| e.into_global())
+            .and_then(|g| g.get(&mut self.store).i32())
+            .ok_or_else(|| Error::NotAGuest(format!("export `{ABI_BLOCK_EXPORT}` has the wrong kind or type")))?
+            as u32 as usize;
+        let version = self.word(word::VERSION)?;
         if !(MIN_ABI_VERSION..=ABI_VERSION).contains(&version) {
             return Err(Error::NotAGuest(format!(
                 "it speaks guest ABI {version}, this shipfn speaks {MIN_ABI_VERSION} to {ABI_VERSION}"
             )));
         }
-        guest.version = version;
-        let scratch = (guest.word(word::SCRATCH_PTR)? as usize, guest.word(word::SCRATCH_LEN)? as usize);
-        if guest.memory.data(&guest.store).get(scratch.0..scratch.0 + scratch.1).is_some() {
-            guest.scratch = scratch;
+        let mut scratch = (self.word(word::SCRATCH_PTR)? as usize, self.word(word::SCRATCH_LEN)? as usize);
+        if self.memory.data(&self.store).get(scratch.0..scratch.0.saturating_add(scratch.1)).is_none() {
+            scratch = (0, 0);
         }
-        Ok(guest)
+        Ok(Layout { block: self.block, scratch, version })
     }
 
     /// The guest ABI the module speaks.
@@ -179,6 +207,18 @@ impl Guest {
         self.memory
             .write(&mut self.store, self.block + first * 4, &bytes[..values.len() * 4])
             .map_err(|_| Error::Abi("the ABI block lies outside memory".into()))
+    }
+
+    /// Copies `state` and then `input` into the scratch buffer, if they fit
+    /// together, and returns their addresses.
+    pub fn fill_scratch(&mut self, state: &[u8], input: &[u8]) -> Result<Option<(u32, u32)>> {
+        if state.len().saturating_add(input.len()) > self.scratch.1 {
+            return Ok(None);
+        }
+        let (state_at, input_at) = (self.scratch.0, self.scratch.0 + state.len());
+        self.write(state_at, state)?;
+        self.write(input_at, input)?;
+        Ok(Some((state_at as u32, input_at as u32)))
     }
 
     /// Copies each slot's bytes into the guest and records where in the block:
