@@ -1,8 +1,10 @@
 //! Argument tuples: decoding from JSON text, and readable type names.
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-use shipfn_abi::ArgError;
+use core::fmt;
+
+use serde::de::{DeserializeOwned, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+use shipfn_abi::{ArgError, MAX_PARAMS};
 
 /// A tuple of call arguments, `()` to `(A0, …, A7)`.
 ///
@@ -14,7 +16,53 @@ pub trait Args: Sized + Serialize + DeserializeOwned {
     /// The readable type name of each element.
     fn type_names() -> Vec<String>;
     /// Decodes one JSON text per element; errors name the element.
-    fn from_json(raw: &[String]) -> Result<Self, ArgError>;
+    fn from_json(raw: &[&str]) -> Result<Self, ArgError>;
+}
+
+/// The JSON texts of a call's arguments, borrowed from the host's input:
+/// framing them allocates nothing, so a JSON call of a closure whose
+/// arguments need no heap (numbers, booleans) does not grow a fresh
+/// instance's memory.
+///
+/// One text more than [`MAX_PARAMS`] is kept, so that too many arguments are
+/// reported as a wrong count; further ones are dropped.
+pub(crate) struct RawArgs<'a> {
+    texts: [&'a str; MAX_PARAMS + 1],
+    len: usize,
+}
+
+impl<'a> RawArgs<'a> {
+    /// Decodes the postcard `Vec<String>` the host sends.
+    pub fn decode(input: &'a [u8]) -> Result<Self, postcard::Error> {
+        postcard::from_bytes(input)
+    }
+
+    pub fn texts(&self) -> &[&'a str] {
+        &self.texts[..self.len]
+    }
+}
+
+impl<'de> Deserialize<'de> for RawArgs<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Texts;
+        impl<'de> Visitor<'de> for Texts {
+            type Value = RawArgs<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "a sequence of argument texts")
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<RawArgs<'de>, S::Error> {
+                let mut args = RawArgs { texts: [""; MAX_PARAMS + 1], len: 0 };
+                while let Some(text) = seq.next_element::<&'de str>()? {
+                    if let Some(slot) = args.texts.get_mut(args.len) {
+                        *slot = text;
+                        args.len += 1;
+                    }
+                }
+                Ok(args)
+            }
+        }
+        deserializer.deserialize_seq(Texts)
+    }
 }
 
 /// Decodes one argument from JSON text. A text that is not JSON at all is
@@ -72,14 +120,17 @@ macro_rules! impl_args {
                 vec![$(type_name::<$name>()),*]
             }
             #[allow(unused_variables)]
-            fn from_json(raw: &[String]) -> Result<Self, ArgError> {
+            fn from_json(raw: &[&str]) -> Result<Self, ArgError> {
                 if raw.len() != $count {
                     return Err(ArgError {
                         index: u32::MAX,
-                        message: format!("expected {} argument(s), got {}", $count, raw.len()),
+                        message: match raw.len() {
+                            n if n > MAX_PARAMS => format!("expected {} argument(s), got more than {MAX_PARAMS}", $count),
+                            n => format!("expected {} argument(s), got {n}", $count),
+                        },
                     });
                 }
-                Ok(($(parse_arg::<$name>($idx, &raw[$idx])?,)*))
+                Ok(($(parse_arg::<$name>($idx, raw[$idx])?,)*))
             }
         }
     };
@@ -110,12 +161,18 @@ mod tests {
 
     #[test]
     fn json_args_name_the_failing_position() {
-        assert_eq!(<(i64, String)>::from_json(&["4".into(), "hi".into()]).unwrap(), (4, "hi".into()));
-        let err = <(i64, u8)>::from_json(&["4".into(), "300".into()]).unwrap_err();
+        assert_eq!(<(i64, String)>::from_json(&["4", "hi"]).unwrap(), (4, "hi".into()));
+        let err = <(i64, u8)>::from_json(&["4", "300"]).unwrap_err();
         assert_eq!(err.index, 1);
         assert!(err.message.contains("u8"), "{}", err.message);
-        let err = <(i64,)>::from_json(&["four".into()]).unwrap_err();
+        let err = <(i64,)>::from_json(&["four"]).unwrap_err();
         assert!(err.message.contains("not valid JSON"), "{}", err.message);
+        let nine = postcard::to_allocvec(&vec!["1"; 9]).unwrap();
+        let raw = RawArgs::decode(&nine).unwrap();
+        let err = <(i64,)>::from_json(raw.texts()).unwrap_err();
+        assert_eq!(err.message, "expected 1 argument(s), got more than 8");
+        let two = postcard::to_allocvec(&vec![String::from("4"), String::from("\"hi\"")]).unwrap();
+        assert_eq!(<(i64, String)>::from_json(RawArgs::decode(&two).unwrap().texts()).unwrap(), (4, "hi".into()));
         let err = <(i64,)>::from_json(&[]).unwrap_err();
         assert_eq!(err.index, u32::MAX);
     }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use shipfn_abi::{ArgError, Made, Signature, StateJson, mode, status, word};
 
 use crate::abi::{Call, EntryFn, Output, host_bytes, install_panic_hook, into_scratch, reply, reply_state};
-use crate::args::{Args, type_name};
+use crate::args::{Args, RawArgs, type_name};
 use crate::closure::{Closure, Request, TrampFn, fn_from_index};
 
 type Reply = (u32, Output);
@@ -38,13 +38,13 @@ fn dispatch<A: Args, R>(call: &Call, finish: impl FnOnce(R, u32) -> Reply) -> Re
             }
         },
         mode::JSON => {
-            let raw: Vec<String> = match postcard::from_bytes(call.input) {
+            let raw = match RawArgs::decode(call.input) {
                 Ok(raw) => raw,
                 Err(e) => {
                     return fail(status::BAD_MODE, format!("JSON arguments are not framed: {e}"));
                 }
             };
-            match A::from_json(&raw) {
+            match A::from_json(raw.texts()) {
                 Ok(args) => args,
                 Err(e) => return bad_args(e),
             }
@@ -183,13 +183,13 @@ pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<Made
 pub fn run_maker<MA: Args>(names: &[&str], make: impl FnOnce(MA) -> Result<Made, String>) -> u32 {
     install_panic_hook();
     let input = host_bytes(word::INPUT_PTR, word::INPUT_LEN);
-    let raw: Vec<String> = match postcard::from_bytes(input) {
+    let raw = match RawArgs::decode(input) {
         Ok(raw) => raw,
         Err(e) => {
             return reply(status::BAD_MODE, format!("maker arguments are not framed: {e}").into_bytes());
         }
     };
-    let args = match MA::from_json(&raw) {
+    let args = match MA::from_json(raw.texts()) {
         Ok(args) => args,
         Err(mut e) => {
             let types = MA::type_names();

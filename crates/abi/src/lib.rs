@@ -34,6 +34,9 @@ use serde::{Deserialize, Serialize};
 ///   version says it.
 pub const ABI_VERSION: u32 = 2;
 
+/// Most parameters a shipped closure (or a maker) takes.
+pub const MAX_PARAMS: usize = 8;
+
 /// The oldest guest ABI this host still runs: every package ever written
 /// keeps loading.
 pub const MIN_ABI_VERSION: u32 = 1;

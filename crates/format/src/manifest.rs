@@ -45,8 +45,7 @@ pub struct Manifest {
     pub state_sha256: Hash,
 }
 
-/// Most parameters a shipped closure takes.
-pub const MAX_PARAMS: usize = 8;
+pub use shipfn_abi::MAX_PARAMS;
 
 impl Manifest {
     /// Checks what can be checked without the module.

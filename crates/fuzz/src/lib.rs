@@ -146,7 +146,8 @@ pub enum Shape {
 /// Decodes `data` (split at NUL bytes, lossily UTF-8) as the JSON arguments
 /// of a few signatures, as the guest does for `--arg`.
 pub fn json_args(data: &[u8]) {
-    let raw: Vec<String> = data.split(|&b| b == 0).map(|s| String::from_utf8_lossy(s).into_owned()).collect();
+    let owned: Vec<String> = data.split(|&b| b == 0).map(|s| String::from_utf8_lossy(s).into_owned()).collect();
+    let raw: Vec<&str> = owned.iter().map(String::as_str).collect();
     let _ = <(i64, String, Vec<Option<f64>>)>::from_json(&raw);
     let _ = <(Point, Shape)>::from_json(&raw);
     let _ = <(u8, bool, BTreeMap<String, i32>)>::from_json(&raw);

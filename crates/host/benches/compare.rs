@@ -58,10 +58,28 @@ fn throughput(function: &Function, threads: usize, run_for: Duration) -> f64 {
     calls.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
 }
 
-/// wasmtime's own floor for a fresh instance of `wasm`: a store, a pooled
-/// instantiation (pre-resolved) and its drop, with the pool settings the
-/// host uses, and no call.
-fn instantiate_floor_us(wasm: &[u8]) -> f64 {
+/// Medians, in microseconds, of `a` and `b` measured in alternating batches,
+/// so that a noisy stretch of time weighs on both alike.
+fn interleaved_us(batch: u32, rounds: u32, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
+    let time = |f: &mut dyn FnMut()| {
+        let start = Instant::now();
+        for _ in 0..batch {
+            f();
+        }
+        start.elapsed().as_secs_f64() * 1e6 / f64::from(batch)
+    };
+    time(&mut a);
+    time(&mut b);
+    let (mut xs, mut ys): (Vec<f64>, Vec<f64>) = (0..rounds).map(|_| (time(&mut a), time(&mut b))).unzip();
+    xs.sort_by(f64::total_cmp);
+    ys.sort_by(f64::total_cmp);
+    (xs[xs.len() / 2], ys[ys.len() / 2])
+}
+
+/// A fresh call of `function` beside wasmtime's own floor for a fresh
+/// instance of its module: a store, a pooled instantiation (pre-resolved)
+/// and its drop, with the pool settings the host uses, and no call.
+fn fresh_and_floor_us(function: &Function) -> (f64, f64) {
     use wasmtime::{
         Config, Enabled, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig, Store,
     };
@@ -76,13 +94,21 @@ fn instantiate_floor_us(wasm: &[u8]) -> f64 {
     let mut config = Config::new();
     config.epoch_interruption(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     let engine = Engine::new(&config).expect("an engine");
-    let module = Module::new(&engine, wasm).expect("the module compiles");
+    let module = Module::new(&engine, &function.package().module).expect("the module compiles");
     let pre = Linker::<()>::new(&engine).instantiate_pre(&module).expect("no imports");
-    median_us(2000, 25, || {
-        let mut store = Store::new(&engine, ());
-        store.set_epoch_deadline(1000);
-        pre.instantiate(&mut store).expect("instantiate");
-    })
+    interleaved_us(
+        2000,
+        31,
+        || {
+            let r: i64 = function.call(&(4i64,)).expect("call");
+            assert_eq!(r, 10);
+        },
+        || {
+            let mut store = Store::new(&engine, ());
+            store.set_epoch_deadline(1000);
+            pre.instantiate(&mut store).expect("instantiate");
+        },
+    )
 }
 
 /// Median wall time, in milliseconds, of running the `shipfn` binary.
@@ -150,10 +176,7 @@ fn main() {
     let load_us = median_us(200, 15, || {
         host.load(&bytes).expect("load");
     });
-    let fresh_us = median_us(2000, 25, || {
-        let r: i64 = function.call(&(4i64,)).expect("call");
-        assert_eq!(r, 10);
-    });
+    let (fresh_us, floor_us) = fresh_and_floor_us(&function);
     let fresh_json_us = median_us(2000, 25, || {
         assert_eq!(function.call_json(&["4".into()]).expect("call"), "10");
     });
@@ -164,7 +187,6 @@ fn main() {
     });
     let per_second_2 = throughput(&function, 2, Duration::from_secs(2));
     let per_second_1 = throughput(&function, 1, Duration::from_secs(2));
-    let floor_us = instantiate_floor_us(&function.package().module);
     let cp = cloudpickle();
 
     println!();

@@ -116,9 +116,16 @@ impl Function {
     fn check(&self, reply: Reply) -> Result<Reply> {
         match reply.status {
             status::OK => Ok(reply),
-            status::GUEST_ERROR => Err(Error::GuestError(String::from_utf8_lossy(&reply.output).into_owned())),
-            status::BAD_ARGS => Err(Error::BadArgs(self.describe_arg_error(&reply.output))),
-            _ => Err(Error::Abi(String::from_utf8_lossy(&reply.output).into_owned())),
+            other => Err(self.failure(other, &reply.output)),
+        }
+    }
+
+    /// The error a status other than `OK` stands for.
+    fn failure(&self, status: u32, output: &[u8]) -> Error {
+        match status {
+            status::GUEST_ERROR => Error::GuestError(String::from_utf8_lossy(output).into_owned()),
+            status::BAD_ARGS => Error::BadArgs(self.describe_arg_error(output)),
+            _ => Error::Abi(String::from_utf8_lossy(output).into_owned()),
         }
     }
 
@@ -169,7 +176,14 @@ impl Function {
     /// The types must match the closure's parameter and result types; a
     /// mismatch is reported as [`Error::BadArgs`] or [`Error::Abi`].
     pub fn call<A: Serialize, R: DeserializeOwned>(&self, args: &A) -> Result<R> {
-        typed_output(self.fresh(mode::POSTCARD, &typed_input(args)?)?)
+        with_typed_input(args, |input| {
+            let mut guest = self.setup(&self.package.state, input)?;
+            // The result is decoded straight from guest memory.
+            guest.call_with(&self.host, mode::POSTCARD, |status, output| match status {
+                status::OK => decode_result(output),
+                other => Err(self.failure(other, output)),
+            })?
+        })
     }
 
     /// The captured state and globals as JSON, rendered by the guest's own
@@ -199,8 +213,22 @@ fn typed_input<A: Serialize>(args: &A) -> Result<Vec<u8>> {
     postcard::to_allocvec(args).map_err(|e| Error::BadArgs(e.to_string()))
 }
 
+/// Runs `f` on the postcard of `args`, encoded on the stack when small.
+fn with_typed_input<A: Serialize, T>(args: &A, f: impl FnOnce(&[u8]) -> Result<T>) -> Result<T> {
+    let mut buffer = [0u8; 256];
+    match postcard::to_slice(args, &mut buffer) {
+        Ok(input) => f(input),
+        Err(postcard::Error::SerializeBufferFull) => f(&typed_input(args)?),
+        Err(e) => Err(Error::BadArgs(e.to_string())),
+    }
+}
+
 fn typed_output<R: DeserializeOwned>(reply: Reply) -> Result<R> {
-    postcard::from_bytes(&reply.output)
+    decode_result(&reply.output)
+}
+
+fn decode_result<R: DeserializeOwned>(output: &[u8]) -> Result<R> {
+    postcard::from_bytes(output)
         .map_err(|e| Error::Abi(format!("the result does not decode as the requested type: {e}")))
 }
 

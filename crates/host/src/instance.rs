@@ -321,8 +321,14 @@ impl Guest {
 
     /// Calls `shipfn_call(mode)`.
     pub fn call(&mut self, host: &Host, mode: u32) -> Result<Reply> {
+        self.call_with(host, mode, |status, output| Reply { status, output: output.to_vec() })
+    }
+
+    /// Calls `shipfn_call(mode)` and hands the status and the output, read
+    /// in place from guest memory, to `read`.
+    pub fn call_with<T>(&mut self, host: &Host, mode: u32, read: impl FnOnce(u32, &[u8]) -> T) -> Result<T> {
         let status = self.call.call(&mut self.store, mode);
-        self.finish(host, status, host.limits().max_result, |status, output| Reply { status, output: output.to_vec() })
+        self.finish(host, status, host.limits().max_result, read)
     }
 
     fn finish<T>(
