@@ -44,6 +44,11 @@
 //!   call runs under: a time limit (epoch interruption), a memory limit,
 //!   optional fuel, a result-size limit and a stack limit. It is cheap to clone
 //!   and can be shared across threads.
+//! - [`Host::builder`] also picks the compiler ([`Compiler::Cranelift`] for
+//!   fast code, [`Compiler::Winch`] for fast compiles), where instances come
+//!   from ([`InstanceStrategy::Pooling`] for many calls,
+//!   [`InstanceStrategy::OnDemand`] for a process that makes one), and an
+//!   on-disk cache of compiled modules.
 //! - [`Host::load`] verifies a package (see `shipfn-format`), compiles its
 //!   module and refuses any module that imports anything: shipped code gets
 //!   no WASI and no host functions. It returns a [`Function`].
