@@ -114,6 +114,28 @@ pub fn human_size(bytes: usize) -> String {
     bytesize::ByteSize(bytes as u64).display().iec().to_string()
 }
 
+/// A package to load, the keys to trust and the sandbox to load it in:
+/// what `run` and `verify` share.
+#[derive(clap::Args, Debug)]
+pub struct LoadArgs {
+    /// The .fnpkg file.
+    #[arg(value_name = "PACKAGE")]
+    pub package: std::path::PathBuf,
+    #[command(flatten)]
+    pub trust: TrustArgs,
+    #[command(flatten)]
+    pub host: HostArgs,
+}
+
+impl LoadArgs {
+    /// Reads the package and loads it, enforcing the trusted keys if any.
+    pub fn load(&self) -> anyhow::Result<Function> {
+        let bytes = read(&self.package)?;
+        let host = self.host.host()?;
+        self.trust.load(&host, bytes)
+    }
+}
+
 /// `--trust KEY.pub`, repeatable: run only packages signed by one of these keys.
 #[derive(clap::Args, Debug, Clone)]
 pub struct TrustArgs {

@@ -99,32 +99,34 @@ pub(crate) fn host_bytes(ptr_word: usize, len_word: usize) -> &'static [u8] {
 /// The last output, kept so that the next call can free it.
 static OUTPUT: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
+/// A maker's state, kept alive after it returns so that the host can copy
+/// it from `STATE_PTR`/`STATE_LEN` instead of from inside the `Made` reply:
+/// a large state is then never copied within the guest.
+static MADE_STATE: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// Keeps `bytes` in `slot` (dropping what it held) and returns where they are.
+fn keep(slot: &Mutex<Vec<u8>>, bytes: Vec<u8>) -> (usize, usize) {
+    let mut slot = slot.lock().unwrap_or_else(|e| e.into_inner());
+    *slot = bytes;
+    (slot.as_ptr() as usize, slot.len())
+}
+
 /// Stores `output` for the host and returns `status`.
 pub(crate) fn reply(status: u32, output: impl Into<Output>) -> u32 {
     let (ptr, len) = match output.into() {
         Output::Scratch(len) => (SCRATCH.0.get() as usize, len),
-        Output::Heap(bytes) => {
-            let mut slot = OUTPUT.lock().unwrap_or_else(|e| e.into_inner());
-            *slot = bytes;
-            (slot.as_ptr() as usize, slot.len())
-        }
+        Output::Heap(bytes) => keep(&OUTPUT, bytes),
     };
     set(word::OUTPUT_PTR, ptr as u32);
     set(word::OUTPUT_LEN, len as u32);
     status
 }
 
-/// A maker's state, kept alive after it returns so that the host can copy
-/// it from `STATE_PTR`/`STATE_LEN` instead of from inside the `Made` reply:
-/// a large state is then never copied within the guest.
-static MADE_STATE: Mutex<Vec<u8>> = Mutex::new(Vec::new());
-
 /// Hands a maker's state to the host through `STATE_PTR`/`STATE_LEN`.
 pub(crate) fn reply_state(state: Vec<u8>) {
-    let mut slot = MADE_STATE.lock().unwrap_or_else(|e| e.into_inner());
-    *slot = state;
-    set(word::STATE_PTR, slot.as_ptr() as usize as u32);
-    set(word::STATE_LEN, slot.len() as u32);
+    let (ptr, len) = keep(&MADE_STATE, state);
+    set(word::STATE_PTR, ptr as u32);
+    set(word::STATE_LEN, len as u32);
 }
 
 /// Records panic messages (with their location) in the block before the

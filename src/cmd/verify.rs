@@ -1,35 +1,26 @@
 //! `shipfn verify`: check a package without running it.
 
-use std::path::PathBuf;
-
-use super::{HostArgs, TrustArgs, read};
+use super::LoadArgs;
 
 /// Check a package without running it: format, digest, hashes, signature,
 /// that its module compiles and imports nothing, that its function indices
 /// and state fit its module, and (with --trust) that a trusted key signed it.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The .fnpkg file.
-    #[arg(value_name = "PACKAGE")]
-    package: PathBuf,
     #[command(flatten)]
-    trust: TrustArgs,
-    #[command(flatten)]
-    host: HostArgs,
+    load: LoadArgs,
 }
 
 pub fn main(args: Args) -> anyhow::Result<()> {
-    let bytes = read(&args.package)?;
-    let host = args.host.host()?;
-    let function = args.trust.load(&host, bytes)?;
+    let function = args.load.load()?;
     // Loading decodes only small states; verify decodes any.
     function.check_state()?;
     let package = function.package();
-    let signed = match (&package.signer, args.trust.keys.is_empty()) {
+    let signed = match (&package.signer, args.load.trust.keys.is_empty()) {
         (Some(key), false) => format!("signed by trusted key {key}"),
         (Some(key), true) => format!("signed by {key} (no --trust given, so not checked against a trusted key)"),
         (None, _) => "unsigned".into(),
     };
-    println!("{}: ok: {}, {signed}", args.package.display(), function.manifest().signature_text());
+    println!("{}: ok: {}, {signed}", args.load.package.display(), function.manifest().signature_text());
     Ok(())
 }

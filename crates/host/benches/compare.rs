@@ -17,22 +17,25 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Median time per call, in microseconds, of `rounds` batches of `batch` calls.
-fn median_us(batch: u32, rounds: u32, mut f: impl FnMut()) -> f64 {
+/// Time per call, in microseconds, of one batch of `batch` calls.
+fn batch_us(batch: u32, f: &mut dyn FnMut()) -> f64 {
+    let start = Instant::now();
     for _ in 0..batch {
         f();
     }
-    let mut samples: Vec<f64> = (0..rounds)
-        .map(|_| {
-            let start = Instant::now();
-            for _ in 0..batch {
-                f();
-            }
-            start.elapsed().as_secs_f64() * 1e6 / f64::from(batch)
-        })
-        .collect();
+    start.elapsed().as_secs_f64() * 1e6 / f64::from(batch)
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
     samples.sort_by(f64::total_cmp);
     samples[samples.len() / 2]
+}
+
+/// Median time per call, in microseconds, of `rounds` batches of `batch`
+/// calls, after one batch to warm up.
+fn median_us(batch: u32, rounds: u32, mut f: impl FnMut()) -> f64 {
+    batch_us(batch, &mut f);
+    median((0..rounds).map(|_| batch_us(batch, &mut f)).collect())
 }
 
 /// Calls per second from `threads` threads calling `function` on fresh instances.
@@ -61,19 +64,10 @@ fn throughput(function: &Function, threads: usize, run_for: Duration) -> f64 {
 /// Medians, in microseconds, of `a` and `b` measured in alternating batches,
 /// so that a noisy stretch of time weighs on both alike.
 fn interleaved_us(batch: u32, rounds: u32, mut a: impl FnMut(), mut b: impl FnMut()) -> (f64, f64) {
-    let time = |f: &mut dyn FnMut()| {
-        let start = Instant::now();
-        for _ in 0..batch {
-            f();
-        }
-        start.elapsed().as_secs_f64() * 1e6 / f64::from(batch)
-    };
-    time(&mut a);
-    time(&mut b);
-    let (mut xs, mut ys): (Vec<f64>, Vec<f64>) = (0..rounds).map(|_| (time(&mut a), time(&mut b))).unzip();
-    xs.sort_by(f64::total_cmp);
-    ys.sort_by(f64::total_cmp);
-    (xs[xs.len() / 2], ys[ys.len() / 2])
+    batch_us(batch, &mut a);
+    batch_us(batch, &mut b);
+    let (xs, ys) = (0..rounds).map(|_| (batch_us(batch, &mut a), batch_us(batch, &mut b))).unzip();
+    (median(xs), median(ys))
 }
 
 /// A fresh call of `function` beside wasmtime's own floor for a fresh

@@ -22,6 +22,11 @@ fn peak_rss_mib() -> f64 {
     kb / 1024.0
 }
 
+/// A host with room for a few instances of several hundred MiB.
+fn big_host() -> shipfn_host::Result<Host> {
+    Host::new(Limits { max_memory: 4 << 30, max_instances: 4, ..Limits::default() })
+}
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -89,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let toolchain = Toolchain::detect()?;
             let options = BuildOptions { target_dir: Some(repo().join("target/guests")), quiet: true };
             let wasm = std::fs::read(shipfn_build::build(&repo().join("tests/guests/suite"), &toolchain, &options)?)?;
-            let host = Host::new(Limits { max_memory: 4 << 30, max_instances: 4, ..Limits::default() })?;
+            let host = big_host()?;
             host.make(&wasm, "big_state", &["1".into()])?; // compile outside the timing
             let start = Instant::now();
             let package = host.make(&wasm, "big_state", &[megabytes.to_string()])?;
@@ -99,7 +104,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("{:.1} {:.1}", took.as_secs_f64() * 1e3, peak_rss_mib());
         }
         Some("run") => {
-            let host = Host::new(Limits { max_memory: 4 << 30, max_instances: 4, ..Limits::default() })?;
+            let host = big_host()?;
             // Compile the module outside the timing, as a service would have.
             host.catalog(&std::fs::read(repo().join("target/guests/wasm32-unknown-unknown/release/suite.wasm"))?)?;
             let start = Instant::now();

@@ -83,8 +83,7 @@ impl Function {
         Ok(guest)
     }
 
-    /// One call on a fresh instance: state and input are written once, into
-    /// the guest's scratch buffer when they fit.
+    /// One call on a fresh instance.
     fn fresh(&self, call_mode: u32, input: &[u8]) -> Result<Reply> {
         self.check(self.fresh_unchecked(call_mode, input)?)
     }
@@ -96,20 +95,11 @@ impl Function {
         guest.call(&self.host, call_mode)
     }
 
-    /// A fresh instance with the table indices, `state` and `input` in place:
-    /// in the scratch buffer, with one write of the block's words 1–7, when
-    /// they fit.
+    /// A fresh instance with the table indices, `state` and `input` in place,
+    /// in the scratch buffer when they fit.
     fn setup(&self, state: &[u8], input: &[u8]) -> Result<Guest> {
-        let mut guest = Guest::new(&self.host, &self.prepared)?;
-        let m = &self.package.manifest;
-        if let Some((state_at, input_at)) = guest.fill_scratch(state, input)? {
-            let (state_len, input_len) = (state.len() as u32, input.len() as u32);
-            guest.set_words(word::ENTRY, &[m.entry, m.tramp, m.func, state_at, state_len, input_at, input_len])?;
-            return Ok(guest);
-        }
-        guest.set_words(word::ENTRY, &[m.entry, m.tramp, m.func])?;
-        let slots = [((word::STATE_PTR, word::STATE_LEN), state), ((word::INPUT_PTR, word::INPUT_LEN), input)];
-        guest.place(&self.host, None, &slots)?;
+        let mut guest = self.instance()?;
+        guest.place(&self.host, true, &[(word::STATE_PTR, state), (word::INPUT_PTR, input)])?;
         Ok(guest)
     }
 
@@ -252,12 +242,12 @@ impl Warm<'_> {
                 let mut guest = function.instance()?;
                 // The state lives on the guest heap: the scratch buffer is
                 // reused by every call's input and output.
-                guest.place(host, None, &[((word::STATE_PTR, word::STATE_LEN), &function.package.state)])?;
+                guest.place(host, false, &[(word::STATE_PTR, &function.package.state)])?;
                 empty.insert(guest)
             }
         };
         guest.arm(host)?;
-        let result = guest.place(host, Some(0), &[((word::INPUT_PTR, word::INPUT_LEN), input)]).and_then(|buffers| {
+        let result = guest.place(host, true, &[(word::INPUT_PTR, input)]).and_then(|buffers| {
             let reply = guest.call(host, call_mode);
             if reply.is_ok() {
                 guest.release(&buffers);
@@ -278,6 +268,6 @@ impl Warm<'_> {
 
     /// Like [`Function::call`], on this instance.
     pub fn call<A: Serialize, R: DeserializeOwned>(&mut self, args: &A) -> Result<R> {
-        typed_output(self.run(mode::POSTCARD, &typed_input(args)?)?)
+        with_typed_input(args, |input| typed_output(self.run(mode::POSTCARD, input)?))
     }
 }

@@ -68,7 +68,7 @@ impl Prepared {
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct Layout {
     block: usize,
     scratch: (usize, usize),
@@ -80,16 +80,13 @@ pub(crate) struct Guest {
     store: Store<Limiter>,
     instance: Instance,
     memory: Memory,
-    block: usize,
-    scratch: (usize, usize),
+    layout: Layout,
     call: TypedFunc<u32, u32>,
     /// `shipfn_alloc` and `shipfn_free`, looked up when first needed: most
     /// calls fit the scratch buffer and need neither.
     alloc: Option<TypedFunc<u32, u32>>,
     free: Option<Option<TypedFunc<(u32, u32), ()>>>,
     exports: (ModuleExport, Option<ModuleExport>),
-    /// The guest ABI the module speaks.
-    version: u32,
 }
 
 /// An answer from the guest: a status and its output bytes.
@@ -98,8 +95,9 @@ pub(crate) struct Reply {
     pub output: Vec<u8>,
 }
 
-/// A buffer to hand to the guest: the block words for its address and length.
-pub(crate) type Slot<'a> = ((usize, usize), &'a [u8]);
+/// A buffer to hand to the guest: the block word for its address (its
+/// length goes in the next word) and its bytes.
+pub(crate) type Slot<'a> = (usize, &'a [u8]);
 
 impl Guest {
     pub fn new(host: &Host, prepared: &Prepared) -> Result<Guest> {
@@ -126,32 +124,21 @@ impl Guest {
         // type check saves building its type on every call.
         let call = unsafe { TypedFunc::new_unchecked(&store, call) };
         let exports = (prepared.alloc, prepared.free);
-        let mut guest = Guest {
-            store,
-            instance,
-            memory,
-            block: 0,
-            scratch: (0, 0),
-            call,
-            alloc: None,
-            free: None,
-            exports,
-            version: 0,
-        };
-        let layout = match prepared.layout.get() {
+        let mut guest =
+            Guest { store, instance, memory, layout: Layout::default(), call, alloc: None, free: None, exports };
+        guest.layout = match prepared.layout.get() {
             Some(layout) => *layout,
             None => {
                 let layout = guest.read_layout(prepared)?;
                 *prepared.layout.get_or_init(|| layout)
             }
         };
-        (guest.block, guest.scratch, guest.version) = (layout.block, layout.scratch, layout.version);
         Ok(guest)
     }
 
     /// Reads where the block and scratch buffer are, and checks the version.
     fn read_layout(&mut self, prepared: &Prepared) -> Result<Layout> {
-        self.block = self
+        self.layout.block = self
             .instance
             .get_module_export(&mut self.store, &prepared.block)
             .and_then(|e| e.into_global())
@@ -168,12 +155,12 @@ impl Guest {
         if self.memory.data(&self.store).get(scratch.0..scratch.0.saturating_add(scratch.1)).is_none() {
             scratch = (0, 0);
         }
-        Ok(Layout { block: self.block, scratch, version })
+        Ok(Layout { block: self.layout.block, scratch, version })
     }
 
     /// The guest ABI the module speaks.
     pub fn abi_version(&self) -> u32 {
-        self.version
+        self.layout.version
     }
 
     /// Arms the time limit and fuel for one more call on this instance.
@@ -182,7 +169,7 @@ impl Guest {
     }
 
     fn word(&self, index: usize) -> Result<u32> {
-        let at = self.block + index * 4;
+        let at = self.layout.block + index * 4;
         let bytes = self
             .memory
             .data(&self.store)
@@ -205,45 +192,30 @@ impl Guest {
             chunk.copy_from_slice(&value.to_le_bytes());
         }
         self.memory
-            .write(&mut self.store, self.block + first * 4, &bytes[..values.len() * 4])
+            .write(&mut self.store, self.layout.block + first * 4, &bytes[..values.len() * 4])
             .map_err(|_| Error::Abi("the ABI block lies outside memory".into()))
     }
 
-    /// Copies `state` and then `input` into the scratch buffer, if they fit
-    /// together, and returns their addresses.
-    pub fn fill_scratch(&mut self, state: &[u8], input: &[u8]) -> Result<Option<(u32, u32)>> {
-        if state.len().saturating_add(input.len()) > self.scratch.1 {
-            return Ok(None);
-        }
-        let (state_at, input_at) = (self.scratch.0, self.scratch.0 + state.len());
-        self.write(state_at, state)?;
-        self.write(input_at, input)?;
-        Ok(Some((state_at as u32, input_at as u32)))
-    }
-
     /// Copies each slot's bytes into the guest and records where in the block:
-    /// all of them in the scratch buffer (from `scratch_offset` on) if allowed
-    /// and they fit, each in a fresh `shipfn_alloc` buffer otherwise. Returns
-    /// the allocated buffers.
-    pub fn place(&mut self, host: &Host, scratch_offset: Option<usize>, slots: &[Slot<'_>]) -> Result<Vec<(u32, u32)>> {
+    /// all of them in the scratch buffer if `use_scratch` and they fit, each
+    /// in a fresh `shipfn_alloc` buffer otherwise. Returns the allocated
+    /// buffers.
+    pub fn place(&mut self, host: &Host, use_scratch: bool, slots: &[Slot<'_>]) -> Result<Vec<(u32, u32)>> {
         let total: usize = slots.iter().map(|(_, b)| b.len()).sum();
+        let (scratch, scratch_len) = self.layout.scratch;
         let mut allocated = Vec::new();
-        if let Some(offset) = scratch_offset.filter(|o| o.saturating_add(total) <= self.scratch.1) {
-            let mut at = self.scratch.0 + offset;
-            for &((ptr_word, len_word), bytes) in slots {
-                self.write(at, bytes)?;
-                self.set_word(ptr_word, at as u32)?;
-                self.set_word(len_word, bytes.len() as u32)?;
+        let mut at = scratch;
+        for &(ptr_word, bytes) in slots {
+            let ptr = if use_scratch && total <= scratch_len {
                 at += bytes.len();
-            }
-            return Ok(allocated);
-        }
-        for &((ptr_word, len_word), bytes) in slots {
-            let ptr = self.alloc(host, bytes.len())?;
-            allocated.push((ptr, bytes.len() as u32));
+                (at - bytes.len()) as u32
+            } else {
+                let ptr = self.alloc(host, bytes.len())?;
+                allocated.push((ptr, bytes.len() as u32));
+                ptr
+            };
             self.write(ptr as usize, bytes)?;
-            self.set_word(ptr_word, ptr)?;
-            self.set_word(len_word, bytes.len() as u32)?;
+            self.set_words(ptr_word, &[ptr, bytes.len() as u32])?;
         }
         Ok(allocated)
     }
@@ -270,10 +242,6 @@ impl Guest {
         }
     }
 
-    fn set_word(&mut self, index: usize, value: u32) -> Result<()> {
-        self.set_words(index, &[value])
-    }
-
     fn write(&mut self, at: usize, bytes: &[u8]) -> Result<()> {
         self.memory
             .write(&mut self.store, at, bytes)
@@ -297,7 +265,7 @@ impl Guest {
         };
         let ptr = match alloc.call(&mut self.store, len32) {
             Ok(ptr) => ptr,
-            Err(e) => return Err(classify(host, &mut self.store, Some((&self.memory, self.block)), e)),
+            Err(e) => return Err(classify(host, &mut self.store, Some((&self.memory, self.layout.block)), e)),
         };
         if ptr == 0 {
             let requested = self.store.data().refused.unwrap_or(len);
@@ -340,7 +308,7 @@ impl Guest {
     ) -> Result<T> {
         let status = match status {
             Ok(status) => status,
-            Err(e) => return Err(classify(host, &mut self.store, Some((&self.memory, self.block)), e)),
+            Err(e) => return Err(classify(host, &mut self.store, Some((&self.memory, self.layout.block)), e)),
         };
         let (ptr, len) = (self.word(word::OUTPUT_PTR)? as usize, self.word(word::OUTPUT_LEN)? as usize);
         if len > max_output {

@@ -44,8 +44,8 @@ impl Host {
         }
         let mut guest = Guest::new(self, &Prepared::new(self, &module)?)?;
         let input = postcard::to_allocvec(args).map_err(|e| Error::Internal(e.to_string()))?;
-        guest.place(self, Some(0), &[((word::INPUT_PTR, word::INPUT_LEN), &input)])?;
-        let made = guest.invoke(self, &export, |status, output| match status {
+        guest.place(self, true, &[(word::INPUT_PTR, &input)])?;
+        let mut made = guest.invoke(self, &export, |status, output| match status {
             status::OK => postcard::from_bytes::<Made>(output)
                 .map_err(|e| Error::Abi(format!("the {what} answered something that does not decode: {e}"))),
             status::BAD_ARGS => {
@@ -56,7 +56,6 @@ impl Host {
             }
             _ => Err(Error::Abi(format!("{what} `{name}`: {}", String::from_utf8_lossy(output)))),
         })??;
-        let mut made = made;
         let version = guest.abi_version();
         if version >= 2 && made.state.is_empty() {
             made.state = guest.read(word::STATE_PTR, word::STATE_LEN)?;
