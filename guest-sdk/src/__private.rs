@@ -6,6 +6,7 @@ use shipfn_abi::Field;
 use crate::Global;
 use crate::args::type_name;
 
+pub use crate::capture::{CaptureProbe, CaptureValue, ViaBulk, ViaSerde};
 pub use crate::closure::StateFields;
 pub use crate::entry::{EntryProbe, ViaPlain, ViaResult, made, run_maker};
 pub use serde;

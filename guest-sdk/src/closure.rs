@@ -9,6 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use shipfn_abi::Field;
 
 use crate::args::{Args, type_name};
+use crate::capture::{Bulk, BulkSlice};
 
 /// The captured values of one closure, as a struct the macro generates.
 #[doc(hidden)]
@@ -62,12 +63,31 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, String> {
 
 /// Postcard of `value` in a buffer of exactly its size: measuring first is
 /// cheaper than growing (and copying) the buffer, which matters for large
-/// captures.
+/// captures. The buffer is not zeroed first (wasm's allocator would).
 fn encode_state<T: Serialize>(value: &T) -> postcard::Result<Vec<u8>> {
-    let mut state = vec![0; postcard::experimental::serialized_size(value)?];
-    let used = postcard::to_slice(value, &mut state)?.len();
-    state.truncate(used);
-    Ok(state)
+    let buffer = Presized(Vec::with_capacity(postcard::experimental::serialized_size(value)?));
+    postcard::serialize_with_flavor(value, buffer)
+}
+
+/// A postcard output that appends to a vector sized beforehand.
+struct Presized(Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Presized {
+    type Output = Vec<u8>;
+
+    fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
+        self.0.push(byte);
+        Ok(())
+    }
+
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<Vec<u8>> {
+        Ok(self.0)
+    }
 }
 
 /// Turns a function-table index back into a function pointer.
@@ -223,7 +243,7 @@ impl<A, R> Clone for Closure<A, R> {
     }
 }
 
-/// Postcard: (tramp, func, state). Human-readable formats (the JSON of
+/// Postcard: (tramp, func, state as a byte string). Human-readable formats (the JSON of
 /// `shipfn inspect`) get a summary instead of table indices.
 impl<A, R> Serialize for Closure<A, R> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -234,14 +254,14 @@ impl<A, R> Serialize for Closure<A, R> {
             st.serialize_field("state_len", &self.state.len())?;
             st.end()
         } else {
-            (self.tramp as u32, self.func as u32, &self.state).serialize(s)
+            (self.tramp as u32, self.func as u32, BulkSlice(&self.state)).serialize(s)
         }
     }
 }
 
 impl<'de, A, R> Deserialize<'de> for Closure<A, R> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tramp, func, state): (u32, u32, Vec<u8>) = Deserialize::deserialize(d)?;
+        let (tramp, func, Bulk(state)): (u32, u32, Bulk<u8>) = Deserialize::deserialize(d)?;
         Ok(Closure { tramp: tramp as usize, func: func as usize, state, meta: None, _types: PhantomData })
     }
 }

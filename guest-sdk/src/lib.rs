@@ -48,6 +48,7 @@
 
 mod abi;
 mod args;
+mod capture;
 mod closure;
 mod entry;
 mod global;

@@ -36,6 +36,29 @@ fn captures_of_every_serde_kind_arrive_intact() {
 }
 
 #[test]
+fn byte_and_float_vectors_are_copied_in_bulk_and_still_read_as_json() {
+    let p = pack_suite("vectors", &["[1, 2, 255]", "[0.5, -1.25]"]);
+    let out: String = serde_json::from_str(&ok(&p.run(&["--arg", "1"]))).unwrap();
+    assert_eq!(out, "Some(2) Some(-1.25) Some(0.25) Some(200) 11");
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&shipfn_in(p.dir.path(), &["inspect", "--json", p.file.to_str().unwrap()]))).unwrap();
+    let captured = &json["captured_values"];
+    assert_eq!(captured["bytes"], serde_json::json!([1, 2, 255]));
+    assert_eq!(captured["floats"], serde_json::json!([0.5, -1.25]));
+    assert_eq!(captured["singles"], serde_json::json!([0.5, -1.25]));
+    assert_eq!(captured["words"], serde_json::json!([100, 200, 25500]));
+    let types: Vec<String> = json["captures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| format!("{}: {}", f["name"].as_str().unwrap(), f["type"].as_str().unwrap()))
+        .collect();
+    // In the order the body first names them.
+    assert_eq!(types, ["singles: Vec<f32>", "bytes: Vec<u8>", "floats: Vec<f64>", "words: Vec<u16>"]);
+    ok(&shipfn_in(p.dir.path(), &["verify", p.file.to_str().unwrap()]));
+}
+
+#[test]
 fn structs_go_in_and_come_out_as_json() {
     let p = pack_suite("mover", &[r#"{"x": 1, "y": 2}"#]);
     let out: serde_json::Value =

@@ -61,7 +61,7 @@ pub fn ship(closure: ExprClosure) -> syn::Result<TokenStream> {
 
     Ok(quote! {{
         #[allow(unused_imports)]
-        use #sdk::{ViaGlobal as _, ViaOther as _};
+        use #sdk::{ViaBulk as _, ViaGlobal as _, ViaOther as _, ViaSerde as _};
 
         #[derive(#sdk::serde::Serialize, #sdk::serde::Deserialize)]
         #[serde(crate = #serde_crate)]
@@ -69,10 +69,10 @@ pub fn ship(closure: ExprClosure) -> syn::Result<TokenStream> {
         struct __ShipfnCaptures<#(#cty),*> { #(#captures: #cty),* }
 
         impl<#(#cty),*> #sdk::StateFields for __ShipfnCaptures<#(#cty),*>
-        where #(#cty: #sdk::serde::Serialize + #sdk::serde::de::DeserializeOwned),*
+        where #(#cty: #sdk::CaptureValue + #sdk::serde::Serialize + #sdk::serde::de::DeserializeOwned),*
         {
             fn fields() -> ::std::vec::Vec<#sdk::AbiField> {
-                ::std::vec![#(#sdk::capture_field::<#cty>(::core::stringify!(#captures))),*]
+                ::std::vec![#(#sdk::capture_field::<<#cty as #sdk::CaptureValue>::Value>(::core::stringify!(#captures))),*]
             }
         }
 
@@ -101,12 +101,12 @@ pub fn ship(closure: ExprClosure) -> syn::Result<TokenStream> {
             |__shipfn_captures: __ShipfnCaptures<#(#cinfer),*>,
              __shipfn_globals: __ShipfnGlobals<#(#ginfer),*>,
              (#(#pats,)*): (#(#tys,)*)| #output {
-                #[allow(unused_mut)]
-                let __ShipfnCaptures { #(mut #captures),* } = __shipfn_captures;
+                let __ShipfnCaptures { #(#captures),* } = __shipfn_captures;
+                #(#[allow(unused_mut)] let mut #captures = #captures.0;)*
                 #(#restores)*
                 #body
             },
-            __ShipfnCaptures { #(#captures),* },
+            __ShipfnCaptures { #(#captures: (&&#sdk::CaptureProbe::of(&#captures)).__shipfn_wrap(#captures)),* },
             __ShipfnGlobals { #(#snapshots),* },
             &[#(#pnames),*],
         )

@@ -56,6 +56,19 @@ pub fn kitchen_sink(name: String, scale: f64) -> Closure<(i64,), String> {
     })
 }
 
+/// Vectors copied in bulk (`Vec<u8>`, `Vec<f32>`, `Vec<f64>`) beside one that
+/// serde writes element by element.
+#[maker]
+pub fn vectors(bytes: Vec<u8>, floats: Vec<f64>) -> Closure<(usize,), String> {
+    let singles: Vec<f32> = floats.iter().map(|&f| f as f32).collect();
+    let words: Vec<u16> = bytes.iter().map(|&b| u16::from(b) * 100).collect();
+    ship!(move |i: usize| {
+        singles.push(0.25);
+        let total = bytes.len() + floats.len() + singles.len() + words.len();
+        format!("{:?} {:?} {:?} {:?} {total}", bytes.get(i), floats.get(i), singles.last(), words.get(i))
+    })
+}
+
 /// Structs in, structs out.
 #[maker]
 pub fn mover(offset: Point) -> Closure<(Point, f64), Point> {
