@@ -52,6 +52,22 @@ pub fn sha256(bytes: &[u8]) -> Hash {
     Sha256::digest(bytes).into()
 }
 
+/// A closure's state with its SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashedState {
+    /// The postcard bytes.
+    pub bytes: Vec<u8>,
+    /// SHA-256 of `bytes`.
+    pub sha256: Hash,
+}
+
+impl From<Vec<u8>> for HashedState {
+    /// Hashes `bytes`.
+    fn from(bytes: Vec<u8>) -> HashedState {
+        HashedState { sha256: sha256(&bytes), bytes }
+    }
+}
+
 /// A decoded, verified package.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Package {
@@ -76,6 +92,21 @@ impl Package {
         module: Vec<u8>,
         state: Vec<u8>,
     ) -> Package {
+        Package::with_hashed_state(source, entry, tramp, func, signature, module, state.into())
+    }
+
+    /// [`new`](Package::new) for a state whose SHA-256 the caller computed
+    /// while producing it: a packer hashes a large state as it copies it out
+    /// of the guest. A wrong hash makes a package that every reader refuses.
+    pub fn with_hashed_state(
+        source: Source,
+        entry: u32,
+        tramp: u32,
+        func: u32,
+        signature: Signature,
+        module: Vec<u8>,
+        state: HashedState,
+    ) -> Package {
         let manifest = Manifest {
             created_by: concat!("shipfn ", env!("CARGO_PKG_VERSION")).into(),
             abi_version: shipfn_abi::ABI_VERSION,
@@ -85,9 +116,9 @@ impl Package {
             func,
             signature,
             module_sha256: sha256(&module),
-            state_sha256: sha256(&state),
+            state_sha256: state.sha256,
         };
-        Package { manifest, module, state, signer: None }
+        Package { manifest, module, state: state.bytes, signer: None }
     }
 
     /// Encodes the package, unsigned.

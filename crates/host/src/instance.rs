@@ -8,8 +8,11 @@
 
 use std::sync::OnceLock;
 
+use sha2::{Digest, Sha256};
 use shipfn_abi::{ABI_BLOCK_EXPORT, ABI_VERSION, ALLOC_EXPORT, CALL_EXPORT, MIN_ABI_VERSION, word};
 use wasmtime::{Instance, InstancePre, Linker, Memory, Module, ModuleExport, ResourceLimiter, Store, Trap, TypedFunc};
+
+use shipfn_format::HashedState;
 
 use crate::host::TICK;
 use crate::{Error, Host, Result};
@@ -178,11 +181,36 @@ impl Guest {
         Ok(u32::from_le_bytes(bytes.try_into().expect("4 bytes")))
     }
 
-    /// A copy of the bytes the guest recorded at (`ptr_word`, `len_word`).
-    pub fn read(&self, ptr_word: usize, len_word: usize) -> Result<Vec<u8>> {
+    /// Moves a guest buffer out, ending the guest, and hashes it: the bytes
+    /// are copied in chunks, each copied chunk of guest memory is given back
+    /// to the system (so a large buffer, a maker's state, is not resident
+    /// twice), and a second thread hashes the copy as it grows.
+    pub fn take_hashed(mut self, ptr_word: usize, len_word: usize) -> Result<HashedState> {
+        const CHUNK: usize = 4 << 20;
         let (ptr, len) = (self.word(ptr_word)? as usize, self.word(len_word)? as usize);
-        let bytes = self.memory.data(&self.store).get(ptr..ptr.saturating_add(len));
-        Ok(bytes.ok_or_else(|| Error::Abi("a guest buffer lies outside memory".into()))?.to_vec())
+        let memory = self.memory.data_mut(&mut self.store);
+        let buffer = memory.get_mut(ptr..ptr.saturating_add(len));
+        let buffer = buffer.ok_or_else(|| Error::Abi("a guest buffer lies outside memory".into()))?;
+        if len < CHUNK {
+            return Ok(HashedState { sha256: shipfn_format::sha256(buffer), bytes: buffer.to_vec() });
+        }
+        let mut bytes = vec![0; len];
+        let sha256 = std::thread::scope(|s| {
+            let (copied, to_hash) = std::sync::mpsc::channel::<&[u8]>();
+            let hasher = s.spawn(move || {
+                let mut hasher = Sha256::new();
+                to_hash.iter().for_each(|chunk| hasher.update(chunk));
+                hasher.finalize().into()
+            });
+            for (from, to) in buffer.chunks_mut(CHUNK).zip(bytes.chunks_mut(CHUNK)) {
+                to.copy_from_slice(from);
+                release(from);
+                copied.send(to).expect("the hasher runs until the sender is dropped");
+            }
+            drop(copied);
+            hasher.join().expect("hashing does not panic")
+        });
+        Ok(HashedState { bytes, sha256 })
     }
 
     /// Writes consecutive words starting at `first`.
@@ -372,3 +400,22 @@ fn panic_message(memory: &Memory, store: &Store<Limiter>, block: usize) -> Optio
     let bytes = data.get(ptr..ptr.checked_add(len.min(64 << 10))?)?;
     Some(String::from_utf8_lossy(bytes).replace('\n', " "))
 }
+
+/// Gives the whole pages inside `bytes` back to the system; they read as
+/// zeros afterwards. Only for guest memory that will not be used again.
+#[cfg(unix)]
+fn release(bytes: &mut [u8]) {
+    const PAGE: usize = 4096; // the smallest page size; madvise rounds nothing
+    let start = (bytes.as_mut_ptr() as usize).next_multiple_of(PAGE);
+    let end = (bytes.as_mut_ptr() as usize + bytes.len()) / PAGE * PAGE;
+    if end > start {
+        // SAFETY: the range lies inside `bytes`, which we borrow mutably; for
+        // the private mappings that hold wasm memory, MADV_DONTNEED only makes
+        // the pages read as zeros (or as the module's initial image) again,
+        // which is a write our exclusive borrow allows. Failure is harmless.
+        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+    }
+}
+
+#[cfg(not(unix))]
+fn release(_: &mut [u8]) {}

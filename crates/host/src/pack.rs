@@ -2,7 +2,7 @@
 //! it returns.
 
 use shipfn_abi::{ArgError, FN_PREFIX, MAKER_PREFIX, Made, status, word};
-use shipfn_format::{Package, Source};
+use shipfn_format::{HashedState, Package, Source};
 use wasmtime::{ExternType, Module, ValType};
 
 use crate::instance::{Guest, Prepared};
@@ -57,12 +57,14 @@ impl Host {
             _ => Err(Error::Abi(format!("{what} `{name}`: {}", String::from_utf8_lossy(output)))),
         })??;
         let version = guest.abi_version();
-        if version >= 2 && made.state.is_empty() {
-            made.state = guest.read(word::STATE_PTR, word::STATE_LEN)?;
-        }
-        drop(guest);
-        let mut package =
-            Package::new(source, made.entry, made.tramp, made.func, made.signature, wasm.to_vec(), made.state);
+        let state = if version >= 2 && made.state.is_empty() {
+            guest.take_hashed(word::STATE_PTR, word::STATE_LEN)?
+        } else {
+            drop(guest);
+            HashedState::from(std::mem::take(&mut made.state))
+        };
+        let (module, Made { entry, tramp, func, signature, .. }) = (wasm.to_vec(), made);
+        let mut package = Package::with_hashed_state(source, entry, tramp, func, signature, module, state);
         package.manifest.abi_version = version;
         Ok(package)
     }
