@@ -6,7 +6,6 @@ use shipfn_abi::Field;
 use crate::Global;
 use crate::args::type_name;
 
-pub use crate::capture::{CaptureProbe, CaptureValue, ViaBulk, ViaSerde};
 pub use crate::closure::StateFields;
 pub use crate::entry::{EntryProbe, ViaPlain, ViaResult, made, run_maker};
 pub use serde;
@@ -73,6 +72,11 @@ pub trait ViaOther {
 }
 
 impl<T: ?Sized> ViaOther for Probe<'_, T> {}
+
+/// `#[serde(with)]` for every field of a generated captures struct.
+pub mod capture {
+    pub use crate::capture::{deserialize, serialize};
+}
 
 /// A field of a generated captures struct.
 pub fn capture_field<T>(name: &str) -> Field {

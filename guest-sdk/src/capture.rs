@@ -1,16 +1,17 @@
 //! How each captured value is written into a closure's state.
 //!
-//! A capture goes through serde as it is ([`Plain`]), except a `Vec<u8>`,
-//! `Vec<f32>` or `Vec<f64>` ([`Bulk`]): that one is written as a single
-//! postcard byte string and copied in bulk, instead of one element at a time
-//! through serde's sequence machinery. For a capture of tens of megabytes
-//! inside wasm this is most of the cost of packing and of the first call:
-//! element by element, serde also grows the decoded vector from 1 MiB by
-//! doubling, so it copies the data again and leaves the old blocks resident.
+//! A capture goes through serde as it is, except a `Vec<u8>`, `Vec<f32>` or
+//! `Vec<f64>` ([`Bulk`]): that one is written as a single postcard byte
+//! string and copied in bulk, instead of one element at a time through
+//! serde's sequence machinery. For a capture of tens of megabytes inside
+//! wasm this is most of the cost of packing and of the first call: element
+//! by element, serde also grows the decoded vector from 1 MiB by doubling,
+//! so it copies the data again and leaves the old blocks resident.
 //!
-//! The choice is made where `ship!` is written, where each capture's type is
-//! concrete, by autoref specialization: `(&&CaptureProbe::of(&x))` finds
-//! [`ViaBulk`] for the bulk types and falls back to [`ViaSerde`].
+//! The generated captures struct puts `#[serde(with = …)]` on every field;
+//! [`serialize`] and [`deserialize`] compare the field's type with the bulk
+//! types (a check the compiler folds away), so it does not matter when the
+//! type of a capture became known.
 //!
 //! Wire form: a `Vec<u8>` is the very bytes postcard writes for it (a varint
 //! length, then the bytes). A float vector is a byte string of the
@@ -25,11 +26,6 @@ use core::marker::PhantomData;
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A capture written by serde as it is.
-#[derive(Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Plain<T>(pub T);
-
 /// A captured vector of [`BulkElem`]s, written as one byte string.
 pub struct Bulk<E>(pub Vec<E>);
 
@@ -40,7 +36,9 @@ pub trait BulkElem: Copy + Serialize + DeserializeOwned + 'static {
     const SIZE: usize;
     /// The element from exactly [`SIZE`](Self::SIZE) little-endian bytes.
     fn from_le(bytes: &[u8]) -> Self;
-    /// Appends the element's little-endian bytes.
+    /// Appends the element's little-endian bytes (big-endian targets only:
+    /// elsewhere the elements' memory is already those bytes).
+    #[cfg_attr(target_endian = "little", allow(dead_code))]
     fn push_le(self, out: &mut Vec<u8>);
     /// A vector from whole little-endian elements.
     fn vec_from_le(bytes: &[u8]) -> Vec<Self> {
@@ -129,58 +127,49 @@ impl<'de, E: BulkElem> Deserialize<'de> for Bulk<E> {
     }
 }
 
-/// What a capture wrapper holds, for the type names in the manifest.
-pub trait CaptureValue {
-    /// The captured value's own type.
-    type Value;
-}
-
-impl<T> CaptureValue for Plain<T> {
-    type Value = T;
-}
-
-impl<E> CaptureValue for Bulk<E> {
-    type Value = Vec<E>;
-}
-
-/// Names a capture's type without holding on to the capture.
-pub struct CaptureProbe<T>(PhantomData<T>);
-
-impl<T> CaptureProbe<T> {
-    /// The probe for `value`'s type.
-    pub fn of(_value: &T) -> Self {
-        CaptureProbe(PhantomData)
+/// Serializes one capture: `Vec<u8>`, `Vec<f32>` and `Vec<f64>` in bulk, the rest by serde.
+pub fn serialize<T: Serialize, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+    if let Some(v) = cast_ref::<T, Vec<u8>>(value) {
+        BulkSlice(v).serialize(s)
+    } else if let Some(v) = cast_ref::<T, Vec<f32>>(value) {
+        BulkSlice(v).serialize(s)
+    } else if let Some(v) = cast_ref::<T, Vec<f64>>(value) {
+        BulkSlice(v).serialize(s)
+    } else {
+        value.serialize(s)
     }
 }
 
-/// Picked for `&&CaptureProbe::of(&x)` when `x` is a `Vec<u8>`, `Vec<f32>` or `Vec<f64>`.
-pub trait ViaBulk {
-    /// The element type.
-    type Elem;
-    /// Wraps the capture for bulk copying.
-    fn __shipfn_wrap(&self, value: Vec<Self::Elem>) -> Bulk<Self::Elem>;
-}
-
-impl<E: BulkElem> ViaBulk for &CaptureProbe<Vec<E>> {
-    type Elem = E;
-    fn __shipfn_wrap(&self, value: Vec<E>) -> Bulk<E> {
-        Bulk(value)
+/// Deserializes one capture written by [`serialize`].
+pub fn deserialize<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<T, D::Error> {
+    if same::<T, Vec<u8>>() {
+        Bulk::<u8>::deserialize(d).map(|b| cast_owned(b.0))
+    } else if same::<T, Vec<f32>>() {
+        Bulk::<f32>::deserialize(d).map(|b| cast_owned(b.0))
+    } else if same::<T, Vec<f64>>() {
+        Bulk::<f64>::deserialize(d).map(|b| cast_owned(b.0))
+    } else {
+        T::deserialize(d)
     }
 }
 
-/// Picked for `&&CaptureProbe::of(&x)` for every other capture.
-pub trait ViaSerde {
-    /// The capture's type.
-    type Value;
-    /// Wraps the capture to go through serde as it is.
-    fn __shipfn_wrap(&self, value: Self::Value) -> Plain<Self::Value>;
+/// Whether `A` and `B` are one type. The bulk types have no lifetimes, so
+/// `typeid`'s comparison (which ignores lifetimes) is exact for them.
+fn same<A: ?Sized, B: ?Sized>() -> bool {
+    typeid::of::<A>() == typeid::of::<B>()
 }
 
-impl<T> ViaSerde for CaptureProbe<T> {
-    type Value = T;
-    fn __shipfn_wrap(&self, value: T) -> Plain<T> {
-        Plain(value)
-    }
+fn cast_ref<T, U>(value: &T) -> Option<&U> {
+    // SAFETY: `T` and `U` are the same type.
+    same::<T, U>().then(|| unsafe { &*(value as *const T).cast::<U>() })
+}
+
+/// Moves a `U` into a `T` that is the same type.
+fn cast_owned<U, T>(value: U) -> T {
+    assert!(same::<U, T>(), "only called for one type");
+    let value = core::mem::ManuallyDrop::new(value);
+    // SAFETY: `T` and `U` are the same type, and `value` is not dropped.
+    unsafe { core::ptr::read((&*value as *const U).cast::<T>()) }
 }
 
 #[cfg(test)]
@@ -225,15 +214,32 @@ mod tests {
         assert!(matches!(err, postcard::Error::SerdeDeCustom), "{err:?}");
     }
 
+    #[derive(Serialize, Deserialize, PartialEq, Debug)]
+    #[serde(bound(serialize = "T: Serialize", deserialize = "T: DeserializeOwned"))]
+    struct Fields<T> {
+        #[serde(with = "super")]
+        bytes: Vec<u8>,
+        #[serde(with = "super")]
+        floats: Vec<f64>,
+        #[serde(with = "super")]
+        words: Vec<u16>,
+        #[serde(with = "super")]
+        other: T,
+    }
+
     #[test]
-    #[allow(clippy::needless_borrow)] // written as `ship!` writes them
-    fn probes_pick_bulk_only_for_bulk_vectors() {
-        let bytes: Vec<u8> = vec![1, 2];
-        let words: Vec<u16> = vec![1, 2];
-        let text = String::from("x");
-        let b = (&&CaptureProbe::of(&bytes)).__shipfn_wrap(bytes);
-        let w = (&&CaptureProbe::of(&words)).__shipfn_wrap(words);
-        let t = (&&CaptureProbe::of(&text)).__shipfn_wrap(text);
-        let _: (Bulk<u8>, Plain<Vec<u16>>, Plain<String>) = (b, w, t);
+    fn only_the_bulk_types_are_written_in_bulk() {
+        let fields = Fields { bytes: vec![1, 2], floats: vec![0.5], words: vec![300], other: vec![2.5f32] };
+        let bytes = postcard::to_allocvec(&fields).unwrap();
+        let plain = postcard::to_allocvec(&(&fields.bytes, &fields.floats, &fields.words)).unwrap();
+        // bytes as serde writes them; floats counted in bytes; words as varints; f32s in bulk.
+        assert_eq!(bytes[..3], plain[..3]);
+        assert_eq!(bytes[3], 8);
+        assert_eq!(bytes[4..12], plain[4..12]);
+        assert_eq!(bytes[12..15], plain[12..15]);
+        assert_eq!(bytes[15..], [4, 0, 0, 0x20, 0x40]);
+        assert_eq!(postcard::from_bytes::<Fields<Vec<f32>>>(&bytes).unwrap(), fields);
+        let json = serde_json::to_value(&fields).unwrap();
+        assert_eq!(json, serde_json::json!({"bytes": [1, 2], "floats": [0.5], "words": [300], "other": [2.5]}));
     }
 }

@@ -28,7 +28,9 @@
 //!   syntax of the body: every snake_case name that the closure does not bind
 //!   itself is moved into the struct, which derives serde's traits, so any
 //!   serde type can be captured without naming its type. A name in call
-//!   position (`helper(x)`) is taken to be a function.
+//!   position (`helper(x)`) is taken to be a function. A captured `Vec<u8>`,
+//!   `Vec<f32>` or `Vec<f64>` is copied in bulk rather than element by
+//!   element, so that large buffers pack and load at memory speed.
 //! - A [`Closure<A, R>`](Closure) is a table index for that function plus the
 //!   postcard bytes of its captures. It is itself serde, so a closure can
 //!   capture another one and [`call`](Closure::call) it.

@@ -47,6 +47,7 @@ fn byte_and_float_vectors_are_copied_in_bulk_and_still_read_as_json() {
     assert_eq!(captured["floats"], serde_json::json!([0.5, -1.25]));
     assert_eq!(captured["singles"], serde_json::json!([0.5, -1.25]));
     assert_eq!(captured["words"], serde_json::json!([100, 200, 25500]));
+    assert_eq!(captured["later"], serde_json::json!([]));
     let types: Vec<String> = json["captures"]
         .as_array()
         .unwrap()
@@ -54,7 +55,10 @@ fn byte_and_float_vectors_are_copied_in_bulk_and_still_read_as_json() {
         .map(|f| format!("{}: {}", f["name"].as_str().unwrap(), f["type"].as_str().unwrap()))
         .collect();
     // In the order the body first names them.
-    assert_eq!(types, ["singles: Vec<f32>", "bytes: Vec<u8>", "floats: Vec<f64>", "words: Vec<u16>"]);
+    assert_eq!(
+        types,
+        ["singles: Vec<f32>", "later: Vec<f64>", "bytes: Vec<u8>", "floats: Vec<f64>", "words: Vec<u16>"]
+    );
     ok(&shipfn_in(p.dir.path(), &["verify", p.file.to_str().unwrap()]));
 }
 

@@ -20,6 +20,10 @@ pub fn ship(closure: ExprClosure) -> syn::Result<TokenStream> {
     let globals = &names.globals;
     let cty: Vec<Ident> = (0..captures.len()).map(|i| format_ident!("__C{}", i)).collect();
     let gty: Vec<Ident> = (0..globals.len()).map(|i| format_ident!("__G{}", i)).collect();
+    // `with` stops serde from inferring bounds for the fields it covers.
+    let bound =
+        |t: &str| cty.iter().map(|c| format!("{c}: ::shipfn_guest::__private::{t}")).collect::<Vec<_>>().join(", ");
+    let (ser_bound, de_bound) = (bound("serde::Serialize"), bound("serde::de::DeserializeOwned"));
     let cinfer = cty.iter().map(|_| quote!(_));
     let ginfer = gty.iter().map(|_| quote!(_));
 
@@ -61,18 +65,20 @@ pub fn ship(closure: ExprClosure) -> syn::Result<TokenStream> {
 
     Ok(quote! {{
         #[allow(unused_imports)]
-        use #sdk::{ViaBulk as _, ViaGlobal as _, ViaOther as _, ViaSerde as _};
+        use #sdk::{ViaGlobal as _, ViaOther as _};
 
         #[derive(#sdk::serde::Serialize, #sdk::serde::Deserialize)]
-        #[serde(crate = #serde_crate)]
+        #[serde(crate = #serde_crate, bound(serialize = #ser_bound, deserialize = #de_bound))]
         #[allow(non_camel_case_types, non_snake_case)]
-        struct __ShipfnCaptures<#(#cty),*> { #(#captures: #cty),* }
+        struct __ShipfnCaptures<#(#cty),*> {
+            #(#[serde(with = "::shipfn_guest::__private::capture")] #captures: #cty),*
+        }
 
         impl<#(#cty),*> #sdk::StateFields for __ShipfnCaptures<#(#cty),*>
-        where #(#cty: #sdk::CaptureValue + #sdk::serde::Serialize + #sdk::serde::de::DeserializeOwned),*
+        where #(#cty: #sdk::serde::Serialize + #sdk::serde::de::DeserializeOwned),*
         {
             fn fields() -> ::std::vec::Vec<#sdk::AbiField> {
-                ::std::vec![#(#sdk::capture_field::<<#cty as #sdk::CaptureValue>::Value>(::core::stringify!(#captures))),*]
+                ::std::vec![#(#sdk::capture_field::<#cty>(::core::stringify!(#captures))),*]
             }
         }
 
@@ -101,12 +107,12 @@ pub fn ship(closure: ExprClosure) -> syn::Result<TokenStream> {
             |__shipfn_captures: __ShipfnCaptures<#(#cinfer),*>,
              __shipfn_globals: __ShipfnGlobals<#(#ginfer),*>,
              (#(#pats,)*): (#(#tys,)*)| #output {
-                let __ShipfnCaptures { #(#captures),* } = __shipfn_captures;
-                #(#[allow(unused_mut)] let mut #captures = #captures.0;)*
+                #[allow(unused_mut)]
+                let __ShipfnCaptures { #(mut #captures),* } = __shipfn_captures;
                 #(#restores)*
                 #body
             },
-            __ShipfnCaptures { #(#captures: (&&#sdk::CaptureProbe::of(&#captures)).__shipfn_wrap(#captures)),* },
+            __ShipfnCaptures { #(#captures),* },
             __ShipfnGlobals { #(#snapshots),* },
             &[#(#pnames),*],
         )

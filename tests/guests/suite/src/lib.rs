@@ -62,9 +62,11 @@ pub fn kitchen_sink(name: String, scale: f64) -> Closure<(i64,), String> {
 pub fn vectors(bytes: Vec<u8>, floats: Vec<f64>) -> Closure<(usize,), String> {
     let singles: Vec<f32> = floats.iter().map(|&f| f as f32).collect();
     let words: Vec<u16> = bytes.iter().map(|&b| u16::from(b) * 100).collect();
+    let later = Vec::new(); // its element type is known only from the body
     ship!(move |i: usize| {
         singles.push(0.25);
-        let total = bytes.len() + floats.len() + singles.len() + words.len();
+        let pinned: &Vec<f64> = &later;
+        let total = bytes.len() + floats.len() + singles.len() + words.len() + pinned.len();
         format!("{:?} {:?} {:?} {:?} {total}", bytes.get(i), floats.get(i), singles.last(), words.get(i))
     })
 }
