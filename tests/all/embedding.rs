@@ -69,6 +69,23 @@ fn large_state_and_inputs_use_guest_buffers() {
 }
 
 #[test]
+fn a_large_maker_state_is_moved_out_in_chunks_and_hashed_on_the_way() {
+    use shipfn_host::InstanceStrategy;
+    // 9 MiB: two whole 4 MiB chunks, whose guest pages are given back, and a partial one.
+    for instances in [InstanceStrategy::Pooling, InstanceStrategy::OnDemand] {
+        let host = Host::builder().instances(instances).build().unwrap();
+        // Twice, so that a pooled slot is reused after its pages were given back.
+        for _ in 0..2 {
+            let big = load(&host, "big_state", &["9"]); // loading checks the state's SHA-256
+            assert_eq!(big.package().state.len() >> 20, 9, "{instances:?}");
+            assert_eq!(big.call::<(), (usize, f64)>(&()).unwrap(), (9 << 20, 15.0), "{instances:?}");
+            let greeter = load(&host, "greeter", &["hi"]);
+            assert_eq!(greeter.call_json(&["\"you\"".into()]).unwrap(), "\"hi, you!\"", "{instances:?}");
+        }
+    }
+}
+
+#[test]
 fn every_compiler_and_instance_strategy_enforces_the_limits() {
     use shipfn_host::{Compiler, ErrorKind, InstanceStrategy};
     use std::time::Duration;
