@@ -159,12 +159,14 @@ fn same<A: ?Sized, B: ?Sized>() -> bool {
     typeid::of::<A>() == typeid::of::<B>()
 }
 
+/// `value` as a `U`, if `T` is `U`. Only for a `U` without lifetimes.
 fn cast_ref<T, U>(value: &T) -> Option<&U> {
     // SAFETY: `T` and `U` are the same type.
     same::<T, U>().then(|| unsafe { &*(value as *const T).cast::<U>() })
 }
 
-/// Moves a `U` into a `T` that is the same type.
+/// Moves a `U` into a `T` that is the same type. Only for a `U` without
+/// lifetimes.
 fn cast_owned<U, T>(value: U) -> T {
     assert!(same::<U, T>(), "only called for one type");
     let value = core::mem::ManuallyDrop::new(value);
