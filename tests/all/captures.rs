@@ -99,6 +99,17 @@ fn recursion_runs_inside_shipped_code() {
 }
 
 #[test]
+fn guests_have_more_shadow_stack_than_rusts_default_mebibyte() {
+    // 1500 frames of over 1 KiB each: past Rust's default 1 MiB, inside the 2 MiB + 64 KiB that
+    // `shipfn pack` links guests with.
+    let p = pack_suite("stack_user", &[]);
+    let expected: u64 = (1..=1500u64).map(|level| level % 256).sum();
+    assert_eq!(ok(&p.run(&["--arg", "1500"])), expected.to_string());
+    // 4000 KiB do not fit: the stack pointer runs below address 0, which the host names.
+    fails(&p.run(&["--arg", "4000"]), 7, "stack overflow (the shadow stack in the guest's memory is exhausted)");
+}
+
+#[test]
 fn globals_set_by_the_maker_are_snapshotted_and_unused_ones_stay_home() {
     let p = pack_suite("greeter", &["bonjour"]);
     assert_eq!(ok(&p.run(&["--arg", "world"])), r#""bonjour, world!""#);

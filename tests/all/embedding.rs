@@ -100,6 +100,7 @@ fn every_compiler_and_instance_strategy_enforces_the_limits() {
                 ("spin", &[][..], ErrorKind::Timeout, "time limit"),
                 ("memory_bomb", &[], ErrorKind::ResourceLimit, "past the limit of 67108864 bytes"),
                 ("deep", &["100000000"], ErrorKind::Trap, "stack overflow"),
+                ("stack_user", &["4000"], ErrorKind::Trap, "the shadow stack in the guest's memory is exhausted"),
                 ("panicky", &["5"], ErrorKind::Trap, "x was 5"),
             ];
             for (maker, args, kind, needle) in failures {

@@ -49,7 +49,12 @@ pub(crate) struct Prepared {
     alloc: ModuleExport,
     call: ModuleExport,
     free: Option<ModuleExport>,
+    /// `__stack_pointer`, which guests built by `shipfn pack` export.
+    stack_pointer: Option<ModuleExport>,
 }
+
+/// The shadow stack pointer's export name.
+const STACK_POINTER_EXPORT: &str = "__stack_pointer";
 
 impl Prepared {
     pub fn new(host: &Host, module: &Module) -> Result<Prepared> {
@@ -65,6 +70,7 @@ impl Prepared {
             alloc: export(ALLOC_EXPORT)?,
             call: export(CALL_EXPORT)?,
             free: module.get_export_index("shipfn_free"),
+            stack_pointer: module.get_export_index(STACK_POINTER_EXPORT),
             pre,
             layout: OnceLock::new(),
         })
@@ -89,7 +95,14 @@ pub(crate) struct Guest {
     /// calls fit the scratch buffer and need neither.
     alloc: Option<TypedFunc<u32, u32>>,
     free: Option<Option<TypedFunc<(u32, u32), ()>>>,
-    exports: (ModuleExport, Option<ModuleExport>),
+    exports: LateExports,
+}
+
+/// Exports looked up only when a call needs them.
+struct LateExports {
+    alloc: ModuleExport,
+    free: Option<ModuleExport>,
+    stack_pointer: Option<ModuleExport>,
 }
 
 /// An answer from the guest: a status and its output bytes.
@@ -126,7 +139,7 @@ impl Guest {
         // before this module could be prepared; skipping the per-instance
         // type check saves building its type on every call.
         let call = unsafe { TypedFunc::new_unchecked(&store, call) };
-        let exports = (prepared.alloc, prepared.free);
+        let exports = LateExports { alloc: prepared.alloc, free: prepared.free, stack_pointer: prepared.stack_pointer };
         let mut guest =
             Guest { store, instance, memory, layout: Layout::default(), call, alloc: None, free: None, exports };
         guest.layout = match prepared.layout.get() {
@@ -256,7 +269,7 @@ impl Guest {
         let free = match &self.free {
             Some(free) => free.clone(),
             None => {
-                let free = self.exports.1.as_ref().and_then(|export| {
+                let free = self.exports.free.as_ref().and_then(|export| {
                     let func = self.instance.get_module_export(&mut self.store, export)?.into_func()?;
                     func.typed::<(u32, u32), ()>(&self.store).ok()
                 });
@@ -284,7 +297,7 @@ impl Guest {
             None => {
                 let func = self
                     .instance
-                    .get_module_export(&mut self.store, &self.exports.0)
+                    .get_module_export(&mut self.store, &self.exports.alloc)
                     .and_then(|e| e.into_func())
                     .ok_or_else(|| Error::NotAGuest(format!("export `{ALLOC_EXPORT}` is not a function")))?;
                 // SAFETY: `Host::compile` checked that `shipfn_alloc` is `(i32) -> i32`.
@@ -293,7 +306,7 @@ impl Guest {
         };
         let ptr = match alloc.call(&mut self.store, len32) {
             Ok(ptr) => ptr,
-            Err(e) => return Err(classify(host, &mut self.store, Some((&self.memory, self.layout.block)), e)),
+            Err(e) => return Err(self.failed(host, e)),
         };
         if ptr == 0 {
             let requested = self.store.data().refused.unwrap_or(len);
@@ -327,6 +340,23 @@ impl Guest {
         self.finish(host, status, host.limits().max_result, read)
     }
 
+    /// The error a failed wasm call on this instance stands for.
+    fn failed(&mut self, host: &Host, error: wasmtime::Error) -> Error {
+        let overflow = self.shadow_stack_overflowed();
+        classify(host, &mut self.store, Some(Abi { memory: &self.memory, block: self.layout.block, overflow }), error)
+    }
+
+    /// Whether the shadow stack pointer has run below address 0 (it wraps),
+    /// which is how a shadow-stack overflow shows: as an out-of-bounds store.
+    fn shadow_stack_overflowed(&mut self) -> bool {
+        let Some(export) = &self.exports.stack_pointer else {
+            return false;
+        };
+        let global = self.instance.get_module_export(&mut self.store, export).and_then(|e| e.into_global());
+        let sp = global.and_then(|g| g.get(&mut self.store).i32());
+        sp.is_some_and(|sp| sp as u32 as usize > self.memory.data_size(&self.store))
+    }
+
     fn finish<T>(
         &mut self,
         host: &Host,
@@ -336,7 +366,7 @@ impl Guest {
     ) -> Result<T> {
         let status = match status {
             Ok(status) => status,
-            Err(e) => return Err(classify(host, &mut self.store, Some((&self.memory, self.layout.block)), e)),
+            Err(e) => return Err(self.failed(host, e)),
         };
         let (ptr, len) = (self.word(word::OUTPUT_PTR)? as usize, self.word(word::OUTPUT_LEN)? as usize);
         if len > max_output {
@@ -364,7 +394,15 @@ fn arm(store: &mut Store<Limiter>, host: &Host) -> Result<()> {
 }
 
 /// Turns a failed wasm call into the error class that explains it best.
-fn classify(host: &Host, store: &mut Store<Limiter>, abi: Option<(&Memory, usize)>, error: wasmtime::Error) -> Error {
+/// What `classify` may read of an instance that ran.
+struct Abi<'a> {
+    memory: &'a Memory,
+    block: usize,
+    /// The shadow stack pointer had run below address 0.
+    overflow: bool,
+}
+
+fn classify(host: &Host, store: &mut Store<Limiter>, abi: Option<Abi<'_>>, error: wasmtime::Error) -> Error {
     if let Some(requested) = store.data().refused {
         return Error::MemoryLimit { limit: host.limits().max_memory, requested };
     }
@@ -377,11 +415,15 @@ fn classify(host: &Host, store: &mut Store<Limiter>, abi: Option<(&Memory, usize
     if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
         return Error::Busy(format!("{error:#}"));
     }
-    if let Some(message) = abi.and_then(|(memory, block)| panic_message(memory, store, block)) {
+    if let Some(message) = abi.as_ref().and_then(|abi| panic_message(abi.memory, store, abi.block)) {
         return Error::Panic(message);
     }
+    let overflow = abi.is_some_and(|abi| abi.overflow);
     match trap {
         Some(Trap::StackOverflow) => Error::Trap("stack overflow (call stack exhausted)".into()),
+        Some(Trap::MemoryOutOfBounds) if overflow => {
+            Error::Trap("stack overflow (the shadow stack in the guest's memory is exhausted)".into())
+        }
         Some(trap) => Error::Trap(trap.to_string()),
         None => Error::Trap(format!("{error:#}")),
     }

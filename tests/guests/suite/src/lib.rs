@@ -172,6 +172,21 @@ pub fn deep() -> Closure<(u64,), u64> {
     ship!(|n: u64| depth(n))
 }
 
+/// Recursion that keeps `levels` KiB-sized arrays on the shadow stack at once.
+#[maker]
+pub fn stack_user() -> Closure<(u32,), u64> {
+    ship!(|levels: u32| kib_frames(levels))
+}
+
+fn kib_frames(levels: u32) -> u64 {
+    let mut block = [levels as u8; 1024];
+    std::hint::black_box(&mut block);
+    if levels == 0 {
+        return 0;
+    }
+    kib_frames(levels - 1) + u64::from(block[1023])
+}
+
 /// A result of `len` bytes.
 #[maker]
 pub fn bytes() -> Closure<(usize,), Vec<u8>> {
