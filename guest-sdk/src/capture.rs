@@ -26,7 +26,8 @@ use core::marker::PhantomData;
 use serde::de::{self, DeserializeOwned, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-/// A captured vector of [`BulkElem`]s, written as one byte string.
+/// A captured vector of [`BulkElem`]s, read from one byte string (written
+/// by [`BulkSlice`]).
 pub struct Bulk<E>(pub Vec<E>);
 
 /// Element types whose vectors are copied in bulk: every bit pattern of
@@ -74,7 +75,7 @@ macro_rules! float_elem {
 }
 float_elem!(f32, f64);
 
-/// Borrowed bulk elements, serialized as [`Bulk`] is.
+/// Borrowed bulk elements, written as one byte string.
 pub(crate) struct BulkSlice<'a, E>(pub &'a [E]);
 
 impl<E: BulkElem> Serialize for BulkSlice<'_, E> {
@@ -96,12 +97,6 @@ impl<E: BulkElem> Serialize for BulkSlice<'_, E> {
             self.0.iter().for_each(|e| e.push_le(&mut bytes));
             s.serialize_bytes(&bytes)
         }
-    }
-}
-
-impl<E: BulkElem> Serialize for Bulk<E> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        BulkSlice(&self.0).serialize(s)
     }
 }
 
@@ -179,10 +174,10 @@ mod tests {
     use super::*;
 
     fn roundtrip<E: BulkElem + PartialEq + fmt::Debug>(values: Vec<E>) {
-        let bytes = postcard::to_allocvec(&Bulk(values.clone())).unwrap();
+        let bytes = postcard::to_allocvec(&BulkSlice(&values)).unwrap();
         let back: Bulk<E> = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(back.0, values);
-        let json = serde_json::to_string(&Bulk(values.clone())).unwrap();
+        let json = serde_json::to_string(&BulkSlice(&values)).unwrap();
         assert_eq!(json, serde_json::to_string(&values).unwrap());
     }
 
@@ -197,21 +192,21 @@ mod tests {
     #[test]
     fn bytes_keep_postcards_wire_form() {
         let data: Vec<u8> = (0..200).map(|i| (i * 7) as u8).collect();
-        assert_eq!(postcard::to_allocvec(&Bulk(data.clone())).unwrap(), postcard::to_allocvec(&data).unwrap());
+        assert_eq!(postcard::to_allocvec(&BulkSlice(&data)).unwrap(), postcard::to_allocvec(&data).unwrap());
     }
 
     #[test]
     fn floats_are_postcards_element_bytes_counted_in_bytes() {
         let data = vec![0.5f64, -2.0];
         let plain = postcard::to_allocvec(&data).unwrap();
-        let bulk = postcard::to_allocvec(&Bulk(data)).unwrap();
+        let bulk = postcard::to_allocvec(&BulkSlice(&data)).unwrap();
         assert_eq!((plain[0], bulk[0]), (2, 16));
         assert_eq!(plain[1..], bulk[1..]);
     }
 
     #[test]
     fn a_partial_element_is_refused() {
-        let bytes = postcard::to_allocvec(&Bulk(vec![1u8, 2, 3])).unwrap();
+        let bytes = postcard::to_allocvec(&BulkSlice(&[1u8, 2, 3])).unwrap();
         let err = postcard::from_bytes::<Bulk<f32>>(&bytes).err().expect("3 bytes are not an f32");
         assert!(matches!(err, postcard::Error::SerdeDeCustom), "{err:?}");
     }

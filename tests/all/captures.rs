@@ -12,8 +12,7 @@ fn captures_of_every_serde_kind_arrive_intact() {
         text,
         r#"bob flag=true count=7 sum=10 a=10 one=one point=(1.5, -2) areas=9 maybe=Some("hi") nothing=None scaled=2"#
     );
-    let json: serde_json::Value =
-        serde_json::from_str(&ok(&shipfn_in(p.dir.path(), &["inspect", "--json", p.file.to_str().unwrap()]))).unwrap();
+    let json = p.inspect_json();
     assert_eq!(json["abi_version"], shipfn_abi::ABI_VERSION, "a fresh guest speaks the current ABI");
     let captured = &json["captured_values"];
     assert_eq!(captured["name"], "bob");
@@ -22,12 +21,7 @@ fn captures_of_every_serde_kind_arrive_intact() {
     assert_eq!(captured["shape"], serde_json::json!({ "Rect": [2.0, 3.0] }));
     assert_eq!(captured["circle"], serde_json::json!({ "Circle": { "r": 1.0 } }));
     assert_eq!(captured["nothing"], serde_json::Value::Null);
-    let types: Vec<String> = json["captures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| format!("{}: {}", f["name"].as_str().unwrap(), f["type"].as_str().unwrap()))
-        .collect();
+    let types = capture_types(&json);
     for expected in
         ["table: HashMap<String, i64>", "ordered: BTreeMap<u32, String>", "point: Point", "maybe: Option<String>"]
     {
@@ -40,20 +34,14 @@ fn byte_and_float_vectors_are_copied_in_bulk_and_still_read_as_json() {
     let p = pack_suite("vectors", &["[1, 2, 255]", "[0.5, -1.25]"]);
     let out: String = serde_json::from_str(&ok(&p.run(&["--arg", "1"]))).unwrap();
     assert_eq!(out, "Some(2) Some(-1.25) Some(0.25) Some(200) 11");
-    let json: serde_json::Value =
-        serde_json::from_str(&ok(&shipfn_in(p.dir.path(), &["inspect", "--json", p.file.to_str().unwrap()]))).unwrap();
+    let json = p.inspect_json();
     let captured = &json["captured_values"];
     assert_eq!(captured["bytes"], serde_json::json!([1, 2, 255]));
     assert_eq!(captured["floats"], serde_json::json!([0.5, -1.25]));
     assert_eq!(captured["singles"], serde_json::json!([0.5, -1.25]));
     assert_eq!(captured["words"], serde_json::json!([100, 200, 25500]));
     assert_eq!(captured["later"], serde_json::json!([]));
-    let types: Vec<String> = json["captures"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| format!("{}: {}", f["name"].as_str().unwrap(), f["type"].as_str().unwrap()))
-        .collect();
+    let types = capture_types(&json);
     // In the order the body first names them.
     assert_eq!(
         types,

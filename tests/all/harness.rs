@@ -82,6 +82,18 @@ impl Packed {
         all.extend_from_slice(args);
         shipfn_in(self.dir.path(), &all)
     }
+
+    /// `shipfn inspect --json FILE`, parsed.
+    pub fn inspect_json(&self) -> serde_json::Value {
+        let out = shipfn_in(self.dir.path(), &["inspect", "--json", self.file.to_str().expect("utf-8 path")]);
+        serde_json::from_str(&ok(&out)).expect("inspect --json prints JSON")
+    }
+}
+
+/// `name: type` of each capture in `inspect --json` output, in order.
+pub fn capture_types(inspected: &serde_json::Value) -> Vec<String> {
+    let captures = inspected["captures"].as_array().expect("a captures array");
+    captures.iter().map(|f| format!("{}: {}", f["name"].as_str().unwrap(), f["type"].as_str().unwrap())).collect()
 }
 
 /// Packs maker `maker` of the suite guest with `args` (JSON texts).

@@ -52,19 +52,19 @@ pub fn sha256(bytes: &[u8]) -> Hash {
     Sha256::digest(bytes).into()
 }
 
-/// A closure's state with its SHA-256.
+/// Bytes with their SHA-256: a package's module or state.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HashedState {
-    /// The postcard bytes.
+pub struct Hashed {
+    /// The bytes.
     pub bytes: Vec<u8>,
     /// SHA-256 of `bytes`.
     pub sha256: Hash,
 }
 
-impl From<Vec<u8>> for HashedState {
+impl From<Vec<u8>> for Hashed {
     /// Hashes `bytes`.
-    fn from(bytes: Vec<u8>) -> HashedState {
-        HashedState { sha256: sha256(&bytes), bytes }
+    fn from(bytes: Vec<u8>) -> Hashed {
+        Hashed { sha256: sha256(&bytes), bytes }
     }
 }
 
@@ -92,20 +92,21 @@ impl Package {
         module: Vec<u8>,
         state: Vec<u8>,
     ) -> Package {
-        Package::with_hashed_state(source, entry, tramp, func, signature, module, state.into())
+        Package::with_hashes(source, entry, tramp, func, signature, module.into(), state.into())
     }
 
-    /// [`new`](Package::new) for a state whose SHA-256 the caller computed
-    /// while producing it: a packer hashes a large state as it copies it out
-    /// of the guest. A wrong hash makes a package that every reader refuses.
-    pub fn with_hashed_state(
+    /// [`new`](Package::new) for a module and state whose SHA-256 the caller
+    /// already has: a packer hashed the module to look up its compiled form,
+    /// and hashes a large state as it copies it out of the guest. A wrong
+    /// hash makes a package that every reader refuses.
+    pub fn with_hashes(
         source: Source,
         entry: u32,
         tramp: u32,
         func: u32,
         signature: Signature,
-        module: Vec<u8>,
-        state: HashedState,
+        module: Hashed,
+        state: Hashed,
     ) -> Package {
         let manifest = Manifest {
             created_by: concat!("shipfn ", env!("CARGO_PKG_VERSION")).into(),
@@ -115,10 +116,10 @@ impl Package {
             tramp,
             func,
             signature,
-            module_sha256: sha256(&module),
+            module_sha256: module.sha256,
             state_sha256: state.sha256,
         };
-        Package { manifest, module, state: state.bytes, signer: None }
+        Package { manifest, module: module.bytes, state: state.bytes, signer: None }
     }
 
     /// Encodes the package, unsigned.

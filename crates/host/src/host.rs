@@ -220,7 +220,7 @@ impl Host {
 
     /// [`compile`](Host::compile) for bytes whose SHA-256 is known, once per
     /// distinct module: later calls get the cached module.
-    fn compile_hashed(&self, wasm: &[u8], hash: Hash) -> Result<Module> {
+    pub(crate) fn compile_hashed(&self, wasm: &[u8], hash: Hash) -> Result<Module> {
         let cache = || self.inner.modules.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(module) = cache().get(&hash) {
             return Ok(module.clone());

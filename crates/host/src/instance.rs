@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use shipfn_abi::{ABI_BLOCK_EXPORT, ABI_VERSION, ALLOC_EXPORT, CALL_EXPORT, MIN_ABI_VERSION, word};
 use wasmtime::{Instance, InstancePre, Linker, Memory, Module, ModuleExport, ResourceLimiter, Store, Trap, TypedFunc};
 
-use shipfn_format::HashedState;
+use shipfn_format::Hashed;
 
 use crate::host::TICK;
 use crate::{Error, Host, Result};
@@ -198,14 +198,14 @@ impl Guest {
     /// are copied in chunks, each copied chunk of guest memory is given back
     /// to the system (so a large buffer, a maker's state, is not resident
     /// twice), and a second thread hashes the copy as it grows.
-    pub fn take_hashed(mut self, ptr_word: usize, len_word: usize) -> Result<HashedState> {
+    pub fn take_hashed(mut self, ptr_word: usize, len_word: usize) -> Result<Hashed> {
         const CHUNK: usize = 4 << 20;
         let (ptr, len) = (self.word(ptr_word)? as usize, self.word(len_word)? as usize);
         let memory = self.memory.data_mut(&mut self.store);
         let buffer = memory.get_mut(ptr..ptr.saturating_add(len));
         let buffer = buffer.ok_or_else(|| Error::Abi("a guest buffer lies outside memory".into()))?;
         if len < CHUNK {
-            return Ok(HashedState { sha256: shipfn_format::sha256(buffer), bytes: buffer.to_vec() });
+            return Ok(buffer.to_vec().into());
         }
         let mut bytes = vec![0; len];
         let sha256 = std::thread::scope(|s| {
@@ -223,7 +223,7 @@ impl Guest {
             drop(copied);
             hasher.join().expect("hashing does not panic")
         });
-        Ok(HashedState { bytes, sha256 })
+        Ok(Hashed { bytes, sha256 })
     }
 
     /// Writes consecutive words starting at `first`.
@@ -342,7 +342,8 @@ impl Guest {
 
     /// The error a failed wasm call on this instance stands for.
     fn failed(&mut self, host: &Host, error: wasmtime::Error) -> Error {
-        let overflow = self.shadow_stack_overflowed();
+        let out_of_bounds = error.downcast_ref::<Trap>() == Some(&Trap::MemoryOutOfBounds);
+        let overflow = out_of_bounds && self.shadow_stack_overflowed();
         classify(host, &mut self.store, Some(Abi { memory: &self.memory, block: self.layout.block, overflow }), error)
     }
 

@@ -2,7 +2,7 @@
 //! it returns.
 
 use shipfn_abi::{ArgError, FN_PREFIX, MAKER_PREFIX, Made, status, word};
-use shipfn_format::{HashedState, Package, Source};
+use shipfn_format::{Hashed, Package, Source, sha256};
 use wasmtime::{ExternType, Module, ValType};
 
 use crate::instance::{Guest, Prepared};
@@ -35,7 +35,8 @@ impl Host {
         args: &[String],
         source: Source,
     ) -> Result<Package> {
-        let module = self.compile(wasm)?;
+        let module_sha256 = sha256(wasm);
+        let module = self.compile_hashed(wasm, module_sha256)?;
         let export = format!("{prefix}{name}");
         let is_entry = matches!(module.get_export(&export), Some(ExternType::Func(f))
             if f.params().len() == 0 && f.results().map(|r| matches!(r, ValType::I32)).eq([true]));
@@ -45,7 +46,7 @@ impl Host {
         let mut guest = Guest::new(self, &Prepared::new(self, &module)?)?;
         let input = postcard::to_allocvec(args).map_err(|e| Error::Internal(e.to_string()))?;
         guest.place(self, true, &[(word::INPUT_PTR, &input)])?;
-        let mut made = guest.invoke(self, &export, |status, output| match status {
+        let made = guest.invoke(self, &export, |status, output| match status {
             status::OK => postcard::from_bytes::<Made>(output)
                 .map_err(|e| Error::Abi(format!("the {what} answered something that does not decode: {e}"))),
             status::BAD_ARGS => {
@@ -57,14 +58,15 @@ impl Host {
             _ => Err(Error::Abi(format!("{what} `{name}`: {}", String::from_utf8_lossy(output)))),
         })??;
         let version = guest.abi_version();
-        let state = if version >= 2 && made.state.is_empty() {
+        let Made { entry, tramp, func, signature, state } = made;
+        let state = if version >= 2 && state.is_empty() {
             guest.take_hashed(word::STATE_PTR, word::STATE_LEN)?
         } else {
             drop(guest);
-            HashedState::from(std::mem::take(&mut made.state))
+            state.into()
         };
-        let (module, Made { entry, tramp, func, signature, .. }) = (wasm.to_vec(), made);
-        let mut package = Package::with_hashed_state(source, entry, tramp, func, signature, module, state);
+        let module = Hashed { bytes: wasm.to_vec(), sha256: module_sha256 };
+        let mut package = Package::with_hashes(source, entry, tramp, func, signature, module, state);
         package.manifest.abi_version = version;
         Ok(package)
     }
