@@ -40,6 +40,45 @@ fn many_threads_call_one_function_concurrently() {
 }
 
 #[test]
+fn fresh_instances_share_nothing_though_stores_are_reused() {
+    let host = Host::new(Limits::default()).unwrap();
+    let tally = load(&host, "tally", &[]);
+    std::thread::scope(|s| {
+        for _ in 0..2 {
+            s.spawn(|| {
+                for _ in 0..100 {
+                    assert_eq!(tally.call::<(), u64>(&()).unwrap(), 1, "a fresh instance saw an earlier call");
+                }
+            });
+        }
+    });
+    let mut warm = tally.warm();
+    let counts: Vec<u64> = (0..3).map(|_| warm.call(&()).unwrap()).collect();
+    assert_eq!(counts, [1, 2, 3], "a warm instance keeps its statics");
+    assert_eq!(tally.call_json(&[]).unwrap(), "1");
+}
+
+#[test]
+fn finished_instances_never_make_the_pool_busy() {
+    let host = Host::new(Limits { max_instances: 16, ..Limits::default() }).unwrap();
+    let tally = load(&host, "tally", &[]);
+    // After each number of fresh calls, finished instances wait in spare
+    // stores (or not); every slot can still be taken by a live instance,
+    // because waiting ones give theirs back.
+    for calls in 1..=4 {
+        assert_eq!(tally.call::<(), u64>(&()).unwrap(), 1);
+        let mut warms: Vec<_> = (0..16).map(|_| tally.warm()).collect();
+        for (i, warm) in warms.iter_mut().enumerate() {
+            let count = warm.call::<(), u64>(&()).unwrap_or_else(|e| panic!("after {calls} calls, instance {i}: {e}"));
+            assert_eq!(count, 1);
+        }
+        let err = tally.warm().call::<(), u64>(&()).unwrap_err();
+        assert!(matches!(err, shipfn_host::Error::Busy(_)), "a 17th instance in a pool of 16: {err}");
+    }
+    assert_eq!(tally.call::<(), u64>(&()).unwrap(), 1);
+}
+
+#[test]
 fn a_warm_instance_serves_many_calls_and_recovers_from_a_trap() {
     let host = Host::new(Limits::default()).unwrap();
     let greeter = load(&host, "greeter", &["hey"]);

@@ -75,9 +75,10 @@ impl Function {
         &self.package
     }
 
-    /// A new instance with the closure's table indices set.
-    fn instance(&self) -> Result<Guest> {
-        let mut guest = Guest::new(&self.host, &self.prepared)?;
+    /// A new instance with the closure's table indices set; `short` if it
+    /// ends with one call.
+    fn instance(&self, short: bool) -> Result<Guest> {
+        let mut guest = Guest::new(&self.host, &self.prepared, short)?;
         let m = &self.package.manifest;
         guest.set_words(word::ENTRY, &[m.entry, m.tramp, m.func])?;
         Ok(guest)
@@ -92,13 +93,15 @@ impl Function {
         // Checking the indices alone needs no state.
         let state = if call_mode == mode::VALIDATE_INDICES { &[][..] } else { &self.package.state[..] };
         let mut guest = self.setup(state, input)?;
-        guest.call(&self.host, call_mode)
+        let reply = guest.call(&self.host, call_mode)?;
+        guest.finish_fresh(&self.host);
+        Ok(reply)
     }
 
     /// A fresh instance with the table indices, `state` and `input` in place,
     /// in the scratch buffer when they fit.
     fn setup(&self, state: &[u8], input: &[u8]) -> Result<Guest> {
-        let mut guest = self.instance()?;
+        let mut guest = self.instance(true)?;
         guest.place(&self.host, true, &[(word::STATE_PTR, state), (word::INPUT_PTR, input)])?;
         Ok(guest)
     }
@@ -169,10 +172,12 @@ impl Function {
         with_typed_input(args, |input| {
             let mut guest = self.setup(&self.package.state, input)?;
             // The result is decoded straight from guest memory.
-            guest.call_with(&self.host, mode::POSTCARD, |status, output| match status {
+            let result = guest.call_with(&self.host, mode::POSTCARD, |status, output| match status {
                 status::OK => decode_result(output),
                 other => Err(self.failure(other, output)),
-            })?
+            })?;
+            guest.finish_fresh(&self.host);
+            result
         })
     }
 
@@ -239,7 +244,7 @@ impl Warm<'_> {
         let guest = match &mut self.guest {
             Some(guest) => guest,
             empty => {
-                let mut guest = function.instance()?;
+                let mut guest = function.instance(false)?;
                 // The state lives on the guest heap: the scratch buffer is
                 // reused by every call's input and output.
                 guest.place(host, false, &[(word::STATE_PTR, &function.package.state)])?;

@@ -9,11 +9,13 @@ use std::time::Duration;
 use shipfn_abi::{ABI_BLOCK_EXPORT, ALLOC_EXPORT, CALL_EXPORT};
 use shipfn_format::{Hash, Package, PublicKey, sha256};
 use wasmtime::{
-    Config, Enabled, Engine, ExternType, InstanceAllocationStrategy, Module, PoolingAllocationConfig, Strategy, ValType,
+    Config, Enabled, Engine, ExternType, InstanceAllocationStrategy, Module, PoolingAllocationConfig, Store, Strategy,
+    ValType,
 };
 
 use crate::cache::DiskCache;
 use crate::function::Function;
+use crate::instance::Limiter;
 use crate::{Error, Limits, Result};
 
 /// How often the epoch advances; time limits are exact to about this much.
@@ -42,6 +44,19 @@ struct Inner {
     modules: Mutex<HashMap<Hash, Module>>,
     /// Compiled modules on disk, if configured.
     disk: Option<DiskCache>,
+    /// Stores whose instances have all finished, kept to host the next fresh
+    /// instances (pooled hosts only); see [`Host::spare_store`].
+    spares: Mutex<Vec<Spare>>,
+    /// At most this many spare stores are kept.
+    max_spares: usize,
+    /// A store hosts at most this many instances before it is dropped.
+    instances_per_store: u32,
+}
+
+/// A store whose `hosted` instances have all finished.
+pub(crate) struct Spare {
+    pub store: Store<Limiter>,
+    pub hosted: u32,
 }
 
 /// Which wasmtime compiler turns modules into native code.
@@ -133,6 +148,11 @@ const KEEP_RESIDENT: usize = 4 << 20;
 /// asking the kernel which of its pages are dirty.
 const TABLE_KEEP_RESIDENT: usize = 4 << 10;
 
+/// Fresh instances one store hosts before it is dropped, on a pool large
+/// enough: reusing a store spreads its setup and teardown over several
+/// instances; more than a few gains no more and holds more pool slots.
+const INSTANCES_PER_STORE: u32 = 4;
+
 /// Most compiled modules kept in memory; past it, one is dropped per insert.
 const MODULE_CACHE_CAPACITY: usize = 64;
 
@@ -165,7 +185,26 @@ impl Host {
             ),
             None => None,
         };
-        let inner = Arc::new(Inner { engine, limits, modules: Mutex::new(HashMap::new()), disk });
+        // Store reuse holds finished instances' pool slots until their store
+        // is dropped: keep that to a quarter of the pool at most.
+        let max_spares = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 16);
+        let instances_per_store = match instances {
+            InstanceStrategy::Pooling => {
+                (limits.max_instances as usize / (4 * max_spares)).clamp(1, INSTANCES_PER_STORE as usize) as u32
+            }
+            // An on-demand instance's memory is unmapped only when its store
+            // is dropped: one instance per store.
+            InstanceStrategy::OnDemand => 1,
+        };
+        let inner = Arc::new(Inner {
+            engine,
+            limits,
+            modules: Mutex::new(HashMap::new()),
+            disk,
+            spares: Mutex::new(Vec::new()),
+            max_spares,
+            instances_per_store,
+        });
         spawn_ticker(Arc::downgrade(&inner))?;
         Ok(Host { inner })
     }
@@ -177,6 +216,37 @@ impl Host {
 
     pub(crate) fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+
+    /// A store to host a fresh instance: a spare one if there is one.
+    ///
+    /// Instances of one store are as isolated from each other as instances
+    /// of different stores (each has its own memory, table and globals); what
+    /// a store adds is setup, module registration and teardown, which reuse
+    /// spreads over several instances. Finished instances keep their pool
+    /// slots until their store is dropped, so reuse is bounded by
+    /// `instances_per_store` and `max_spares`.
+    pub(crate) fn spare_store(&self) -> Option<Spare> {
+        self.inner.spares.lock().unwrap_or_else(|e| e.into_inner()).pop()
+    }
+
+    /// Keeps `store`, whose instances have all finished, for the next fresh
+    /// instance, unless it has hosted its share or enough stores are kept.
+    pub(crate) fn keep_spare(&self, spare: Spare) {
+        if spare.hosted >= self.inner.instances_per_store {
+            return;
+        }
+        let mut spares = self.inner.spares.lock().unwrap_or_else(|e| e.into_inner());
+        if spares.len() < self.inner.max_spares {
+            spares.push(spare);
+        }
+    }
+
+    /// Drops every spare store, giving their finished instances' slots back
+    /// to the pool; whether there were any.
+    pub(crate) fn drop_spares(&self) -> bool {
+        let spares = std::mem::take(&mut *self.inner.spares.lock().unwrap_or_else(|e| e.into_inner()));
+        !spares.is_empty()
     }
 
     /// Verifies a package and compiles its module, ready to call.

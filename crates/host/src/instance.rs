@@ -14,7 +14,7 @@ use wasmtime::{Instance, InstancePre, Linker, Memory, Module, ModuleExport, Reso
 
 use shipfn_format::Hashed;
 
-use crate::host::TICK;
+use crate::host::{Spare, TICK};
 use crate::{Error, Host, Result};
 
 /// Enforces the memory limit and remembers why growth was refused.
@@ -87,6 +87,10 @@ struct Layout {
 /// An instance, its memory, and where its ABI block and scratch buffer are.
 pub(crate) struct Guest {
     store: Store<Limiter>,
+    /// Instances the store has hosted, this one included.
+    hosted: u32,
+    /// The memory's size when the instance started.
+    initial_size: usize,
     instance: Instance,
     memory: Memory,
     layout: Layout,
@@ -116,14 +120,29 @@ pub(crate) struct Reply {
 pub(crate) type Slot<'a> = (usize, &'a [u8]);
 
 impl Guest {
-    pub fn new(host: &Host, prepared: &Prepared) -> Result<Guest> {
-        let limits = host.limits();
-        let mut store = Store::new(host.engine(), Limiter { max_memory: limits.max_memory, refused: None });
-        store.limiter(|l| l);
-        store.epoch_deadline_trap();
+    /// A new instance; in a spare store if `short` (it ends with its call,
+    /// by [`finish_fresh`](Guest::finish_fresh)), in a store of its own
+    /// otherwise, so that a long-lived instance holds no finished ones.
+    pub fn new(host: &Host, prepared: &Prepared, short: bool) -> Result<Guest> {
+        let (mut store, hosted) = match short.then(|| host.spare_store()).flatten() {
+            Some(spare) => (spare.store, spare.hosted),
+            None => (new_store(host), 0),
+        };
         arm(&mut store, host)?;
         let instance = match prepared.pre.instantiate(&mut store) {
             Ok(instance) => instance,
+            // Finished instances in spare stores hold pool slots: give them
+            // back and try once more in a new store.
+            Err(e) if is_busy(&e) && (hosted > 0 || host.drop_spares()) => {
+                drop(store);
+                host.drop_spares();
+                store = new_store(host);
+                arm(&mut store, host)?;
+                match prepared.pre.instantiate(&mut store) {
+                    Ok(instance) => instance,
+                    Err(e) => return Err(classify(host, &mut store, None, e)),
+                }
+            }
             Err(e) => return Err(classify(host, &mut store, None, e)),
         };
         let not_a_guest = |what: &str| Error::NotAGuest(format!("export `{what}` has the wrong kind or type"));
@@ -140,8 +159,19 @@ impl Guest {
         // type check saves building its type on every call.
         let call = unsafe { TypedFunc::new_unchecked(&store, call) };
         let exports = LateExports { alloc: prepared.alloc, free: prepared.free, stack_pointer: prepared.stack_pointer };
-        let mut guest =
-            Guest { store, instance, memory, layout: Layout::default(), call, alloc: None, free: None, exports };
+        let initial_size = memory.data_size(&store);
+        let mut guest = Guest {
+            store,
+            hosted: hosted + 1,
+            initial_size,
+            instance,
+            memory,
+            layout: Layout::default(),
+            call,
+            alloc: None,
+            free: None,
+            exports,
+        };
         guest.layout = match prepared.layout.get() {
             Some(layout) => *layout,
             None => {
@@ -150,6 +180,16 @@ impl Guest {
             }
         };
         Ok(guest)
+    }
+
+    /// Ends an instance whose call returned (with any status): its store is
+    /// kept to host a later fresh instance if the instance's memory did not
+    /// grow, so that a finished instance waiting for its store to be dropped
+    /// holds little memory.
+    pub fn finish_fresh(self, host: &Host) {
+        if self.memory.data_size(&self.store) == self.initial_size {
+            host.keep_spare(Spare { store: self.store, hosted: self.hosted });
+        }
     }
 
     /// Reads where the block and scratch buffer are, and checks the version.
@@ -382,6 +422,18 @@ impl Guest {
     }
 }
 
+/// A store for instances under the host's limits.
+fn new_store(host: &Host) -> Store<Limiter> {
+    let mut store = Store::new(host.engine(), Limiter { max_memory: host.limits().max_memory, refused: None });
+    store.limiter(|l| l);
+    store.epoch_deadline_trap();
+    store
+}
+
+fn is_busy(error: &wasmtime::Error) -> bool {
+    error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some()
+}
+
 /// Sets the time limit and fuel for the next call, and forgets refusals.
 fn arm(store: &mut Store<Limiter>, host: &Host) -> Result<()> {
     let limits = host.limits();
@@ -413,7 +465,7 @@ fn classify(host: &Host, store: &mut Store<Limiter>, abi: Option<Abi<'_>>, error
         Some(Trap::OutOfFuel) => return Error::OutOfFuel(host.limits().fuel.unwrap_or(0)),
         _ => {}
     }
-    if error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some() {
+    if is_busy(&error) {
         return Error::Busy(format!("{error:#}"));
     }
     if let Some(message) = abi.as_ref().and_then(|abi| panic_message(abi.memory, store, abi.block)) {

@@ -18,6 +18,9 @@ pub struct Limits {
     /// Most instances alive at once (calls in flight, warm instances, and
     /// one per load while it validates): the size of the instance pool
     /// ([`InstanceStrategy::Pooling`](crate::InstanceStrategy::Pooling) only).
+    /// A few finished fresh instances may wait for their store to be reused
+    /// (at most a quarter of the pool); they give their slots back as soon as
+    /// the pool is otherwise full, so they never make a call fail as busy.
     pub max_instances: u32,
 }
 

@@ -43,7 +43,7 @@ impl Host {
         if !is_entry {
             return Err(Error::NoSuchExport { what, name: name.into(), available: names(&module, prefix) });
         }
-        let mut guest = Guest::new(self, &Prepared::new(self, &module)?)?;
+        let mut guest = Guest::new(self, &Prepared::new(self, &module)?, false)?;
         let input = postcard::to_allocvec(args).map_err(|e| Error::Internal(e.to_string()))?;
         guest.place(self, true, &[(word::INPUT_PTR, &input)])?;
         let made = guest.invoke(self, &export, |status, output| match status {

@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 use shipfn_guest::{Closure, Global, export, maker, ship};
@@ -138,6 +139,15 @@ pub fn panicky() -> Closure<(i64,), i64> {
         }
         x
     })
+}
+
+static CALLS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts its calls in a plain static (not a [`Global`], so not shipped): a
+/// fresh instance starts from zero, a reused one remembers.
+#[maker]
+pub fn tally() -> Closure<(), u64> {
+    ship!(|| CALLS.fetch_add(1, Ordering::Relaxed) + 1)
 }
 
 /// Never returns.
