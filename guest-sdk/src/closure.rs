@@ -29,12 +29,17 @@ pub enum Request<A, R> {
     Validate,
 }
 
-/// `tramp::<C, G, A, R>`, seen through a type that does not name C and G.
+/// `tramp::<B, C, G, A, R>`, seen through a type that does not name B, C and G.
 pub(crate) type TrampFn<A, R> = fn(usize, &[u8], &mut Request<A, R>) -> Result<(), String>;
 
-/// The state trampoline: the one place that knows the capture types.
-fn tramp<C, G, A, R>(func: usize, state: &[u8], request: &mut Request<A, R>) -> Result<(), String>
+/// The state trampoline: the one place that knows the capture types, and
+/// the body's own type `B`, so the body is called directly (inlined), not
+/// through the function table: a fresh instance initializes one table entry
+/// fewer per call. `func` is the body's table index, kept in the format for
+/// tools; it is not called.
+fn tramp<B, C, G, A, R>(_func: usize, state: &[u8], request: &mut Request<A, R>) -> Result<(), String>
 where
+    B: Fn(C, G, A) -> R + Copy,
     C: StateFields,
     G: StateFields,
 {
@@ -43,11 +48,7 @@ where
     match request {
         Request::Call { args, result } => {
             let args = args.take().ok_or("closure called without arguments")?;
-            // SAFETY: `func` was produced from a `fn(C, G, A) -> R` in `Closure::__new`,
-            // paired with this very instantiation of `tramp`. A forged index can
-            // only make wasm's `call_indirect` trap on a signature mismatch.
-            let body: fn(C, G, A) -> R = unsafe { fn_from_index(func) }?;
-            *result = Some(body(captures, globals, args));
+            *result = Some(conjure::<B>()(captures, globals, args));
         }
         Request::Describe { json } => {
             *json = Some((to_json(&captures)?, to_json(&globals)?));
@@ -55,6 +56,20 @@ where
         Request::Validate => {}
     }
     Ok(())
+}
+
+/// The body as a function of its own, for `func`.
+fn body<B: Fn(C, G, A) -> R + Copy, C, G, A, R>(captures: C, globals: G, args: A) -> R {
+    conjure::<B>()(captures, globals, args)
+}
+
+/// The value of a closure type that captures nothing.
+fn conjure<B: Copy>() -> B {
+    const { assert!(core::mem::size_of::<B>() == 0, "a shipped closure's body captures nothing") };
+    // SAFETY: `B` has no bytes, so there is nothing to initialize. It is the
+    // type of the closure `ship!` wrote, which holds no captures (they are
+    // its parameters), so a value of it is just a name for its code.
+    unsafe { core::mem::zeroed() }
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<String, String> {
@@ -131,19 +146,20 @@ pub struct Meta {
 }
 
 impl<A: Args, R> Closure<A, R> {
-    /// Used by `ship!`: pairs a non-capturing body with the values it needs.
+    /// Used by `ship!`: pairs a body that captures nothing with the values
+    /// it needs.
     #[doc(hidden)]
-    pub fn __new<C: StateFields, G: StateFields>(
-        body: fn(C, G, A) -> R,
-        captures: C,
-        globals: G,
-        param_names: &'static [&'static str],
-    ) -> Self {
+    pub fn __new<B, C, G>(_body: B, captures: C, globals: G, param_names: &'static [&'static str]) -> Self
+    where
+        B: Fn(C, G, A) -> R + Copy,
+        C: StateFields,
+        G: StateFields,
+    {
         let state = encode_state(&(&captures, &globals))
             .unwrap_or_else(|e| panic!("shipfn: captured state does not serialize: {e}"));
         Closure {
-            tramp: tramp::<C, G, A, R> as TrampFn<A, R> as usize,
-            func: body as usize,
+            tramp: tramp::<B, C, G, A, R> as TrampFn<A, R> as usize,
+            func: body::<B, C, G, A, R> as fn(C, G, A) -> R as usize,
             state,
             meta: Some((meta::<C, G, A>, param_names)),
             _types: PhantomData,
