@@ -46,6 +46,15 @@
 //! - A closure whose result is `Result<T, E>` with `E: Display` is *fallible*:
 //!   `Ok(t)` is the result, `Err(e)` is reported by the host as an error
 //!   carrying `e.to_string()`. A panic is reported with its message and location.
+//!
+//! # Features
+//!
+//! - `allocator` (on by default) makes std's dlmalloc the guest's global
+//!   allocator, fed first with the free heap that `shipfn pack` links into
+//!   the initial memory (64 KiB or more), so a call that allocates a little
+//!   does not grow a fresh instance's memory (std's own allocator grows it
+//!   for the first allocation, which costs a pooled host more than a small
+//!   call). Turn it off to bring your own `#[global_allocator]`.
 #![deny(missing_docs)]
 
 mod abi;
@@ -54,6 +63,8 @@ mod capture;
 mod closure;
 mod entry;
 mod global;
+#[cfg(all(target_arch = "wasm32", feature = "allocator"))]
+mod heap;
 
 pub use args::{Args, type_name};
 pub use closure::Closure;

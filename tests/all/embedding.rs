@@ -59,6 +59,24 @@ fn fresh_instances_share_nothing_though_stores_are_reused() {
 }
 
 #[test]
+fn small_allocations_use_the_initial_heap_and_large_ones_grow_memory() {
+    let host = Host::new(Limits::default()).unwrap();
+    let heap_user = load(&host, "heap_user", &[]);
+    for len in [1, 1000, 40 << 10] {
+        let (before, after) = heap_user.call::<(usize,), (usize, usize)>(&(len,)).unwrap();
+        assert_eq!(before, after, "allocating {len} bytes grew memory from {before} pages");
+    }
+    let (before, after) = heap_user.call::<(usize,), (usize, usize)>(&(1 << 20,)).unwrap();
+    assert!(after >= before + 16, "1 MiB more needs at least 16 more pages: {before} -> {after}");
+    // The heap goes on past the initial memory: one allocation spanning both.
+    let mut warm = heap_user.warm();
+    for len in [50 << 10, 3 << 20, 10] {
+        let (before, after) = warm.call::<(usize,), (usize, usize)>(&(len,)).unwrap();
+        assert!(after >= before);
+    }
+}
+
+#[test]
 fn finished_instances_never_make_the_pool_busy() {
     let host = Host::new(Limits { max_instances: 16, ..Limits::default() }).unwrap();
     let tally = load(&host, "tally", &[]);

@@ -38,6 +38,15 @@ pub const TARGET: &str = "wasm32-unknown-unknown";
 /// the stack depth.
 pub const GUEST_STACK_SIZE: u32 = (2 << 20) + (64 << 10);
 
+/// The free heap guests are linked with in their initial memory
+/// (`--initial-heap`; the memory is rounded up to whole 64 KiB pages). The
+/// guest SDK's allocator uses it before growing memory, so a call that
+/// allocates less than this never grows a fresh instance's memory, which in a
+/// pooled host costs more than a small call. More is not free: resetting an
+/// instance scans its whole memory's page table, so every 64 KiB of initial
+/// memory adds to every fresh call.
+pub const GUEST_INITIAL_HEAP: u32 = 64 << 10;
+
 /// What to install when no toolchain is found.
 pub const INSTALL_HINT: &str = "install one of:\n  \
     - the rustup target:  rustup target add wasm32-unknown-unknown\n  \
@@ -215,7 +224,10 @@ pub fn build(crate_dir: &Path, toolchain: &Toolchain, options: &BuildOptions) ->
     }
     // The exported stack pointer lets the host tell a shadow-stack overflow
     // (an out-of-bounds store below address 0) from other bad accesses.
-    cmd.arg("--").arg(format!("-Clink-arg=-zstack-size={GUEST_STACK_SIZE}")).arg("-Clink-arg=--export=__stack_pointer");
+    cmd.arg("--")
+        .arg(format!("-Clink-arg=-zstack-size={GUEST_STACK_SIZE}"))
+        .arg(format!("-Clink-arg=--initial-heap={GUEST_INITIAL_HEAP}"))
+        .arg("-Clink-arg=--export=__stack_pointer");
     let program = toolchain.cargo.display().to_string();
     let mut child = cmd.spawn().map_err(|source| BuildError::Spawn { program, source })?;
     let mut wasm = None;

@@ -141,6 +141,19 @@ pub fn panicky() -> Closure<(i64,), i64> {
     })
 }
 
+/// Allocates `len` bytes and reports the memory's size in 64 KiB pages
+/// before and after.
+#[maker]
+pub fn heap_user() -> Closure<(usize,), (usize, usize)> {
+    ship!(|len: usize| {
+        let before = core::arch::wasm32::memory_size(0);
+        let buffer = black_box(vec![1u8; len]);
+        let after = core::arch::wasm32::memory_size(0);
+        drop(buffer);
+        (before, after)
+    })
+}
+
 static CALLS: AtomicU64 = AtomicU64::new(0);
 
 /// Counts its calls in a plain static (not a [`Global`], so not shipped): a
