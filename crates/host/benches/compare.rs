@@ -105,6 +105,25 @@ fn fresh_and_floor_us(function: &Function) -> (f64, f64) {
     )
 }
 
+/// Fresh calls of the suite's `stack_user` closure that touch little memory,
+/// in microseconds, before and after calls that touched 1.5 MiB of its
+/// stack: a pool that kept those pages would reset them for every later call.
+fn after_heavy_calls_us(toolchain: &Toolchain, options: &BuildOptions) -> (f64, f64) {
+    let wasm = shipfn_build::build(&repo().join("tests/guests/suite"), toolchain, options).expect("the suite builds");
+    let wasm = std::fs::read(wasm).expect("the suite module");
+    let host = Host::new(Limits::default()).expect("a host");
+    let package = host.make(&wasm, "stack_user", &[]).expect("pack stack_user").to_bytes();
+    let function = host.load(&package).expect("load");
+    let mut small = || {
+        function.call::<(u32,), u64>(&(1,)).expect("call");
+    };
+    let before = median_us(2000, 11, &mut small);
+    for _ in 0..200 {
+        function.call::<(u32,), u64>(&(1500,)).expect("a deep call");
+    }
+    (before, median_us(2000, 11, small))
+}
+
 /// Median wall time, in milliseconds, of running the `shipfn` binary.
 fn process_ms(shipfn: &Path, args: &[&str], runs: usize) -> Option<f64> {
     let mut samples = Vec::with_capacity(runs);
@@ -179,6 +198,7 @@ fn main() {
         let r: i64 = warm.call(&(4i64,)).expect("call");
         assert_eq!(r, 10);
     });
+    let (light_us, after_heavy_us) = after_heavy_calls_us(&toolchain, &options);
     let per_second_2 = throughput(&function, 2, Duration::from_secs(2));
     let per_second_1 = throughput(&function, 1, Duration::from_secs(2));
     let cp = cloudpickle();
@@ -203,6 +223,10 @@ fn main() {
     );
     println!("| call on a fresh instance (JSON in and out) | {fresh_json_us:.2} µs | | | |");
     println!("| call on a reused instance (typed) | {warm_us:.3} µs | ≤ 0.5 µs | | |");
+    println!(
+        "| fresh call touching little memory, after 200 that touched 1.5 MiB (suite `stack_user`) | {after_heavy_us:.2} µs | | | before them {light_us:.2} µs: {:.2}× |",
+        after_heavy_us / light_us
+    );
     println!("| fresh-instance calls/s, 1 thread | {per_second_1:.0} | | | |");
     println!("| fresh-instance calls/s, 2 threads | {per_second_2:.0} | ≥ 200 000 | | |");
     println!("| load a package (verify + validate; module cached) | {load_us:.1} µs | | | |");

@@ -7,6 +7,7 @@
 //! scratch buffer, so a call on a fresh instance needs no guest allocation.
 
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use shipfn_abi::{ABI_BLOCK_EXPORT, ABI_VERSION, ALLOC_EXPORT, CALL_EXPORT, MIN_ABI_VERSION, word};
@@ -91,6 +92,8 @@ pub(crate) struct Guest {
     hosted: u32,
     /// The memory's size when the instance started.
     initial_size: usize,
+    /// Whether the instance ends with its call (see [`Guest::new`]).
+    short: bool,
     instance: Instance,
     memory: Memory,
     layout: Layout,
@@ -164,6 +167,7 @@ impl Guest {
             store,
             hosted: hosted + 1,
             initial_size,
+            short,
             instance,
             memory,
             layout: Layout::default(),
@@ -376,8 +380,21 @@ impl Guest {
     /// Calls `shipfn_call(mode)` and hands the status and the output, read
     /// in place from guest memory, to `read`.
     pub fn call_with<T>(&mut self, host: &Host, mode: u32, read: impl FnOnce(u32, &[u8]) -> T) -> Result<T> {
+        let started = self.short.then(Instant::now);
         let status = self.call.call(&mut self.store, mode);
-        self.finish(host, status, host.limits().max_result, read)
+        let heavy = started.is_some_and(|t| t.elapsed() >= HEAVY_CALL);
+        let result = self.finish(host, status, host.limits().max_result, read);
+        if heavy {
+            // The pool keeps an instance's dirtied pages mapped for the next
+            // instance in its slot and resets every one of them for each
+            // later instance, forever: a call that touched megabytes (a deep
+            // recursion, a large buffer) would make every later small call
+            // in that slot pay for resetting them. A long call may have
+            // touched many pages, and releasing them costs it little, so it
+            // gives them all back; they read as the module's image again.
+            release(self.memory.data_mut(&mut self.store));
+        }
+        result
     }
 
     /// The error a failed wasm call on this instance stands for.
@@ -421,6 +438,11 @@ impl Guest {
         Ok(read(status, output))
     }
 }
+
+/// A fresh instance's call that runs this long gives its memory's pages
+/// back to the system when it ends (see [`Guest::call_with`]); releasing
+/// them costs a few microseconds.
+const HEAVY_CALL: Duration = Duration::from_micros(50);
 
 /// A store for instances under the host's limits.
 fn new_store(host: &Host) -> Store<Limiter> {
