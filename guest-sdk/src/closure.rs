@@ -48,7 +48,7 @@ where
     match request {
         Request::Call { args, result } => {
             let args = args.take().ok_or("closure called without arguments")?;
-            *result = Some(conjure::<B>()(captures, globals, args));
+            *result = Some(body::<B, C, G, A, R>(captures, globals, args));
         }
         Request::Describe { json } => {
             *json = Some((to_json(&captures)?, to_json(&globals)?));
@@ -58,7 +58,8 @@ where
     Ok(())
 }
 
-/// The body as a function of its own, for `func`.
+/// The body as a function of its own: `func` records it, and `tramp`
+/// calls it directly, not through the function table.
 fn body<B: Fn(C, G, A) -> R + Copy, C, G, A, R>(captures: C, globals: G, args: A) -> R {
     conjure::<B>()(captures, globals, args)
 }

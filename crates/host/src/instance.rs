@@ -127,27 +127,20 @@ impl Guest {
     /// by [`finish_fresh`](Guest::finish_fresh)), in a store of its own
     /// otherwise, so that a long-lived instance holds no finished ones.
     pub fn new(host: &Host, prepared: &Prepared, short: bool) -> Result<Guest> {
-        let (mut store, hosted) = match short.then(|| host.spare_store()).flatten() {
+        let (mut store, mut hosted) = match short.then(|| host.spare_store()).flatten() {
             Some(spare) => (spare.store, spare.hosted),
             None => (new_store(host), 0),
         };
         arm(&mut store, host)?;
-        let instance = match prepared.pre.instantiate(&mut store) {
-            Ok(instance) => instance,
-            // Finished instances in spare stores hold pool slots: give them
-            // back and try once more in a new store.
-            Err(e) if is_busy(&e) && (hosted > 0 || host.drop_spares()) => {
-                drop(store);
-                host.drop_spares();
-                store = new_store(host);
-                arm(&mut store, host)?;
-                match prepared.pre.instantiate(&mut store) {
-                    Ok(instance) => instance,
-                    Err(e) => return Err(classify(host, &mut store, None, e)),
-                }
-            }
-            Err(e) => return Err(classify(host, &mut store, None, e)),
-        };
+        let mut instantiated = prepared.pre.instantiate(&mut store);
+        // Finished instances in spare stores (this one too, if it is reused)
+        // hold pool slots: give them back and try once more in a new store.
+        if instantiated.as_ref().is_err_and(is_busy) && (host.drop_spares() | (hosted > 0)) {
+            (store, hosted) = (new_store(host), 0);
+            arm(&mut store, host)?;
+            instantiated = prepared.pre.instantiate(&mut store);
+        }
+        let instance = instantiated.map_err(|e| classify(host, &mut store, None, e))?;
         let not_a_guest = |what: &str| Error::NotAGuest(format!("export `{what}` has the wrong kind or type"));
         let memory = instance
             .get_module_export(&mut store, &prepared.memory)
