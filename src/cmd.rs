@@ -19,6 +19,9 @@ pub struct HostArgs {
     /// Wall-clock time limit per call (e.g. 500ms, 10s, 2m).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Wall-clock time limit for compiling the package's module (e.g. 5s).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub compile_timeout: Duration,
     /// Memory limit of the guest's linear memory (e.g. 64MiB, 1GiB).
     #[arg(long, default_value = "1GiB", value_parser = parse_size)]
     pub max_memory: u64,
@@ -57,6 +60,7 @@ impl HostArgs {
             max_memory: usize::try_from(self.max_memory).unwrap_or(usize::MAX),
             fuel: self.fuel,
             max_result: usize::try_from(self.max_result).unwrap_or(usize::MAX),
+            compile_timeout: self.compile_timeout,
             ..Limits::default()
         };
         let compiler = match self.compiler {
@@ -69,15 +73,13 @@ impl HostArgs {
         if self.no_cache {
             return Ok(builder.build()?);
         }
-        if let Some(dir) = &self.cache_dir {
-            return Ok(builder.cache_dir(dir).build()?);
-        }
-        // The default cache is a convenience: if it cannot be used, say so and go on.
-        let Some(dir) = default_cache_dir() else { return Ok(builder.build()?) };
+        // The cache is a convenience: if it cannot be used (or is not safe to
+        // use), say so and go on without it.
+        let Some(dir) = self.cache_dir.clone().or_else(default_cache_dir) else { return Ok(builder.build()?) };
         match builder.clone().cache_dir(&dir).build() {
             Ok(host) => Ok(host),
             Err(e) => {
-                eprintln!("warning: not caching compiled modules: {e}");
+                crate::out::note(&format!("warning: not caching compiled modules: {e}"));
                 Ok(builder.build()?)
             }
         }
@@ -91,13 +93,21 @@ fn default_cache_dir() -> Option<std::path::PathBuf> {
         .or_else(|| var("HOME").map(|d| d.join(".cache").join("shipfn")))
 }
 
+/// The longest time limit accepted: past it a limit is no limit.
+const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
 fn parse_duration(text: &str) -> Result<Duration, String> {
+    let too_long = || format!("must be at most {}", humantime::format_duration(MAX_DURATION));
     let d = match text.parse::<f64>() {
-        Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
+        Ok(secs) if secs.is_finite() && secs >= 0.0 => Duration::try_from_secs_f64(secs).map_err(|_| too_long())?,
         Ok(_) => return Err("must be a positive duration".into()),
         Err(_) => humantime::parse_duration(text).map_err(|e| format!("{e} (try 500ms, 10s or 2m)"))?,
     };
-    if d.is_zero() { Err("must be more than zero".into()) } else { Ok(d) }
+    match d {
+        d if d.is_zero() => Err("must be more than zero".into()),
+        d if d > MAX_DURATION => Err(too_long()),
+        d => Ok(d),
+    }
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -170,4 +180,32 @@ impl TrustArgs {
 pub fn read_secret_key(path: &Path) -> anyhow::Result<SecretKey> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     SecretKey::from_file_text(&text).with_context(|| format!("{} is not a secret key", path.display()))
+}
+
+/// Writes through a new temporary file in the same directory, given `mode`,
+/// and renames it into place: a failure never leaves a half-written file, and
+/// the file never keeps an older file's mode or owner.
+pub fn write_atomically(
+    path: &Path,
+    mode: u32,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let context = || format!("cannot write {}", path.display());
+    // The temporary file starts with mode 0600.
+    let mut file = tempfile::NamedTempFile::new_in(dir).with_context(context)?;
+    write(file.as_file_mut()).with_context(context)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.as_file().set_permissions(std::fs::Permissions::from_mode(mode)).with_context(context)?;
+    }
+    #[cfg(not(unix))]
+    let _ = mode;
+    file.as_file().sync_all().with_context(context)?;
+    file.persist(path).map_err(|e| e.error).with_context(context)?;
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 mod cmd;
 mod exit;
+mod out;
 
 use clap::{Parser, Subcommand};
 
@@ -55,8 +56,10 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
+        // The reader of standard output has gone: nothing left to say.
+        Err(error) if out::is_broken_pipe(&error) => std::process::ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error:#}");
+            out::note(&format!("error: {error:#}"));
             exit::code(&error)
         }
     }

@@ -29,9 +29,9 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     let file = File { size: bytes.len(), sha256: hex::encode(shipfn_format::sha256(&bytes)) };
     let state_json = state.as_ref().ok();
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json(&function, &file, state_json))?);
+        crate::out::json_line(&serde_json::to_string_pretty(&json(&function, &file, state_json))?)?;
     } else {
-        print_text(&function, &args.package, &file, state_json);
+        crate::out::line(&text(&function, &args.package, &file, state_json))?;
     }
     state.map(drop).map_err(|e| anyhow::Error::new(e).context("cannot render the captured state"))
 }
@@ -76,24 +76,26 @@ fn json(function: &Function, file: &File, state: Option<&StateJson>) -> serde_js
     })
 }
 
-fn print_text(function: &Function, path: &std::path::Path, file: &File, state: Option<&StateJson>) {
+/// The text report; the caller escapes what the package controls.
+fn text(function: &Function, path: &std::path::Path, file: &File, state: Option<&StateJson>) -> String {
+    let mut lines = Vec::new();
     let package: &Package = function.package();
     let m = &package.manifest;
     let sig = &m.signature;
-    println!("{}: shipfn package, format {}", path.display(), shipfn_format::FORMAT_VERSION);
-    println!("  created by  {} (guest ABI {})", m.created_by, m.abi_version);
-    println!("  made by     {}", made_by(package));
-    println!("  signature   {}", m.signature_text());
+    lines.push(format!("{}: shipfn package, format {}", path.display(), shipfn_format::FORMAT_VERSION));
+    lines.push(format!("  created by  {} (guest ABI {})", m.created_by, m.abi_version));
+    lines.push(format!("  made by     {}", made_by(package)));
+    lines.push(format!("  signature   {}", m.signature_text()));
     if let (Some(ok), Some(error)) = (&sig.ok, &sig.error) {
-        println!("  fallible    Ok({ok}) is the result, Err({error}) is reported as an error");
+        lines.push(format!("  fallible    Ok({ok}) is the result, Err({error}) is reported as an error"));
     }
     match &package.signer {
-        Some(key) => println!("  signed by   {key}"),
-        None => println!("  signed by   (unsigned)"),
+        Some(key) => lines.push(format!("  signed by   {key}")),
+        None => lines.push("  signed by   (unsigned)".into()),
     }
-    println!("  package     {:>10}  sha256 {}", human_size(file.size), file.sha256);
-    println!("  module      {:>10}  sha256 {}", human_size(package.module.len()), hex::encode(m.module_sha256));
-    println!("  state       {:>10}  sha256 {}", human_size(package.state.len()), hex::encode(m.state_sha256));
+    lines.push(format!("  package     {:>10}  sha256 {}", human_size(file.size), file.sha256));
+    lines.push(format!("  module      {:>10}  sha256 {}", human_size(package.module.len()), hex::encode(m.module_sha256)));
+    lines.push(format!("  state       {:>10}  sha256 {}", human_size(package.state.len()), hex::encode(m.state_sha256)));
     let list = |fields: &[shipfn_host::Field]| {
         if fields.is_empty() {
             "(none)".to_string()
@@ -101,10 +103,11 @@ fn print_text(function: &Function, path: &std::path::Path, file: &File, state: O
             fields.iter().map(|f| format!("{}: {}", f.name, f.ty)).collect::<Vec<_>>().join(", ")
         }
     };
-    println!("  captures    {}", list(&sig.captures));
-    println!("  globals     {}", list(&sig.globals));
+    lines.push(format!("  captures    {}", list(&sig.captures)));
+    lines.push(format!("  globals     {}", list(&sig.globals)));
     if let Some(state) = state {
-        println!("  captured    {}", state.captures);
-        println!("  global values {}", state.globals);
+        lines.push(format!("  captured    {}", state.captures));
+        lines.push(format!("  global values {}", state.globals));
     }
+    lines.join("\n")
 }

@@ -3,9 +3,9 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use shipfn_host::SecretKey;
 
+use super::write_atomically;
 use crate::exit::Usage;
 
 /// Make an Ed25519 key pair for signing packages: NAME (the secret key,
@@ -26,23 +26,22 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     public_path.push(".pub");
     let public_path = PathBuf::from(public_path);
     for path in [&secret_path, &public_path] {
-        if path.exists() && !args.force {
+        if path.symlink_metadata().is_ok() && !args.force {
             return Err(Usage(format!("{} exists; pass --force to replace it", path.display())).into());
         }
     }
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness from the OS: {e}"))?;
     let key = SecretKey::from_seed(seed);
-
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let context = || format!("cannot write {}", secret_path.display());
-    let mut file = options.open(&secret_path).with_context(context)?;
-    file.write_all(key.to_file_text().as_bytes()).with_context(context)?;
-    std::fs::write(&public_path, key.public().to_file_text())
-        .with_context(|| format!("cannot write {}", public_path.display()))?;
-    eprintln!("wrote {} (secret) and {} (public key {})", secret_path.display(), public_path.display(), key.public());
+    // Both files are written afresh and renamed into place: a secret key
+    // written over an existing file would keep that file's mode and owner.
+    write_atomically(&secret_path, 0o600, |file| file.write_all(key.to_file_text().as_bytes()))?;
+    write_atomically(&public_path, 0o644, |file| file.write_all(key.public().to_file_text().as_bytes()))?;
+    crate::out::note(&format!(
+        "wrote {} (secret) and {} (public key {})",
+        secret_path.display(),
+        public_path.display(),
+        key.public()
+    ));
     Ok(())
 }

@@ -1,12 +1,12 @@
 //! `shipfn pack`: build a guest, run its maker in the sandbox, write a package.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context;
 use shipfn_build::{BuildError, BuildOptions, Toolchain};
 use shipfn_host::{Package, Source};
 
-use super::{HostArgs, human_size, read, read_secret_key};
+use super::{HostArgs, human_size, read, read_secret_key, write_atomically};
 
 /// Build a guest crate (or take a prebuilt .wasm), run one of its makers
 /// inside the sandbox, and write the closure it returns, with the module and
@@ -59,9 +59,9 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         (None, None) => unreachable!("clap requires --make or --fn"),
     };
     let output = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{name}.fnpkg")));
-    write_atomically(&output, |file| package.write_to(file, key.as_ref()))?;
+    write_atomically(&output, 0o644, |file| package.write_to(file, key.as_ref()))?;
     if !args.quiet {
-        eprintln!(
+        crate::out::note(&format!(
             "packed {} → {}{} ({}; {} module, {} state, {} in all)",
             made_by(&package),
             output.display(),
@@ -70,7 +70,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             human_size(package.module.len()),
             human_size(package.state.len()),
             human_size(package.encoded_len(key.is_some())),
-        );
+        ));
     }
     Ok(())
 }
@@ -92,7 +92,7 @@ fn module_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {
             _ => Toolchain::detect()?,
         };
         if !args.quiet {
-            eprintln!("building {} for wasm32 with {toolchain}", args.guest.display());
+            crate::out::note(&format!("building {} for wasm32 with {toolchain}", args.guest.display()));
         }
         let options = BuildOptions { target_dir: args.target_dir.clone(), quiet: args.quiet };
         let wasm = shipfn_build::build(&args.guest, &toolchain, &options)?;
@@ -103,27 +103,4 @@ fn module_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {
         Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"))
             .with_context(|| format!("cannot read guest {}", args.guest.display()))
     }
-}
-
-/// Writes through a temporary file in the same directory and renames it into
-/// place, so that a failure never leaves a half-written package.
-pub fn write_atomically(
-    path: &Path,
-    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    let context = || format!("cannot write {}", path.display());
-    let mut file = tempfile::NamedTempFile::new_in(dir).with_context(context)?;
-    write(file.as_file_mut()).with_context(context)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.as_file().set_permissions(std::fs::Permissions::from_mode(0o644)).with_context(context)?;
-    }
-    file.as_file().sync_all().with_context(context)?;
-    file.persist(path).map_err(|e| e.error).with_context(context)?;
-    Ok(())
 }

@@ -16,6 +16,5 @@ pub struct Args {
 
 pub fn main(args: Args) -> anyhow::Result<()> {
     let result = args.load.load()?.call_json_once(&args.args)?;
-    println!("{result}");
-    Ok(())
+    crate::out::json_line(&result)
 }

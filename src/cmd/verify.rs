@@ -21,6 +21,5 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         (Some(key), true) => format!("signed by {key} (no --trust given, so not checked against a trusted key)"),
         (None, _) => "unsigned".into(),
     };
-    println!("{}: ok: {}, {signed}", args.load.package.display(), function.manifest().signature_text());
-    Ok(())
+    crate::out::line(&format!("{}: ok: {}, {signed}", args.load.package.display(), function.manifest().signature_text()))
 }

@@ -6,6 +6,11 @@
 //! random key kept in the cache directory (mode 0600), of the module's hash,
 //! the engine's compatibility tag and the artifact. A file that fails the
 //! check is ignored and replaced.
+//!
+//! The key is only secret if nobody else can read or replace it: a cache
+//! directory that another user owns or may write to (one made first by a
+//! hostile neighbour, with a key they know), or a key file that is a link,
+//! not a regular file, or readable by others, is refused.
 
 use std::hash::{Hash as _, Hasher};
 use std::io::Write;
@@ -30,6 +35,7 @@ impl DiskCache {
     /// Opens (creating if needed) the cache in `dir` for `engine`.
     pub fn open(dir: &Path, engine: &Engine) -> std::io::Result<DiskCache> {
         create_private_dir(dir)?;
+        check_private(dir, &std::fs::metadata(dir)?, Private::Directory)?;
         let key = load_or_make_key(&dir.join(KEY_FILE))?;
         let mut hasher = std::hash::DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
@@ -80,10 +86,57 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
+/// What [`check_private`] checks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Private {
+    /// A directory only its owner may write to.
+    Directory,
+    /// A regular file only its owner may read or write.
+    File,
+}
+
+/// Refuses `path` unless it belongs to this process's user and others may
+/// not change it (nor, for a file, read it).
+#[cfg(unix)]
+fn check_private(path: &Path, meta: &std::fs::Metadata, kind: Private) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let refuse = |why: String| {
+        Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, format!("{}: {why}", path.display())))
+    };
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    let (is_kind, what, open_bits, access) = match kind {
+        Private::Directory => (meta.is_dir(), "a directory", 0o022, "change"),
+        Private::File => (meta.is_file(), "a regular file", 0o077, "read or change"),
+    };
+    if !is_kind {
+        return refuse(format!("not {what}"));
+    }
+    if meta.uid() != me {
+        return refuse(format!("owned by user {}, not by this user ({me})", meta.uid()));
+    }
+    if meta.mode() & open_bits != 0 {
+        return refuse(format!("mode {:o} lets other users {access} it", meta.mode() & 0o7777));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_: &Path, _: &std::fs::Metadata, _: Private) -> std::io::Result<()> {
+    Ok(())
+}
+
 fn load_or_make_key(path: &Path) -> std::io::Result<[u8; 32]> {
     let read = |path: &Path| -> std::io::Result<[u8; 32]> {
-        std::fs::read(path)?
-            .try_into()
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        let mut file = options.open(path)?;
+        check_private(path, &file.metadata()?, Private::File)?;
+        let mut key = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut key)?;
+        key.try_into()
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "the cache key is not 32 bytes"))
     };
     match read(path) {

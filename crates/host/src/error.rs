@@ -55,6 +55,13 @@ pub enum Error {
     /// The call ran past its time limit.
     #[error("the call ran past its time limit of {0:?} and was stopped")]
     Timeout(Duration),
+    /// Compiling the module took longer than its time limit.
+    #[error("compiling the module took longer than its time limit of {0:?}")]
+    CompileTimeout(Duration),
+    /// The module is larger or more complex than a host compiles: compiling
+    /// it could take minutes or gigabytes.
+    #[error("the module is too large or complex to compile safely: {0}")]
+    ModuleTooComplex(String),
     /// The call used up its fuel.
     #[error("the call used up its fuel ({0} units) and was stopped")]
     OutOfFuel(u64),
@@ -125,8 +132,11 @@ impl Error {
             Error::BadArgs(_) => ErrorKind::BadArgs,
             Error::GuestError(_) => ErrorKind::GuestError,
             Error::Panic(_) | Error::Trap(_) => ErrorKind::Trap,
-            Error::Timeout(_) | Error::OutOfFuel(_) => ErrorKind::Timeout,
-            Error::MemoryLimit { .. } | Error::ResultTooLarge { .. } | Error::Busy(_) => ErrorKind::ResourceLimit,
+            Error::Timeout(_) | Error::CompileTimeout(_) | Error::OutOfFuel(_) => ErrorKind::Timeout,
+            Error::MemoryLimit { .. }
+            | Error::ResultTooLarge { .. }
+            | Error::Busy(_)
+            | Error::ModuleTooComplex(_) => ErrorKind::ResourceLimit,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }

@@ -10,7 +10,7 @@ use shipfn_abi::{ABI_BLOCK_EXPORT, ALLOC_EXPORT, CALL_EXPORT};
 use shipfn_format::{Hash, Package, PublicKey, sha256};
 use wasmtime::{
     Config, Enabled, Engine, ExternType, InstanceAllocationStrategy, Module, PoolingAllocationConfig, Store, Strategy,
-    ValType,
+    ValType, WasmFeatures,
 };
 
 use crate::cache::DiskCache;
@@ -153,6 +153,23 @@ const TABLE_KEEP_RESIDENT: usize = 4 << 10;
 /// instances; more than a few gains no more and holds more pool slots.
 const INSTANCES_PER_STORE: u32 = 4;
 
+/// The WebAssembly proposals a module may use: those of WebAssembly 2.0
+/// that Rust's `wasm32-unknown-unknown` target uses. Refused: several
+/// memories (the memory limit is per memory), SIMD (Winch compiles only part
+/// of it, so a package could run under one compiler and not the other),
+/// relaxed SIMD (its results differ between machines), `externref` (Winch
+/// has no GC types), threads, memory64, tail calls, GC, exceptions and the
+/// other post-2.0 proposals.
+const GUEST_FEATURES: WasmFeatures = WasmFeatures::MUTABLE_GLOBAL
+    .union(WasmFeatures::FLOATS)
+    .union(WasmFeatures::BULK_MEMORY)
+    .union(WasmFeatures::BULK_MEMORY_OPT)
+    .union(WasmFeatures::CALL_INDIRECT_OVERLONG)
+    .union(WasmFeatures::REFERENCE_TYPES)
+    .union(WasmFeatures::SIGN_EXTENSION)
+    .union(WasmFeatures::SATURATING_FLOAT_TO_INT)
+    .union(WasmFeatures::MULTI_VALUE);
+
 /// Most compiled modules kept in memory; past it, one is dropped per insert.
 const MODULE_CACHE_CAPACITY: usize = 64;
 
@@ -174,6 +191,9 @@ impl Host {
             config.strategy(Strategy::Winch);
         }
         config.epoch_interruption(true).consume_fuel(limits.fuel.is_some()).max_wasm_stack(limits.max_stack);
+        // Only the proposals Rust guests use, and the same set under both
+        // compilers, so a package that runs on one host runs on every host.
+        config.wasm_features(WasmFeatures::all().difference(GUEST_FEATURES), false).wasm_features(GUEST_FEATURES, true);
         if instances == InstanceStrategy::Pooling {
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool_config(&limits)));
         }
@@ -299,7 +319,8 @@ impl Host {
         let module = match disk.and_then(|d| d.get(self.engine(), &hash)) {
             Some(module) => module,
             None => {
-                let module = Module::new(self.engine(), wasm).map_err(|e| Error::InvalidModule(format!("{e:#}")))?;
+                crate::screen::screen(wasm, self.limits())?;
+                let module = self.compile_with_deadline(wasm)?;
                 if let Some(disk) = disk {
                     disk.put(&hash, &module);
                 }
@@ -317,6 +338,34 @@ impl Host {
         }
         cache.insert(hash, module.clone());
         Ok(module)
+    }
+}
+
+impl Host {
+    /// Compiles `wasm` on a thread of its own and waits for it at most
+    /// [`Limits::compile_timeout`]. Compiling cannot be interrupted: past the
+    /// deadline the thread is left to finish in the background, its result
+    /// dropped; the shape checks made before compiling keep that short.
+    fn compile_with_deadline(&self, wasm: &[u8]) -> Result<Module> {
+        let compile = |wasm: &[u8], engine: &Engine| {
+            Module::new(engine, wasm).map_err(|e| Error::InvalidModule(format!("{e:#}")))
+        };
+        let (engine, bytes) = (self.engine().clone(), wasm.to_vec());
+        let (done, result) = std::sync::mpsc::sync_channel(1);
+        std::thread::Builder::new()
+            .name("shipfn-compile".into())
+            .spawn(move || {
+                let _ = done.send(compile(&bytes, &engine));
+            })
+            .map_err(|e| Error::Internal(format!("cannot start a compiler thread: {e}")))?;
+        let timeout = self.limits().compile_timeout;
+        match result.recv_timeout(timeout) {
+            Ok(module) => module,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(Error::CompileTimeout(timeout)),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                Err(Error::Internal("the compiler thread panicked".into()))
+            }
+        }
     }
 }
 

@@ -68,6 +68,7 @@ mod host;
 mod instance;
 mod limits;
 mod pack;
+mod screen;
 
 pub use error::{Error, ErrorKind, Result};
 pub use function::{Function, VALIDATE_STATE_UP_TO, Warm};

@@ -22,11 +22,19 @@ pub struct Limits {
     /// (at most a quarter of the pool); they give their slots back as soon as
     /// the pool is otherwise full, so they never make a call fail as busy.
     pub max_instances: u32,
+    /// Most bytes a module may have; a larger one is refused before it is
+    /// compiled.
+    pub max_module_size: usize,
+    /// Wall-clock time for compiling one module. A module that is not
+    /// compiled by then is refused with [`Error::CompileTimeout`](crate::Error::CompileTimeout);
+    /// the compiler's thread finishes in the background (compiling cannot be
+    /// interrupted), which the shape checks made before compiling keep short.
+    pub compile_timeout: Duration,
 }
 
 impl Default for Limits {
     /// 10 s, 1 GiB of memory, no fuel, 64 MiB results, 1 MiB of stack,
-    /// 128 instances at once.
+    /// 128 instances at once, 32 MiB modules compiled within 30 s.
     fn default() -> Self {
         Limits {
             timeout: Duration::from_secs(10),
@@ -35,6 +43,8 @@ impl Default for Limits {
             max_result: 64 << 20,
             max_stack: 1 << 20,
             max_instances: 128,
+            max_module_size: 32 << 20,
+            compile_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -1,0 +1,121 @@
+//! Screens a module's bytes before compiling them: compile time and memory
+//! grow faster than a module's size for some shapes of code (deep nesting,
+//! many locals live across many loops), so a small hostile module could
+//! otherwise stall a host for minutes or exhaust its memory while it is
+//! compiled. The bounds are far above what Rust guests need.
+
+use wasmparser::{Operator, Parser, Payload};
+
+use crate::{Error, Limits, Result};
+
+/// Most functions a module may define.
+const MAX_FUNCTIONS: u32 = 200_000;
+/// Most locals one function may declare.
+const MAX_LOCALS: u64 = 20_000;
+/// Deepest nesting of blocks, loops and ifs in one function.
+const MAX_NESTING: u32 = 2_000;
+/// Most loops nested around one another in one function.
+const MAX_LOOP_NESTING: u32 = 100;
+/// Most locals × nested loops in one function: every local live across a
+/// loop is a value that the optimizing compiler carries through each loop
+/// around it, and register allocation grows faster than that product.
+const MAX_LOCALS_TIMES_LOOPS: u64 = 20_000;
+/// Most tables a module may have (Rust guests have one).
+const MAX_TABLES: u32 = 4;
+
+/// Refuses a module whose size or shape is past the bounds that keep
+/// compiling it cheap, naming the bound.
+pub(crate) fn screen(wasm: &[u8], limits: &Limits) -> Result<()> {
+    if wasm.len() > limits.max_module_size {
+        return Err(too_complex(format!(
+            "the module is {} bytes, more than the limit of {} bytes",
+            wasm.len(),
+            limits.max_module_size
+        )));
+    }
+    let invalid = |e: wasmparser::BinaryReaderError| Error::InvalidModule(e.to_string());
+    let mut function = 0u32;
+    let mut tables = 0u32;
+    for payload in Parser::new(0).parse_all(wasm) {
+        match payload.map_err(invalid)? {
+            Payload::FunctionSection(section) if section.count() > MAX_FUNCTIONS => {
+                return Err(too_complex(format!(
+                    "it defines {} functions, more than {MAX_FUNCTIONS}",
+                    section.count()
+                )));
+            }
+            Payload::TableSection(section) => tables += section.count(),
+            Payload::CodeSectionEntry(body) => {
+                screen_function(&body).map_err(|e| match e {
+                    Screened::Invalid(e) => invalid(e),
+                    Screened::TooComplex(what) => too_complex(format!("function {function} {what}")),
+                })?;
+                function += 1;
+            }
+            _ => {}
+        }
+    }
+    if tables > MAX_TABLES {
+        return Err(too_complex(format!("it has {tables} tables, more than {MAX_TABLES}")));
+    }
+    Ok(())
+}
+
+enum Screened {
+    Invalid(wasmparser::BinaryReaderError),
+    TooComplex(String),
+}
+
+impl From<wasmparser::BinaryReaderError> for Screened {
+    fn from(e: wasmparser::BinaryReaderError) -> Self {
+        Screened::Invalid(e)
+    }
+}
+
+fn screen_function(body: &wasmparser::FunctionBody<'_>) -> Result<(), Screened> {
+    let mut locals = 0u64;
+    for group in body.get_locals_reader()? {
+        let (count, _) = group?;
+        locals += u64::from(count);
+        if locals > MAX_LOCALS {
+            return Err(Screened::TooComplex(format!("declares more than {MAX_LOCALS} locals")));
+        }
+    }
+    // The innermost open construct is last; whether each is a loop.
+    let mut open: Vec<bool> = Vec::new();
+    let mut loops = 0u32;
+    let mut reader = body.get_operators_reader()?;
+    while !reader.eof() {
+        match reader.read()? {
+            Operator::Block { .. } | Operator::If { .. } | Operator::TryTable { .. } | Operator::Try { .. } => {
+                open.push(false)
+            }
+            Operator::Loop { .. } => {
+                open.push(true);
+                loops += 1;
+                if loops > MAX_LOOP_NESTING {
+                    return Err(Screened::TooComplex(format!("nests more than {MAX_LOOP_NESTING} loops")));
+                }
+                if locals * u64::from(loops) > MAX_LOCALS_TIMES_LOOPS {
+                    return Err(Screened::TooComplex(format!(
+                        "has {locals} locals inside {loops} nested loops, more than {MAX_LOCALS_TIMES_LOOPS} together"
+                    )));
+                }
+            }
+            Operator::End => {
+                if open.pop() == Some(true) {
+                    loops -= 1;
+                }
+            }
+            _ => {}
+        }
+        if open.len() > MAX_NESTING as usize {
+            return Err(Screened::TooComplex(format!("nests blocks more than {MAX_NESTING} deep")));
+        }
+    }
+    Ok(())
+}
+
+fn too_complex(what: String) -> Error {
+    Error::ModuleTooComplex(what)
+}
