@@ -4,6 +4,7 @@ use core::fmt;
 
 use serde::de::{DeserializeOwned, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
+pub use shipfn_abi::type_name;
 use shipfn_abi::{ArgError, MAX_PARAMS};
 
 /// A tuple of call arguments, `()` to `(A0, …, A7)`.
@@ -85,31 +86,6 @@ fn shorten(raw: &str) -> String {
         Some((cut, _)) => format!("{}…", &raw[..cut]),
         None => raw.to_owned(),
     }
-}
-
-/// `core::any::type_name` without module paths: `Vec<String>`, not
-/// `alloc::vec::Vec<alloc::string::String>`.
-pub fn type_name<T: ?Sized>() -> String {
-    let full = core::any::type_name::<T>();
-    let mut out = String::with_capacity(full.len());
-    let mut segment_start = 0;
-    let bytes = full.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b':' && bytes.get(i + 1) == Some(&b':') {
-            // Drop the path written so far in this segment.
-            out.truncate(segment_start);
-            i += 2;
-            continue;
-        }
-        out.push(c as char);
-        if !(c.is_ascii_alphanumeric() || c == b'_') {
-            segment_start = out.len();
-        }
-        i += 1;
-    }
-    out.replace(", RandomState", "")
 }
 
 macro_rules! impl_args {

@@ -25,26 +25,55 @@ pub enum Request<A, R> {
     Call { args: Option<A>, result: Option<R> },
     /// Decode the state and render it as JSON: (captures, globals).
     Describe { json: Option<(String, String)> },
-    /// Only decode the state.
-    Validate,
+    /// Decode the state (checking the closures nested in it too), and name
+    /// the captures and globals.
+    Validate { fields: Option<(Vec<Field>, Vec<Field>)> },
+    /// Name the captures and globals without decoding the state.
+    Fields { fields: Option<(Vec<Field>, Vec<Field>)> },
 }
 
-/// `tramp::<B, C, G, A, R>`, seen through a type that does not name B, C and G.
-pub(crate) type TrampFn<A, R> = fn(usize, &[u8], &mut Request<A, R>) -> Result<(), String>;
+/// `tramp::<B, C, G, A, R>`, seen through a type that does not name B, C and
+/// G. Its first argument is the [`TypeKey`] of the `A` and `R` its caller
+/// expects.
+pub(crate) type TrampFn<A, R> = fn(TypeKey, usize, &[u8], &mut Request<A, R>) -> Result<(), String>;
+
+/// Identifies the argument and result types of a call through a function
+/// index that a package (and so, possibly, a forger) chose: every function
+/// the index could name has the same wasm type, so `call_indirect` cannot
+/// tell a trampoline for other Rust types from the right one.
+pub(crate) type TypeKey = core::any::TypeId;
+
+/// The key of a call taking `A` and returning `R`.
+pub(crate) fn type_key<A, R>() -> TypeKey {
+    typeid::of::<(A, R)>()
+}
+
+/// The error of a trampoline called with another key than its own.
+pub(crate) const WRONG_TRAMPOLINE: &str =
+    "the state trampoline is not one for this closure's argument and result types (a forged or corrupt package)";
 
 /// The state trampoline: the one place that knows the capture types, and
 /// the body's own type `B`, so the body is called directly (inlined), not
 /// through the function table: a fresh instance initializes one table entry
 /// fewer per call. `func` is the body's table index, kept in the format for
 /// tools; it is not called.
-fn tramp<B, C, G, A, R>(_func: usize, state: &[u8], request: &mut Request<A, R>) -> Result<(), String>
+fn tramp<B, C, G, A, R>(key: TypeKey, _func: usize, state: &[u8], request: &mut Request<A, R>) -> Result<(), String>
 where
     B: Fn(C, G, A) -> R + Copy,
     C: StateFields,
     G: StateFields,
 {
-    let (captures, globals): (C, G) =
-        postcard::from_bytes(state).map_err(|e| format!("captured state does not decode: {e}"))?;
+    if key != type_key::<A, R>() {
+        return Err(WRONG_TRAMPOLINE.into());
+    }
+    if let Request::Fields { fields } = request {
+        *fields = Some((C::fields(), G::fields()));
+        return Ok(());
+    }
+    let (captures, globals): (C, G) = match request {
+        Request::Validate { .. } => validating(|| decode_state(state)),
+        _ => decode_state(state),
+    }?;
     match request {
         Request::Call { args, result } => {
             let args = args.take().ok_or("closure called without arguments")?;
@@ -53,9 +82,39 @@ where
         Request::Describe { json } => {
             *json = Some((to_json(&captures)?, to_json(&globals)?));
         }
-        Request::Validate => {}
+        Request::Validate { fields } => *fields = Some((C::fields(), G::fields())),
+        Request::Fields { .. } => {}
     }
     Ok(())
+}
+
+/// Decodes a state that must be exactly one `T`: bytes left over mean that
+/// it was made for other types.
+fn decode_state<T: DeserializeOwned>(state: &[u8]) -> Result<T, String> {
+    match postcard::take_from_bytes(state) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(format!("captured state does not decode: {} bytes are left over", rest.len())),
+        Err(e) => match NESTED_ERROR.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some(nested) => Err(format!("a captured closure: {nested}")),
+            None => Err(format!("captured state does not decode: {e}")),
+        },
+    }
+}
+
+/// Why a captured closure was refused while its outer state was being
+/// validated: postcard's errors do not carry a message of their own.
+static NESTED_ERROR: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Whether a state is being validated now: then the closures nested in it
+/// are checked as they are decoded (their trampolines, their states).
+static VALIDATING: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+
+fn validating<T>(decode: impl FnOnce() -> T) -> T {
+    use core::sync::atomic::Ordering;
+    let outer = VALIDATING.swap(true, Ordering::Relaxed);
+    let decoded = decode();
+    VALIDATING.store(outer, Ordering::Relaxed);
+    decoded
 }
 
 /// The body as a function of its own: `func` records it, and `tramp`
@@ -176,15 +235,6 @@ impl<A: Args, R> Closure<A, R> {
         }
     }
 
-    pub(crate) fn request(&self, mut request: Request<A, R>) -> Result<Request<A, R>, String> {
-        // SAFETY: `tramp` was made by `__new` for these `A` and `R`, or decoded
-        // from state that a forged package controls, in which case the wasm
-        // sandbox traps on a signature mismatch.
-        let tramp: TrampFn<A, R> = unsafe { fn_from_index(self.tramp) }?;
-        tramp(self.func, &self.state, &mut request)?;
-        Ok(request)
-    }
-
     /// Rebuilds a closure from the parts a package carries.
     #[doc(hidden)]
     pub fn __from_parts(tramp: usize, func: usize, state: Vec<u8>) -> Self {
@@ -211,6 +261,18 @@ impl<A: Args, R> Closure<A, R> {
     /// Size of the captured state in bytes.
     pub fn state_len(&self) -> usize {
         self.state.len()
+    }
+}
+
+impl<A, R> Closure<A, R> {
+    pub(crate) fn request(&self, mut request: Request<A, R>) -> Result<Request<A, R>, String> {
+        // SAFETY: `tramp` was made by `__new` for these `A` and `R`, or decoded
+        // from state that a forged package controls: then a function of
+        // another wasm type traps in `call_indirect`, and a trampoline for
+        // other Rust types refuses the key.
+        let tramp: TrampFn<A, R> = unsafe { fn_from_index(self.tramp) }?;
+        tramp(type_key::<A, R>(), self.func, &self.state, &mut request)?;
+        Ok(request)
     }
 }
 
@@ -279,6 +341,13 @@ impl<A, R> Serialize for Closure<A, R> {
 impl<'de, A, R> Deserialize<'de> for Closure<A, R> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (tramp, func, Bulk(state)): (u32, u32, Bulk<u8>) = Deserialize::deserialize(d)?;
-        Ok(Closure { tramp: tramp as usize, func: func as usize, state, meta: None, _types: PhantomData })
+        let closure = Closure { tramp: tramp as usize, func: func as usize, state, meta: None, _types: PhantomData };
+        if VALIDATING.load(core::sync::atomic::Ordering::Relaxed)
+            && let Err(e) = closure.request(Request::Validate { fields: None })
+        {
+            *NESTED_ERROR.lock().unwrap_or_else(|e| e.into_inner()) = Some(e);
+            return Err(serde::de::Error::custom("a captured closure was refused"));
+        }
+        Ok(closure)
     }
 }

@@ -5,11 +5,12 @@ use core::fmt::Display;
 use core::marker::PhantomData;
 
 use serde::Serialize;
-use shipfn_abi::{ArgError, Made, Signature, StateJson, mode, status, word};
+use shipfn_abi::{ArgError, Field, Made, Signature, StateJson, mode, status, word};
 
 use crate::abi::{Call, EntryFn, Output, host_bytes, install_panic_hook, into_scratch, reply, reply_state};
 use crate::args::{Args, RawArgs, type_name};
-use crate::closure::{Closure, Request, TrampFn, fn_from_index};
+use crate::closure::{Closure, Request, TrampFn, fn_from_index, type_key};
+use crate::global::ShippedCall;
 
 type Reply = (u32, Output);
 
@@ -21,9 +22,14 @@ fn bad_args(error: ArgError) -> Reply {
     (status::BAD_ARGS, postcard::to_allocvec(&error).unwrap_or_default().into())
 }
 
+/// The success and error types of a fallible entry's result, or `None`s.
+type Outcome = fn() -> (Option<String>, Option<String>);
+
 /// Decodes the arguments, calls through the state trampoline, and hands the
-/// result to `finish`, which encodes it for `mode`.
-fn dispatch<A: Args, R>(call: &Call, finish: impl FnOnce(R, u32) -> Reply) -> Reply {
+/// result to `finish`, which encodes it for `mode`. The validating modes
+/// answer with the closure's [`Signature`] as this entry and trampoline see
+/// it (parameters unnamed), for the host to compare with the manifest.
+fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u32) -> Reply) -> Reply {
     // SAFETY: the state trampoline index was made for these `A` and `R` by the
     // same maker that chose this entry; see `fn_from_index`.
     let tramp: TrampFn<A, R> = match unsafe { fn_from_index(call.tramp) } {
@@ -51,7 +57,7 @@ fn dispatch<A: Args, R>(call: &Call, finish: impl FnOnce(R, u32) -> Reply) -> Re
         }
         mode::DESCRIBE => {
             let mut request = Request::Describe { json: None };
-            return match tramp(call.func, call.state, &mut request) {
+            return match tramp(type_key::<A, R>(), call.func, call.state, &mut request) {
                 Ok(()) => match request {
                     Request::Describe { json: Some((captures, globals)) } => {
                         (status::OK, postcard::to_allocvec(&StateJson { captures, globals }).unwrap_or_default().into())
@@ -61,17 +67,29 @@ fn dispatch<A: Args, R>(call: &Call, finish: impl FnOnce(R, u32) -> Reply) -> Re
                 Err(e) => fail(status::BAD_STATE, e),
             };
         }
-        mode::VALIDATE_INDICES => return (status::OK, Output::Scratch(0)),
-        mode::VALIDATE => {
-            return match tramp(call.func, call.state, &mut Request::Validate) {
-                Ok(()) => (status::OK, Output::Scratch(0)),
-                Err(e) => fail(status::BAD_STATE, e),
+        mode::VALIDATE | mode::VALIDATE_INDICES => {
+            let mut request = match call.mode {
+                mode::VALIDATE => Request::Validate { fields: None },
+                _ => Request::Fields { fields: None },
             };
+            if let Err(e) = tramp(type_key::<A, R>(), call.func, call.state, &mut request) {
+                return fail(status::BAD_STATE, e);
+            }
+            let (Request::Validate { fields: Some((captures, globals)) }
+            | Request::Fields { fields: Some((captures, globals)) }) = request
+            else {
+                return fail(status::BAD_STATE, "the state trampoline named no fields");
+            };
+            let (ok, error) = outcome();
+            let params = A::type_names().into_iter().map(|ty| Field { name: String::new(), ty }).collect();
+            let signature = Signature { params, result: type_name::<R>(), ok, error, captures, globals };
+            return (status::OK, postcard::to_allocvec(&signature).unwrap_or_default().into());
         }
         other => return fail(status::BAD_MODE, format!("unknown mode {other}")),
     };
     let mut request = Request::Call { args: Some(args), result: None };
-    match tramp(call.func, call.state, &mut request) {
+    let _shipped = ShippedCall::enter();
+    match tramp(type_key::<A, R>(), call.func, call.state, &mut request) {
         Ok(()) => match request {
             Request::Call { result: Some(result), .. } => finish(result, call.mode),
             _ => fail(status::BAD_STATE, "closure returned no result"),
@@ -105,11 +123,12 @@ fn encode<T: Serialize>(value: &T, mode: u32) -> Reply {
 }
 
 fn entry_plain<A: Args, R: Serialize>(call: &Call) -> Reply {
-    dispatch::<A, R>(call, |r, mode| encode(&r, mode))
+    dispatch::<A, R>(call, || (None, None), |r, mode| encode(&r, mode))
 }
 
 fn entry_result<A: Args, T: Serialize, E: Display>(call: &Call) -> Reply {
-    dispatch::<A, Result<T, E>>(call, |r, mode| match r {
+    let outcome = || (Some(type_name::<T>()), Some(type_name::<E>()));
+    dispatch::<A, Result<T, E>>(call, outcome, |r, mode| match r {
         Ok(value) => encode(&value, mode),
         Err(e) => fail(status::GUEST_ERROR, e),
     })

@@ -29,9 +29,14 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     let file = File { size: bytes.len(), sha256: hex::encode(shipfn_format::sha256(&bytes)) };
     let state_json = state.as_ref().ok();
     if args.json {
-        crate::out::json_line(&serde_json::to_string_pretty(&json(&function, &file, state_json))?)?;
+        // Pretty JSON has line breaks only between tokens, never in strings.
+        for line in serde_json::to_string_pretty(&json(&function, &file, state_json))?.lines() {
+            crate::out::json_line(line)?;
+        }
     } else {
-        crate::out::line(&text(&function, &args.package, &file, state_json))?;
+        for line in text(&function, &args.package, &file, state_json) {
+            crate::out::line(&line)?;
+        }
     }
     state.map(drop).map_err(|e| anyhow::Error::new(e).context("cannot render the captured state"))
 }
@@ -76,8 +81,8 @@ fn json(function: &Function, file: &File, state: Option<&StateJson>) -> serde_js
     })
 }
 
-/// The text report; the caller escapes what the package controls.
-fn text(function: &Function, path: &std::path::Path, file: &File, state: Option<&StateJson>) -> String {
+/// The text report's lines; the caller escapes what the package controls.
+fn text(function: &Function, path: &std::path::Path, file: &File, state: Option<&StateJson>) -> Vec<String> {
     let mut lines = Vec::new();
     let package: &Package = function.package();
     let m = &package.manifest;
@@ -94,8 +99,16 @@ fn text(function: &Function, path: &std::path::Path, file: &File, state: Option<
         None => lines.push("  signed by   (unsigned)".into()),
     }
     lines.push(format!("  package     {:>10}  sha256 {}", human_size(file.size), file.sha256));
-    lines.push(format!("  module      {:>10}  sha256 {}", human_size(package.module.len()), hex::encode(m.module_sha256)));
-    lines.push(format!("  state       {:>10}  sha256 {}", human_size(package.state.len()), hex::encode(m.state_sha256)));
+    lines.push(format!(
+        "  module      {:>10}  sha256 {}",
+        human_size(package.module.len()),
+        hex::encode(m.module_sha256)
+    ));
+    lines.push(format!(
+        "  state       {:>10}  sha256 {}",
+        human_size(package.state.len()),
+        hex::encode(m.state_sha256)
+    ));
     let list = |fields: &[shipfn_host::Field]| {
         if fields.is_empty() {
             "(none)".to_string()
@@ -109,5 +122,5 @@ fn text(function: &Function, path: &std::path::Path, file: &File, state: Option<
         lines.push(format!("  captured    {}", state.captures));
         lines.push(format!("  global values {}", state.globals));
     }
-    lines.join("\n")
+    lines
 }

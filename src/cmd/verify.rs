@@ -3,8 +3,10 @@
 use super::LoadArgs;
 
 /// Check a package without running it: format, digest, hashes, signature,
-/// that its module compiles and imports nothing, that its function indices
-/// and state fit its module, and (with --trust) that a trusted key signed it.
+/// that its module is within the compile bounds, compiles and imports
+/// nothing, that its function indices, types and state fit its module (for
+/// guests of ABI 3, that the module's closure has the manifest's signature),
+/// and (with --trust) that a trusted key signed it.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
@@ -21,5 +23,9 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         (Some(key), true) => format!("signed by {key} (no --trust given, so not checked against a trusted key)"),
         (None, _) => "unsigned".into(),
     };
-    crate::out::line(&format!("{}: ok: {}, {signed}", args.load.package.display(), function.manifest().signature_text()))
+    crate::out::line(&format!(
+        "{}: ok: {}, {signed}",
+        args.load.package.display(),
+        function.manifest().signature_text()
+    ))
 }

@@ -163,3 +163,42 @@ fn a_large_forged_state_is_refused_before_the_closure_runs() {
     fails(&shipfn_in(dir.path(), &["run", "forged.fnpkg"]), 4, "captured state does not decode");
     fails(&shipfn_in(dir.path(), &["verify", "forged.fnpkg"]), 4, "captured state does not decode");
 }
+
+#[test]
+fn a_global_read_only_by_a_helper_fails_loudly_on_the_receiver() {
+    // The maker sets SCALE to 7 and ships `|x| scaled(x)`; only the helper
+    // reads SCALE, so it is not snapshotted: the receiver must not answer
+    // with its own value of SCALE (3 × 1), but say which global it is.
+    let p = pack_suite("scaled_by", &["7"]);
+    let err = fails(&p.run(&["--arg", "3"]), 7, "the guest panicked");
+    assert!(err.contains("was not shipped with the closure"), "{err}");
+    assert!(err.contains("`Global<i64>` declared at src/lib.rs:"), "{err}");
+    assert!(err.contains("let _ = &NAME;"), "{err}");
+    assert_eq!(p.inspect_json()["globals"], serde_json::json!([]));
+    // Named in the body, it is shipped and read.
+    let p = pack_suite("scaled_by_named", &["7"]);
+    assert_eq!(ok(&p.run(&["--arg", "3"])), "21");
+    assert_eq!(capture_types(&p.inspect_json()), Vec::<String>::new());
+    assert_eq!(p.inspect_json()["global_values"], serde_json::json!({ "SCALE": 7 }));
+    // A global the closure sets itself may be read; a plain function has no
+    // sender-side state and reads the global's own value.
+    assert_eq!(ok(&pack_suite("scaled_by_itself", &[]).run(&["--arg", "5", "--arg", "3"])), "15");
+    assert_eq!(ok(&pack_with(&["--fn", "scaled_plain"], &[]).run(&["--arg", "3"])), "3");
+}
+
+#[test]
+fn a_warm_instance_restores_shipped_globals_on_every_call() {
+    let host = shipfn_host::Host::new(Default::default()).unwrap();
+    let wasm = std::fs::read(suite()).unwrap();
+    let named = host.load(&host.make(&wasm, "scaled_by_named", &["7".into()]).unwrap().to_bytes()).unwrap();
+    let mut warm = named.warm();
+    for x in 0..3i64 {
+        assert_eq!(warm.call::<(i64,), i64>(&(x,)).unwrap(), 7 * x);
+    }
+    let unnamed = host.load(&host.make(&wasm, "scaled_by", &["7".into()]).unwrap().to_bytes()).unwrap();
+    let mut warm = unnamed.warm();
+    for x in 0..2i64 {
+        let err = warm.call::<(i64,), i64>(&(x,)).unwrap_err();
+        assert!(err.to_string().contains("was not shipped"), "{err}");
+    }
+}

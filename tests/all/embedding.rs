@@ -170,3 +170,27 @@ fn every_compiler_and_instance_strategy_enforces_the_limits() {
         }
     }
 }
+
+#[test]
+fn typed_calls_with_the_wrong_rust_types_are_refused() {
+    let host = Host::new(Limits::default()).unwrap();
+    let seed = host.load(include_bytes!("../golden/seed-v1.fnpkg")).unwrap();
+    let err = seed.call::<(u64,), u64>(&(4,)).unwrap_err();
+    assert_eq!(err.kind(), shipfn_host::ErrorKind::BadArgs);
+    assert_eq!(err.to_string(), "called with types (u64) -> u64, but the function takes (i64) -> i64");
+    let err = seed.call::<(String,), i64>(&("4".into(),)).unwrap_err();
+    assert!(err.to_string().contains("called with types (String) -> i64"), "{err}");
+    assert!(seed.call::<(i64, i64), i64>(&(4, 4)).is_err());
+    assert_eq!(seed.call::<(i64,), i64>(&(4,)).unwrap(), 10);
+    // The first good pair is remembered; others are still checked.
+    assert!(seed.call::<(u64,), u64>(&(4,)).is_err());
+    let mut warm = seed.warm();
+    assert!(warm.call::<(i32,), i64>(&(4,)).is_err());
+    assert_eq!(warm.call::<(i64,), i64>(&(4,)).unwrap(), 10);
+
+    let greeter = load(&host, "greeter", &["hi"]);
+    assert_eq!(greeter.call::<(&str,), String>(&("you",)).unwrap(), "hi, you!");
+    let fallible = load(&host, "checked_div", &["7"]);
+    assert_eq!(fallible.call::<(i64,), i64>(&(2,)).unwrap(), 3);
+    assert!(fallible.call::<(i64,), Result<i64, String>>(&(2,)).is_err());
+}

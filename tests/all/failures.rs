@@ -203,3 +203,90 @@ fn a_huge_argument_hits_the_memory_limit_not_the_host() {
     assert_eq!(err.kind(), shipfn_host::ErrorKind::ResourceLimit, "{err}");
     assert_eq!(greeter.call_json(&["\"you\"".into()]).unwrap(), "\"hi, you!\"");
 }
+
+/// `compose(3)` and `linear(1)` made from the suite module, for forging.
+fn compose_and_linear() -> (shipfn_format::Package, shipfn_format::Package) {
+    let host = shipfn_host::Host::new(Default::default()).unwrap();
+    let wasm = std::fs::read(suite()).unwrap();
+    (host.make(&wasm, "compose", &["3".into()]).unwrap(), host.make(&wasm, "linear", &["1".into()]).unwrap())
+}
+
+fn reseal(real: &shipfn_format::Package, tramp: u32, signature: shipfn_host::Signature, state: Vec<u8>) -> Vec<u8> {
+    let m = &real.manifest;
+    shipfn_format::Package::new(m.source.clone(), m.entry, tramp, m.func, signature, real.module.clone(), state)
+        .to_bytes()
+}
+
+#[test]
+fn another_closures_trampoline_behind_a_valid_seal_is_refused_by_load_and_verify() {
+    let (compose, linear) = compose_and_linear();
+    let forged = reseal(&compose, linear.manifest.tramp, compose.manifest.signature.clone(), compose.state.clone());
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("forged.fnpkg"), forged).unwrap();
+    let wrong = "not one for this closure's argument and result types";
+    fails(&shipfn_in(dir.path(), &["verify", "forged.fnpkg"]), 4, wrong);
+    fails(&shipfn_in(dir.path(), &["run", "forged.fnpkg", "--arg", "4"]), 4, wrong);
+}
+
+#[test]
+fn a_manifest_that_claims_other_types_than_its_closure_is_refused() {
+    let (compose, _) = compose_and_linear();
+    let dir = tempfile::tempdir().unwrap();
+    let mut claims_u64 = compose.manifest.signature.clone();
+    claims_u64.params[0].ty = "u64".into();
+    let mut hides_a_capture = compose.manifest.signature.clone();
+    hides_a_capture.captures.pop();
+    for (name, signature) in [("u64", claims_u64), ("capture", hides_a_capture)] {
+        let file = format!("{name}.fnpkg");
+        std::fs::write(
+            dir.path().join(&file),
+            reseal(&compose, compose.manifest.tramp, signature, compose.state.clone()),
+        )
+        .unwrap();
+        let err = fails(&shipfn_in(dir.path(), &["verify", &file]), 4, "the manifest says fn(");
+        assert!(err.contains("but the module's closure is fn(i64) -> i64"), "{err}");
+    }
+}
+
+#[test]
+fn a_captured_closure_with_a_forged_trampoline_is_refused_at_load() {
+    // The state starts with the first captured closure: its trampoline's
+    // index as a postcard varint. Put linear's trampoline there.
+    let (compose, linear) = compose_and_linear();
+    let varint = |mut n: u32| {
+        let mut out = vec![];
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return out;
+            }
+            out.push(byte | 0x80);
+        }
+    };
+    assert!(compose.manifest.signature.captures[0].ty.starts_with("Closure<"), "{:?}", compose.manifest.signature);
+    let first_len = compose.state.iter().position(|b| b & 0x80 == 0).unwrap() + 1;
+    let mut state = varint(linear.manifest.tramp);
+    state.extend_from_slice(&compose.state[first_len..]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("forged.fnpkg"),
+        reseal(&compose, compose.manifest.tramp, compose.manifest.signature.clone(), state),
+    )
+    .unwrap();
+    fails(
+        &shipfn_in(dir.path(), &["run", "forged.fnpkg", "--arg", "4"]),
+        4,
+        "a captured closure: the state trampoline",
+    );
+    // Bytes left over after the state mean it was made for other types.
+    let mut longer = compose.state.clone();
+    longer.push(0);
+    std::fs::write(
+        dir.path().join("longer.fnpkg"),
+        reseal(&compose, compose.manifest.tramp, compose.manifest.signature.clone(), longer),
+    )
+    .unwrap();
+    fails(&shipfn_in(dir.path(), &["run", "longer.fnpkg", "--arg", "4"]), 4, "1 bytes are left over");
+}

@@ -7,5 +7,6 @@ mod embedding;
 mod failures;
 mod golden;
 mod harness;
+mod hostile;
 mod seed;
 mod signing;

@@ -32,7 +32,13 @@ use serde::{Deserialize, Serialize};
 ///   in `STATE_PTR`/`STATE_LEN`, leaving [`Made::state`] empty. A host that
 ///   speaks only 1 would pack an empty state from such a maker, so the
 ///   version says it.
-pub const ABI_VERSION: u32 = 2;
+/// - 3: [`mode::VALIDATE`] and [`mode::VALIDATE_INDICES`] answer with the
+///   closure's [`Signature`] as the module's entry and state trampoline see
+///   it, which the host compares with the manifest's; a state trampoline
+///   refuses a call whose argument and result types are not its own (a
+///   forged trampoline index), and validation checks the closures captured
+///   in the state too.
+pub const ABI_VERSION: u32 = 3;
 
 /// Most parameters a shipped closure (or a maker) takes.
 pub const MAX_PARAMS: usize = 8;
@@ -97,12 +103,15 @@ pub mod mode {
     pub const JSON: u32 = 1;
     /// No input. Output: postcard [`StateJson`](super::StateJson).
     pub const DESCRIBE: u32 = 2;
-    /// No input, no output: check that the entry and state trampoline
-    /// indices are the module's and that the state decodes as their types.
+    /// No input: check that the entry and state trampoline indices are the
+    /// module's and that the state decodes as their types (with the closures
+    /// captured in it). Output (ABI 3): postcard [`Signature`](super::Signature)
+    /// with unnamed parameters, as the entry and trampoline see it; nothing
+    /// before ABI 3.
     pub const VALIDATE: u32 = 3;
-    /// No input, no output: check the indices as [`VALIDATE`] does, without
-    /// decoding the state. Guests older than this mode answer
-    /// [`BAD_MODE`](super::status::BAD_MODE); use `VALIDATE` with them.
+    /// As [`VALIDATE`], without decoding the state. Guests older than this
+    /// mode (ABI 1) answer [`BAD_MODE`](super::status::BAD_MODE); use
+    /// `VALIDATE` with them.
     pub const VALIDATE_INDICES: u32 = 4;
 }
 
@@ -183,4 +192,29 @@ pub struct StateJson {
     pub captures: String,
     /// A JSON object: global name to value.
     pub globals: String,
+}
+
+/// `core::any::type_name` without module paths: `Vec<String>`, not
+/// `alloc::vec::Vec<alloc::string::String>`.
+pub fn type_name<T: ?Sized>() -> String {
+    let full = core::any::type_name::<T>();
+    let mut out = String::with_capacity(full.len());
+    let mut segment_start = 0;
+    let bytes = full.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if c == b':' && bytes.get(i + 1) == Some(&b':') {
+            // Drop the path written so far in this segment.
+            out.truncate(segment_start);
+            i += 2;
+            continue;
+        }
+        out.push(c as char);
+        if !(c.is_ascii_alphanumeric() || c == b'_') {
+            segment_start = out.len();
+        }
+        i += 1;
+    }
+    out.replace(", RandomState", "")
 }

@@ -133,10 +133,9 @@ impl Error {
             Error::GuestError(_) => ErrorKind::GuestError,
             Error::Panic(_) | Error::Trap(_) => ErrorKind::Trap,
             Error::Timeout(_) | Error::CompileTimeout(_) | Error::OutOfFuel(_) => ErrorKind::Timeout,
-            Error::MemoryLimit { .. }
-            | Error::ResultTooLarge { .. }
-            | Error::Busy(_)
-            | Error::ModuleTooComplex(_) => ErrorKind::ResourceLimit,
+            Error::MemoryLimit { .. } | Error::ResultTooLarge { .. } | Error::Busy(_) | Error::ModuleTooComplex(_) => {
+                ErrorKind::ResourceLimit
+            }
             Error::Internal(_) => ErrorKind::Internal,
         }
     }

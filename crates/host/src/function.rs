@@ -2,11 +2,15 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use shipfn_abi::{ArgError, StateJson, mode, status, word};
+use std::any::TypeId;
+use std::sync::OnceLock;
+
+use shipfn_abi::{ArgError, Field, Signature, StateJson, mode, status, word};
 use shipfn_format::{Manifest, Package};
 use wasmtime::Module;
 
 use crate::instance::{Guest, Prepared, Reply};
+use crate::typed::Params;
 use crate::{Error, Host, Result};
 
 /// States up to this size are decoded once at load, to refuse a package
@@ -22,6 +26,9 @@ pub struct Function {
     host: Host,
     prepared: Prepared,
     package: Package,
+    /// The argument and result types of the first typed call, once they
+    /// were found to be the closure's: later calls with them skip the check.
+    checked_types: OnceLock<(TypeId, TypeId)>,
 }
 
 impl Function {
@@ -33,7 +40,7 @@ impl Function {
     /// than decoded twice.
     pub(crate) fn new(host: Host, module: &Module, package: Package) -> Result<Function> {
         let prepared = Prepared::new(&host, module)?;
-        let function = Function { host, prepared, package };
+        let function = Function { host, prepared, package, checked_types: OnceLock::new() };
         let small = function.package.state.len() <= VALIDATE_STATE_UP_TO;
         function.validate(if small { mode::VALIDATE } else { mode::VALIDATE_INDICES })?;
         Ok(function)
@@ -52,12 +59,59 @@ impl Function {
             // A guest from before VALIDATE_INDICES: check everything.
             return self.validate(mode::VALIDATE);
         }
-        reply.and_then(|r| self.check(r)).map(drop).map_err(|e| match e {
+        reply.and_then(|r| self.check(r)).and_then(|r| self.check_signature(&r.output)).map_err(|e| match e {
             Error::Abi(m) | Error::Trap(m) | Error::Panic(m) => {
                 Error::Abi(format!("the package does not fit its module: {m}"))
             }
             other => other,
         })
+    }
+
+    /// Compares the signature that a guest of ABI 3 or later reports for
+    /// the package's entry and state trampoline with the manifest's, so that
+    /// a manifest cannot claim types its closure does not have (older guests
+    /// report none, and their manifests are taken as they are).
+    fn check_signature(&self, reported: &[u8]) -> Result<()> {
+        if self.prepared.abi_version().is_none_or(|v| v < 3) {
+            return Ok(());
+        }
+        let seen: Signature = postcard::from_bytes(reported)
+            .map_err(|e| Error::Abi(format!("the entry's signature does not decode: {e}")))?;
+        let claimed = &self.package.manifest.signature;
+        let same_params = seen.params.len() == claimed.params.len()
+            && seen.params.iter().zip(&claimed.params).all(|(s, c)| s.ty == c.ty);
+        if same_params
+            && seen.result == claimed.result
+            && seen.ok == claimed.ok
+            && seen.error == claimed.error
+            && seen.captures == claimed.captures
+            && seen.globals == claimed.globals
+        {
+            return Ok(());
+        }
+        let types = |s: &Signature| {
+            let params: Vec<&str> = s.params.iter().map(|p| p.ty.as_str()).collect();
+            let fields = |f: &[Field]| f.iter().map(|f| format!("{}: {}", f.name, f.ty)).collect::<Vec<_>>().join(", ");
+            format!(
+                "fn({}) -> {} capturing [{}] and globals [{}]",
+                params.join(", "),
+                s.result,
+                fields(&s.captures),
+                fields(&s.globals)
+            )
+        };
+        Err(Error::Abi(format!("the manifest says {}, but the module's closure is {}", types(claimed), types(&seen))))
+    }
+
+    /// Checks once per pair of types that `A` and `R` are the closure's.
+    fn check_types<A: Params, R>(&self) -> Result<()> {
+        let key = (typeid::of::<A>(), typeid::of::<R>());
+        if self.checked_types.get() == Some(&key) {
+            return Ok(());
+        }
+        crate::typed::check::<A, R>(&self.package.manifest.signature)?;
+        let _ = self.checked_types.set(key);
+        Ok(())
     }
 
     /// The package's manifest: signature, hashes, provenance.
@@ -166,9 +220,15 @@ impl Function {
 
     /// Calls with a typed argument tuple (e.g. `(4i64,)`), postcard both ways.
     ///
-    /// The types must match the closure's parameter and result types; a
-    /// mismatch is reported as [`Error::BadArgs`] or [`Error::Abi`].
-    pub fn call<A: Serialize, R: DeserializeOwned>(&self, args: &A) -> Result<R> {
+    /// # Errors
+    ///
+    /// [`Error::BadArgs`] naming both signatures if `A`'s elements or `R` are
+    /// not the closure's parameter and result types (a borrowed form such
+    /// as `&str` for `String` is accepted; for a fallible closure `R` is the
+    /// success type). The check runs once for the first pair of types used.
+    /// Then any error of the call itself.
+    pub fn call<A: Params, R: DeserializeOwned>(&self, args: &A) -> Result<R> {
+        self.check_types::<A, R>()?;
         with_typed_input(args, |input| {
             let mut guest = self.setup(&self.package.state, input)?;
             // The result is decoded straight from guest memory.
@@ -227,8 +287,13 @@ fn decode_result<R: DeserializeOwned>(output: &[u8]) -> Result<R> {
         .map_err(|e| Error::Abi(format!("the result does not decode as the requested type: {e}")))
 }
 
+/// The guest's JSON result, which must be one JSON value: a guest's own
+/// serde_json writes nothing else, and callers print or parse it as one.
 fn json_output(reply: Reply) -> Result<String> {
-    String::from_utf8(reply.output).map_err(|_| Error::Abi("the JSON result is not UTF-8".into()))
+    let text = String::from_utf8(reply.output).map_err(|_| Error::Abi("the JSON result is not UTF-8".into()))?;
+    serde_json::from_str::<serde::de::IgnoredAny>(&text)
+        .map_err(|e| Error::Abi(format!("the JSON result is not one JSON value: {e}")))?;
+    Ok(text)
 }
 
 /// A reused instance of a [`Function`]; see [`Function::warm`].
@@ -272,7 +337,8 @@ impl Warm<'_> {
     }
 
     /// Like [`Function::call`], on this instance.
-    pub fn call<A: Serialize, R: DeserializeOwned>(&mut self, args: &A) -> Result<R> {
+    pub fn call<A: Params, R: DeserializeOwned>(&mut self, args: &A) -> Result<R> {
+        self.function.check_types::<A, R>()?;
         with_typed_input(args, |input| typed_output(self.run(mode::POSTCARD, input)?))
     }
 }

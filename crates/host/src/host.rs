@@ -319,7 +319,7 @@ impl Host {
         let module = match disk.and_then(|d| d.get(self.engine(), &hash)) {
             Some(module) => module,
             None => {
-                crate::screen::screen(wasm, self.limits())?;
+                crate::screen::screen_module(wasm, self.limits())?;
                 let module = self.compile_with_deadline(wasm)?;
                 if let Some(disk) = disk {
                     disk.put(&hash, &module);

@@ -78,6 +78,13 @@ impl Prepared {
     }
 }
 
+impl Prepared {
+    /// The guest ABI the module speaks, once an instance of it has run.
+    pub fn abi_version(&self) -> Option<u32> {
+        self.layout.get().map(|l| l.version)
+    }
+}
+
 #[derive(Clone, Copy, Default)]
 struct Layout {
     block: usize,

@@ -69,11 +69,14 @@ mod instance;
 mod limits;
 mod pack;
 mod screen;
+mod typed;
 
 pub use error::{Error, ErrorKind, Result};
 pub use function::{Function, VALIDATE_STATE_UP_TO, Warm};
 pub use host::{Compiler, Host, HostBuilder, InstanceStrategy};
 pub use limits::Limits;
 pub use pack::Catalog;
+pub use screen::screen_module;
 pub use shipfn_abi::{Field, Signature, StateJson};
 pub use shipfn_format::{FormatError, Manifest, Package, PublicKey, SecretKey, Source, sha256};
+pub use typed::Params;

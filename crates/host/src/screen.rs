@@ -11,21 +11,35 @@ use crate::{Error, Limits, Result};
 /// Most functions a module may define.
 const MAX_FUNCTIONS: u32 = 200_000;
 /// Most locals one function may declare.
-const MAX_LOCALS: u64 = 20_000;
+const MAX_LOCALS: u64 = 10_000;
 /// Deepest nesting of blocks, loops and ifs in one function.
 const MAX_NESTING: u32 = 2_000;
 /// Most loops nested around one another in one function.
 const MAX_LOOP_NESTING: u32 = 100;
 /// Most locals × nested loops in one function: every local live across a
 /// loop is a value that the optimizing compiler carries through each loop
-/// around it, and register allocation grows faster than that product.
-const MAX_LOCALS_TIMES_LOOPS: u64 = 20_000;
+/// around it.
+const MAX_LOCALS_TIMES_LOOPS: u64 = 10_000;
+/// Most locals² × nested loops in one function: register allocation over
+/// the values carried through loops grows with about the square of their
+/// number (measured by `examples/compile_bounds.rs`).
+const MAX_LOCALS_SQUARED_TIMES_LOOPS: u64 = 20_000_000;
 /// Most tables a module may have (Rust guests have one).
 const MAX_TABLES: u32 = 4;
 
 /// Refuses a module whose size or shape is past the bounds that keep
-/// compiling it cheap, naming the bound.
-pub(crate) fn screen(wasm: &[u8], limits: &Limits) -> Result<()> {
+/// compiling it cheap, naming the bound: more than
+/// [`Limits::max_module_size`] bytes, more than 200 000 functions or 4
+/// tables, or a function with more than 10 000 locals, blocks nested more
+/// than 2 000 deep, loops nested more than 100 deep, or more than 10 000
+/// locals × nested loops or 20 000 000 locals² × nested loops. [`Host`](crate::Host) screens every module before
+/// compiling it; a service can screen an upload before storing it.
+///
+/// # Errors
+///
+/// [`Error::ModuleTooComplex`] naming the bound, or
+/// [`Error::InvalidModule`] for bytes that do not parse.
+pub fn screen_module(wasm: &[u8], limits: &Limits) -> Result<()> {
     if wasm.len() > limits.max_module_size {
         return Err(too_complex(format!(
             "the module is {} bytes, more than the limit of {} bytes",
@@ -96,17 +110,16 @@ fn screen_function(body: &wasmparser::FunctionBody<'_>) -> Result<(), Screened> 
                 if loops > MAX_LOOP_NESTING {
                     return Err(Screened::TooComplex(format!("nests more than {MAX_LOOP_NESTING} loops")));
                 }
-                if locals * u64::from(loops) > MAX_LOCALS_TIMES_LOOPS {
+                if locals * u64::from(loops) > MAX_LOCALS_TIMES_LOOPS
+                    || locals * locals * u64::from(loops) > MAX_LOCALS_SQUARED_TIMES_LOOPS
+                {
                     return Err(Screened::TooComplex(format!(
-                        "has {locals} locals inside {loops} nested loops, more than {MAX_LOCALS_TIMES_LOOPS} together"
+                        "has {locals} locals live across {loops} nested loops, more than an optimizing compiler \
+                         handles quickly"
                     )));
                 }
             }
-            Operator::End => {
-                if open.pop() == Some(true) {
-                    loops -= 1;
-                }
-            }
+            Operator::End => loops -= u32::from(open.pop() == Some(true)),
             _ => {}
         }
         if open.len() > MAX_NESTING as usize {

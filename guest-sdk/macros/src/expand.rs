@@ -200,7 +200,11 @@ pub fn export(attr: TokenStream, item: ItemFn) -> syn::Result<TokenStream> {
     let export = format!("{}{}", "shipfn_fn_", name);
     let wrapper = format_ident!("__shipfn_fn_{}", name);
     let span = Span::call_site();
-    let closure = quote_spanned!(span=> ::shipfn_guest::ship!(|#(#idents: #tys),*| #output { #name(#(#idents),*) }));
+    // A plain function has no sender-side state: it reads globals at
+    // whatever values they have where it runs.
+    let closure = quote_spanned!(span=> ::shipfn_guest::ship!(|#(#idents: #tys),*| #output {
+        ::shipfn_guest::__private::unshipped(|| #name(#(#idents),*))
+    }));
     let made = made_export(export, wrapper, &[], &[], closure);
     Ok(quote!(#item #made))
 }

@@ -244,3 +244,50 @@ pub fn big_state(megabytes: usize) -> Closure<(), (usize, f64)> {
         (bytes.len() + floats.len() * 8, ends.sum::<f64>())
     })
 }
+
+/// A global that only a helper function reads.
+pub static SCALE: Global<i64> = Global::new(|| 1);
+
+fn scaled(x: i64) -> i64 {
+    x * SCALE.get()
+}
+
+/// Sets `SCALE`, which only a helper reads: the closure does not name it,
+/// so it is not shipped, and reading it on the receiver is an error.
+#[maker]
+pub fn scaled_by(scale: i64) -> Closure<(i64,), i64> {
+    SCALE.set(scale);
+    ship!(|x: i64| scaled(x))
+}
+
+/// As `scaled_by`, with the global named in the body: it is shipped.
+#[maker]
+pub fn scaled_by_named(scale: i64) -> Closure<(i64,), i64> {
+    SCALE.set(scale);
+    ship!(|x: i64| {
+        let _ = &SCALE;
+        scaled(x)
+    })
+}
+
+/// A closure that sets the global itself before the helper reads it.
+#[maker]
+pub fn scaled_by_itself() -> Closure<(i64, i64), i64> {
+    ship!(|scale: i64, x: i64| {
+        SCALE.set(scale);
+        scaled(x)
+    })
+}
+
+/// A plain function whose helper reads a global: with no sender-side state,
+/// it reads the global's own value.
+#[export]
+pub fn scaled_plain(x: i64) -> i64 {
+    scaled(x)
+}
+
+/// Fails with the message it was given.
+#[maker]
+pub fn echo_error(message: String) -> Closure<(), Result<(), String>> {
+    ship!(move || Err(message.clone()))
+}
