@@ -10,22 +10,32 @@
 //! Every call runs in a fresh sandboxed instance under the limits given on
 //! the command line. Errors are `{"error", "kind"}` with the status in the
 //! README's table. On start the service prints `listening on ADDR`.
+//!
+//! Nothing a client sends can grow the service without bound: request
+//! bodies, results, stored packages (least recently used dropped first),
+//! connections, and the time a request or an idle connection may take are
+//! all bounded (see `--help`).
 
-use std::collections::HashMap;
+mod serve;
+mod store;
+
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::StatusCode;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use clap::Parser;
-use serde_json::{Value, json};
+use serde_json::json;
+use serde_json::value::RawValue;
 use shipfn_host::{Error, ErrorKind, Function, Host, Limits};
+
+use crate::store::Store;
 
 /// Serve shipfn packages over HTTP.
 #[derive(Parser, Debug)]
@@ -39,15 +49,39 @@ struct Args {
     /// Memory limit per call, in MiB.
     #[arg(long, default_value_t = 256)]
     max_memory_mib: usize,
+    /// Largest result a call may return, in MiB.
+    #[arg(long, default_value_t = 16)]
+    max_result_mib: usize,
     /// Largest package accepted, in MiB.
     #[arg(long, default_value_t = 64)]
     max_package_mib: usize,
+    /// Largest call body (`{"args": [...]}`) accepted, in KiB.
+    #[arg(long, default_value_t = 1024)]
+    max_call_kib: usize,
+    /// Bytes of packages kept loaded, in MiB; past it the least recently
+    /// used are dropped (a client then uploads again).
+    #[arg(long, default_value_t = 512)]
+    max_stored_mib: usize,
+    /// Connections served at once; more wait until one closes.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Time a client has to send a request's headers.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    header_timeout: Duration,
+    /// A connection on which nothing is read or written for this long is closed.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    idle_timeout: Duration,
+    /// Time one request may take in all, body and work included.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    request_timeout: Duration,
 }
 
 #[derive(Clone)]
 struct App {
     host: Host,
-    packages: Arc<RwLock<HashMap<String, Arc<Function>>>>,
+    packages: Arc<Store>,
+    /// Largest call body, in bytes.
+    max_call: usize,
 }
 
 /// An error as JSON with its HTTP status.
@@ -90,23 +124,29 @@ async fn blocking<T: Send + 'static>(
 
 async fn upload(State(app): State<App>, body: Bytes) -> Result<Response, ApiError> {
     let id = hex::encode(shipfn_host::sha256(&body));
-    if let Some(f) = app.packages.read().expect("lock").get(&id) {
+    if let Some(f) = app.packages.get(&id) {
         return Ok(
             (StatusCode::OK, Json(json!({ "id": id, "signature": f.manifest().signature_text() }))).into_response()
         );
     }
-    let host = app.host.clone();
+    let (host, size) = (app.host.clone(), body.len());
     let function = blocking(move || host.load(&body).map_err(ApiError::from)).await?;
     let signature = function.manifest().signature_text();
-    app.packages.write().expect("lock").insert(id.clone(), Arc::new(function));
+    if !app.packages.insert(id.clone(), Arc::new(function), size) {
+        return Err(ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the package is larger than the service keeps loaded".into(),
+            "resource_limit",
+        ));
+    }
     Ok((StatusCode::CREATED, Json(json!({ "id": id, "signature": signature }))).into_response())
 }
 
 fn find(app: &App, id: &str) -> Result<Arc<Function>, ApiError> {
-    app.packages.read().expect("lock").get(id).cloned().ok_or_else(|| not_found(id))
+    app.packages.get(id).ok_or_else(|| not_found(id))
 }
 
-async fn info(State(app): State<App>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn info(State(app): State<App>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
     let f = find(&app, &id)?;
     let sig = &f.manifest().signature;
     let fields =
@@ -120,46 +160,79 @@ async fn info(State(app): State<App>, Path(id): Path<String>) -> Result<Json<Val
     })))
 }
 
-async fn call(
-    State(app): State<App>,
-    Path(id): Path<String>,
-    Json(body): Json<Value>,
-) -> Result<Json<Value>, ApiError> {
-    let f = find(&app, &id)?;
-    let args = match body.get("args") {
-        Some(Value::Array(args)) => args.iter().map(Value::to_string).collect::<Vec<_>>(),
-        _ => return Err(ApiError(StatusCode::BAD_REQUEST, "the body must be {\"args\": [...]}".into(), "bad_args")),
-    };
-    let result = blocking(move || f.call_json(&args).map_err(ApiError::from)).await?;
-    let result: Value = serde_json::from_str(&result)
-        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), "internal"))?;
-    Ok(Json(json!({ "result": result })))
+/// A call's body: the arguments' JSON texts, borrowed from the body rather
+/// than parsed into values.
+#[derive(serde::Deserialize)]
+struct CallBody<'a> {
+    #[serde(borrow)]
+    args: Vec<&'a RawValue>,
 }
 
-fn router(app: App, max_package: usize) -> Router {
+/// The package is looked up before the body is read, and the result (one
+/// JSON value, checked by the host) is sent on as it is, never parsed.
+async fn call(State(app): State<App>, Path(id): Path<String>, request: Request) -> Result<Response, ApiError> {
+    let f = find(&app, &id)?;
+    let body = axum::body::to_bytes(request.into_body(), app.max_call).await.map_err(|e| {
+        let message = format!("the call body was not read ({e}); at most {} bytes are accepted", app.max_call);
+        ApiError(StatusCode::PAYLOAD_TOO_LARGE, message, "bad_args")
+    })?;
+    let args = match serde_json::from_slice::<CallBody<'_>>(&body) {
+        Ok(parsed) => parsed.args.iter().map(|a| a.get().to_owned()).collect::<Vec<_>>(),
+        Err(e) => {
+            return Err(ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("the body must be {{\"args\": [...]}}: {e}"),
+                "bad_args",
+            ));
+        }
+    };
+    drop(body);
+    let result = blocking(move || f.call_json(&args).map_err(ApiError::from)).await?;
+    let chunks = [Bytes::from_static(b"{\"result\":"), Bytes::from(result.into_bytes()), Bytes::from_static(b"}")];
+    let stream = futures_util::stream::iter(chunks.map(Ok::<_, std::convert::Infallible>));
+    Ok(([(header::CONTENT_TYPE, "application/json")], Body::from_stream(stream)).into_response())
+}
+
+/// Ends a request that takes longer than `limit` in all.
+async fn time_limit(limit: Duration, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError(StatusCode::REQUEST_TIMEOUT, format!("the request took longer than {limit:?}"), "timeout")
+            .into_response(),
+    }
+}
+
+fn router(app: App, args: &Args) -> Router {
+    let request_timeout = args.request_timeout;
     Router::new()
-        .route("/packages", put(upload))
+        .route("/packages", put(upload).layer(DefaultBodyLimit::max(args.max_package_mib << 20)))
         .route("/packages/{id}", get(info))
         .route("/packages/{id}/call", post(call))
-        .layer(DefaultBodyLimit::max(max_package))
+        .layer(axum::middleware::from_fn(move |request, next| time_limit(request_timeout, request, next)))
         .with_state(app)
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let limits = Limits { timeout: args.timeout, max_memory: args.max_memory_mib << 20, ..Limits::default() };
-    let app = App { host: Host::new(limits)?, packages: Arc::default() };
+    let limits = Limits {
+        timeout: args.timeout,
+        max_memory: args.max_memory_mib << 20,
+        max_result: args.max_result_mib << 20,
+        ..Limits::default()
+    };
+    let packages = Arc::new(Store::new(args.max_stored_mib << 20));
+    let app = App { host: Host::new(limits)?, packages, max_call: args.max_call_kib << 10 };
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     println!("listening on {}", listener.local_addr()?);
-    // Small JSON replies must not wait for Nagle's algorithm.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, router(app, args.max_package_mib << 20))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let bounds = serve::Bounds {
+        max_connections: args.max_connections,
+        header_timeout: args.header_timeout,
+        idle_timeout: args.idle_timeout,
+    };
+    serve::serve(listener, router(app, &args), bounds, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await;
     Ok(())
 }

@@ -20,8 +20,13 @@ impl Drop for Server {
 }
 
 fn start() -> Server {
+    start_with(&["--timeout", "1s"])
+}
+
+fn start_with(extra: &[&str]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_shipfn-service"))
-        .args(["--listen", "127.0.0.1:0", "--timeout", "1s"])
+        .args(["--listen", "127.0.0.1:0"])
+        .args(extra)
         .stdout(Stdio::piped())
         .spawn()
         .expect("the service starts");
@@ -115,4 +120,104 @@ fn concurrent_clients_get_their_own_answers() {
             });
         }
     });
+}
+
+/// The test guest suite, built once, and a maker of it packed.
+fn suite_package(maker: &str, args: &[&str]) -> Vec<u8> {
+    static WASM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let wasm = WASM.get_or_init(|| {
+        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let toolchain = shipfn_build::Toolchain::detect().expect("the tests need a wasm32 toolchain");
+        let options = shipfn_build::BuildOptions { target_dir: Some(repo.join("target/guests")), quiet: true };
+        let wasm =
+            shipfn_build::build(&repo.join("tests/guests/suite"), &toolchain, &options).expect("the suite builds");
+        std::fs::read(wasm).unwrap()
+    });
+    let host = shipfn_host::Host::new(Default::default()).unwrap();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    host.make(wasm, maker, &args).unwrap().to_bytes()
+}
+
+/// The most memory the server's process has had resident, in bytes.
+fn peak_rss(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+#[test]
+fn a_large_result_is_sent_on_without_being_parsed() {
+    let server = start_with(&["--max-result-mib", "80", "--max-memory-mib", "512", "--timeout", "20s"]);
+    let (_, body) = upload(&server, &suite_package("bytes", &[]));
+    let id = body["id"].as_str().unwrap().to_owned();
+    // 32 Mi zero bytes: a 64 MiB JSON result.
+    let mut r = agent()
+        .post(format!("{}/packages/{id}/call", server.url))
+        .header("content-type", "application/json")
+        .send(json!({ "args": [32 << 20] }).to_string().as_bytes())
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let text = r.body_mut().with_config().limit(80 << 20).read_to_string().unwrap();
+    assert!(text.starts_with("{\"result\":[0,0,") && text.ends_with("0]}"), "{}", &text[..40]);
+    assert_eq!(text.len(), "{\"result\":[]}".len() + (32 << 20) * 2 - 1);
+    // The guest's memory (the bytes and their JSON) and one host copy of the
+    // result; parsing it into a JSON value took 2.2 GB.
+    let peak = peak_rss(&server);
+    assert!(peak < 700 << 20, "peak RSS {} MiB", peak >> 20);
+    let (status, body) = call(&server, &id, json!([3]));
+    assert_eq!((status, &body), (200, &json!({ "result": [0, 0, 0] })));
+}
+
+#[test]
+fn call_bodies_are_bounded_and_unknown_ids_are_refused_before_the_body_is_read() {
+    let server = start_with(&["--max-call-kib", "64"]);
+    let (_, body) = upload(&server, &golden("seed-v1.fnpkg"));
+    let id = body["id"].as_str().unwrap().to_owned();
+    let huge = format!("{{\"args\": [\"{}\"]}}", "x".repeat(60 << 20));
+    let send = |id: &str| {
+        let r = agent().post(format!("{}/packages/{id}/call", server.url)).send(huge.as_bytes());
+        r.map(|r| r.status().as_u16())
+    };
+    assert_eq!(send("0000").unwrap_or(404), 404);
+    assert_eq!(send(&id).unwrap_or(413), 413);
+    assert!(peak_rss(&server) < 200 << 20, "peak RSS {} MiB", peak_rss(&server) >> 20);
+    assert_eq!(call(&server, &id, json!([4])), (200, json!({ "result": 10 })));
+}
+
+#[test]
+fn stored_packages_are_bounded_least_recently_used_first() {
+    let server = start_with(&["--max-stored-mib", "1"]);
+    let packages: Vec<Vec<u8>> = ["1", "2", "3"].iter().map(|a| suite_package("linear", &[a])).collect();
+    assert!(packages.iter().map(Vec::len).sum::<usize>() > 1 << 20, "three packages outgrow the budget");
+    let ids: Vec<String> = packages.iter().map(|p| upload(&server, p).1["id"].as_str().unwrap().to_owned()).collect();
+    let known = |id: &str| agent().get(format!("{}/packages/{id}", server.url)).call().unwrap().status().as_u16();
+    assert_eq!(known(&ids[0]), 404, "the least recently used package was dropped");
+    assert_eq!(known(&ids[2]), 200);
+    assert_eq!(call(&server, &ids[2], json!([1, 2, 3])), (200, json!({ "result": 2 })));
+    // Uploading it again brings it back.
+    assert_eq!(upload(&server, &packages[0]).0, 201);
+    assert_eq!(call(&server, &ids[0], json!([1, 2, 3])), (200, json!({ "result": 0 })));
+}
+
+#[test]
+fn idle_connections_cannot_starve_a_real_call() {
+    let server = start_with(&["--max-connections", "8", "--idle-timeout", "1s", "--header-timeout", "1s"]);
+    let (_, body) = upload(&server, &golden("seed-v1.fnpkg"));
+    let id = body["id"].as_str().unwrap().to_owned();
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    // Many more idle sockets than the service serves at once, some having
+    // sent half a request's headers.
+    let idle: Vec<std::net::TcpStream> = (0..64)
+        .map(|i| {
+            let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+            if i % 2 == 0 {
+                std::io::Write::write_all(&mut tcp, b"POST /packages/x/call HTTP/1.1\r\nHost: x\r\n").unwrap();
+            }
+            tcp
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    assert_eq!(call(&server, &id, json!([4])), (200, json!({ "result": 10 })));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+    drop(idle);
 }
