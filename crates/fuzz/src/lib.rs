@@ -13,28 +13,83 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use shipfn_format::Package;
 use shipfn_guest::Args;
-use shipfn_host::{Host, Limits};
+use shipfn_host::{Compiler, Host, Limits};
 
-/// A host with tight limits, shared by every input.
+/// A host with tight limits, shared by every input. It compiles with
+/// Winch: mutated modules are each compiled afresh, and Winch compiles
+/// several times faster than Cranelift.
 pub fn host() -> &'static Host {
     static HOST: OnceLock<Host> = OnceLock::new();
     HOST.get_or_init(|| {
         let limits = Limits {
-            timeout: Duration::from_millis(500),
+            timeout: Duration::from_millis(100),
             max_memory: 64 << 20,
             max_result: 1 << 20,
+            compile_timeout: Duration::from_secs(10),
             ..Limits::default()
         };
-        Host::new(limits).expect("a host starts")
+        Host::builder().limits(limits).compiler(Compiler::quick_start()).build().expect("a host starts")
     })
 }
 
 /// Reads `data` as a package; if it is one, loads it and calls it with
-/// arguments made from its own signature.
+/// arguments made from its own signature. Then the same bytes re-sealed
+/// (see [`reseal`]), so that a mutation also reaches everything behind the
+/// digest and the hashes.
 pub fn package(data: &[u8]) {
+    as_is(data);
+    if let Some(resealed) = reseal(data) {
+        as_is(&resealed);
+    }
+}
+
+/// Reads `data` as a package and, if it is one, loads and calls it.
+fn as_is(data: &[u8]) {
     if let Ok(package) = Package::from_bytes(data) {
         call(data, package.manifest.signature.params.len());
     }
+}
+
+/// `data` read as a package's header and sections (each cut to what is
+/// there), with the manifest's module and state hashes and the digest made
+/// right again and any signature dropped: a forger's package. A manifest
+/// that does not decode is kept as it is, for the reader to refuse. `None`
+/// if `data` has no header at all.
+pub fn reseal(data: &[u8]) -> Option<Vec<u8>> {
+    use shipfn_format::{HEADER_LEN, MAGIC, Manifest, sha256};
+    let header = data.get(..HEADER_LEN)?;
+    let length = |at: usize, width: usize| {
+        let mut bytes = [0u8; 8];
+        bytes[..width].copy_from_slice(&header[at..at + width]);
+        usize::try_from(u64::from_le_bytes(bytes)).unwrap_or(usize::MAX)
+    };
+    let mut rest = &data[HEADER_LEN..];
+    let mut section = |len: usize| {
+        let (taken, left) = rest.split_at(len.min(rest.len()));
+        rest = left;
+        taken
+    };
+    let (manifest, module, state) = (section(length(16, 4)), section(length(20, 8)), section(length(28, 8)));
+    let manifest = match postcard::from_bytes::<Manifest>(manifest) {
+        Ok(mut m) => {
+            (m.module_sha256, m.state_sha256) = (sha256(module), sha256(state));
+            postcard::to_allocvec(&m).ok()?
+        }
+        Err(_) => manifest.to_vec(),
+    };
+    let mut out = Vec::with_capacity(HEADER_LEN + manifest.len() + module.len() + state.len() + 32);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&header[8..12]);
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(module.len() as u64).to_le_bytes());
+    out.extend_from_slice(&(state.len() as u64).to_le_bytes());
+    for part in [&manifest[..], module, state] {
+        out.extend_from_slice(part);
+    }
+    let digest = sha256(&out);
+    out.extend_from_slice(&digest);
+    Some(out)
 }
 
 fn call(bytes: &[u8], params: usize) {
@@ -71,16 +126,12 @@ pub fn sealed(golden: &Package, data: &[u8]) {
             }
         }
         // The captured state: the guest decodes hostile postcard.
-        3..=6 => {
-            mutate_bytes(&mut package.state, edits);
-        }
+        3..=6 => mutate_bytes(&mut package.state, edits),
         // The module: rarely, since each distinct module is compiled.
-        _ => {
-            if edits.len() > 24 {
-                return;
-            }
+        7 if edits.first().is_some_and(|e| e % 8 == 0) && edits.len() <= 24 => {
             mutate_bytes(&mut package.module, edits);
         }
+        _ => mutate_bytes(&mut package.state, edits),
     }
     let package = Package::new(
         package.manifest.source.clone(),
@@ -204,7 +255,7 @@ mod tests {
     fn thousands_of_mutated_golden_packages_are_refused_or_run_never_panic() {
         let mut rng = Rng::new(1);
         for (name, bytes) in golden() {
-            package(&bytes);
+            as_is(&bytes);
             for _ in 0..2000 {
                 let mut input = bytes.clone();
                 let edits = rng.bytes(12);
@@ -213,9 +264,36 @@ mod tests {
                     input.truncate((rng.next_u64() as usize) % (input.len() + 1));
                 }
                 assert!(Package::from_bytes(&input).is_err() || input == bytes, "{name}: a mutation was accepted");
+                as_is(&input);
+            }
+        }
+    }
+
+    #[test]
+    fn resealed_mutations_reach_past_the_digest_and_are_contained() {
+        let mut rng = Rng::new(4);
+        let (mut tried, mut read) = (0, 0);
+        for (_, bytes) in golden() {
+            // Edits to the header and manifest, or to the state: each edit of
+            // the module costs a compile, which the fuzz targets pay instead.
+            let golden = Package::from_bytes(&bytes).expect("golden packages load");
+            let module_at = bytes.windows(golden.module.len()).position(|w| w == golden.module).expect("module");
+            let (head, rest) = bytes.split_at(module_at);
+            let (module, tail) = rest.split_at(golden.module.len());
+            for _ in 0..300 {
+                let (mut head, mut tail) = (head.to_vec(), tail.to_vec());
+                let edits = rng.bytes(6);
+                mutate_bytes(if rng.next_u64().is_multiple_of(2) { &mut head } else { &mut tail }, &edits);
+                let input = [&head[..], module, &tail[..]].concat();
+                tried += 1;
+                if reseal(&input).is_some_and(|b| Package::from_bytes(&b).is_ok()) {
+                    read += 1;
+                }
                 package(&input);
             }
         }
+        // Without re-sealing, no mutation gets past the digest.
+        assert!(read * 4 > tried, "only {read} of {tried} re-sealed mutations were read as packages");
     }
 
     #[test]
