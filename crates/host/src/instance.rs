@@ -459,7 +459,10 @@ fn is_busy(error: &wasmtime::Error) -> bool {
 /// Sets the time limit and fuel for the next call, and forgets refusals.
 fn arm(store: &mut Store<Limiter>, host: &Host) -> Result<()> {
     let limits = host.limits();
-    let ticks = limits.timeout.as_nanos().div_ceil(TICK.as_nanos()) as u64 + 1;
+    // A limit past what the epoch counter can reach is no limit (not a wrap).
+    let ticks =
+        u64::try_from(limits.timeout.as_nanos().div_ceil(TICK.as_nanos())).unwrap_or(u64::MAX / 2).min(u64::MAX / 2)
+            + 1;
     store.set_epoch_deadline(ticks);
     store.data_mut().refused = None;
     if let Some(fuel) = limits.fuel {
