@@ -94,14 +94,7 @@ fn a_module_with_imports_is_refused_when_packing_and_when_running() {
     fails(&out, 4, "imports `wasi_snapshot_preview1::random_get`");
 
     // A package made some other way that carries the same module.
-    let signature = shipfn_host::Signature {
-        params: vec![],
-        result: "u8".into(),
-        ok: None,
-        error: None,
-        captures: vec![],
-        globals: vec![],
-    };
+    let signature = fn_returning_u8();
     let module = std::fs::read(&wasm).unwrap();
     let package = shipfn_format::Package::new(
         shipfn_format::Source::Function { name: "lucky".into() },

@@ -114,3 +114,15 @@ pub fn pack_with(selector: &[&str], args: &[&str]) -> Packed {
     ok(&shipfn_in(dir.path(), &all));
     Packed { dir, file }
 }
+
+/// The signature `fn() -> u8`, for packages made by hand around a module.
+pub fn fn_returning_u8() -> shipfn_host::Signature {
+    shipfn_host::Signature {
+        params: vec![],
+        result: "u8".into(),
+        ok: None,
+        error: None,
+        captures: vec![],
+        globals: vec![],
+    }
+}

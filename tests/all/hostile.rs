@@ -11,14 +11,7 @@ use crate::harness::*;
 
 /// A package around `wasm` that claims a plain `fn() -> u8`.
 fn package_around(wasm: Vec<u8>) -> Vec<u8> {
-    let signature = shipfn_host::Signature {
-        params: vec![],
-        result: "u8".into(),
-        ok: None,
-        error: None,
-        captures: vec![],
-        globals: vec![],
-    };
+    let signature = fn_returning_u8();
     shipfn_format::Package::new(shipfn_format::Source::Function { name: "f".into() }, 1, 1, 1, signature, wasm, vec![])
         .to_bytes()
 }
