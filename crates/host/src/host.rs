@@ -347,15 +347,13 @@ impl Host {
     /// deadline the thread is left to finish in the background, its result
     /// dropped; the shape checks made before compiling keep that short.
     fn compile_with_deadline(&self, wasm: &[u8]) -> Result<Module> {
-        let compile = |wasm: &[u8], engine: &Engine| {
-            Module::new(engine, wasm).map_err(|e| Error::InvalidModule(format!("{e:#}")))
-        };
         let (engine, bytes) = (self.engine().clone(), wasm.to_vec());
         let (done, result) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("shipfn-compile".into())
             .spawn(move || {
-                let _ = done.send(compile(&bytes, &engine));
+                let module = Module::new(&engine, &bytes).map_err(|e| Error::InvalidModule(format!("{e:#}")));
+                let _ = done.send(module);
             })
             .map_err(|e| Error::Internal(format!("cannot start a compiler thread: {e}")))?;
         let timeout = self.limits().compile_timeout;
