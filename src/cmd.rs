@@ -55,14 +55,12 @@ pub enum CompilerArg {
 
 impl HostArgs {
     pub fn host(&self) -> anyhow::Result<Host> {
-        let limits = Limits {
-            timeout: self.timeout,
-            max_memory: usize::try_from(self.max_memory).unwrap_or(usize::MAX),
-            fuel: self.fuel,
-            max_result: usize::try_from(self.max_result).unwrap_or(usize::MAX),
-            compile_timeout: self.compile_timeout,
-            ..Limits::default()
-        };
+        let limits = Limits::default()
+            .timeout(self.timeout)
+            .max_memory(usize::try_from(self.max_memory).unwrap_or(usize::MAX))
+            .fuel(self.fuel)
+            .max_result(usize::try_from(self.max_result).unwrap_or(usize::MAX))
+            .compile_timeout(self.compile_timeout);
         let compiler = match self.compiler {
             None => Compiler::quick_start(),
             Some(CompilerArg::Winch) => Compiler::Winch,

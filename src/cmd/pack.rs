@@ -55,7 +55,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     let host = args.host.host()?;
     let (package, name) = match (&args.make, &args.function) {
         (Some(maker), _) => (host.make(&wasm, maker, &args.args)?, maker),
-        (None, Some(function)) => (host.export(&wasm, function)?, function),
+        (None, Some(function)) => (host.pack_function(&wasm, function)?, function),
         (None, None) => unreachable!("clap requires --make or --fn"),
     };
     let output = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{name}.fnpkg")));

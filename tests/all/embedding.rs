@@ -16,7 +16,7 @@ fn host_and_functions_are_send_and_sync() {
     assert_send_sync::<Host>();
     assert_send_sync::<Function>();
     fn assert_send<T: Send>() {}
-    assert_send::<shipfn_host::Warm<'static>>();
+    assert_send::<shipfn_host::Warm>();
 }
 
 #[test]
@@ -78,7 +78,7 @@ fn small_allocations_use_the_initial_heap_and_large_ones_grow_memory() {
 
 #[test]
 fn finished_instances_never_make_the_pool_busy() {
-    let host = Host::new(Limits { max_instances: 16, ..Limits::default() }).unwrap();
+    let host = Host::new(Limits::default().max_instances(16)).unwrap();
     let tally = load(&host, "tally", &[]);
     // After each number of fresh calls, finished instances wait in spare
     // stores (or not); every slot can still be taken by a live instance,
@@ -146,7 +146,7 @@ fn a_large_maker_state_is_moved_out_in_chunks_and_hashed_on_the_way() {
 fn every_compiler_and_instance_strategy_enforces_the_limits() {
     use shipfn_host::{Compiler, ErrorKind, InstanceStrategy};
     use std::time::Duration;
-    let limits = Limits { timeout: Duration::from_millis(300), max_memory: 64 << 20, ..Limits::default() };
+    let limits = Limits::default().timeout(Duration::from_millis(300)).max_memory(64 << 20);
     for compiler in [Compiler::Cranelift, Compiler::Winch] {
         for instances in [InstanceStrategy::Pooling, InstanceStrategy::OnDemand] {
             let setup = format!("{compiler:?}, {instances:?}");

@@ -131,12 +131,8 @@ fn corrupt_and_missing_packages_are_refused() {
 
 #[test]
 fn after_a_guest_fails_the_same_host_serves_the_next_call() {
-    let host = shipfn_host::Host::new(shipfn_host::Limits {
-        timeout: std::time::Duration::from_millis(200),
-        max_memory: 32 << 20,
-        ..Default::default()
-    })
-    .unwrap();
+    let limits = shipfn_host::Limits::default().timeout(std::time::Duration::from_millis(200)).max_memory(32 << 20);
+    let host = shipfn_host::Host::new(limits).unwrap();
     let wasm = std::fs::read(suite()).unwrap();
     let good = host.load(&host.make(&wasm, "linear", &["2".into()]).unwrap().to_bytes()).unwrap();
     let cases: [(&str, &[&str]); 5] =
@@ -188,7 +184,7 @@ fn a_forged_package_behind_a_valid_seal_is_refused_at_load() {
 
 #[test]
 fn a_huge_argument_hits_the_memory_limit_not_the_host() {
-    let host = shipfn_host::Host::new(shipfn_host::Limits { max_memory: 32 << 20, ..Default::default() }).unwrap();
+    let host = shipfn_host::Host::new(shipfn_host::Limits::default().max_memory(32 << 20)).unwrap();
     let wasm = std::fs::read(suite()).unwrap();
     let greeter = host.load(&host.make(&wasm, "greeter", &["hi".into()]).unwrap().to_bytes()).unwrap();
     let huge = format!("\"{}\"", "x".repeat(64 << 20));

@@ -22,13 +22,11 @@ use shipfn_host::{Compiler, Host, Limits};
 pub fn host() -> &'static Host {
     static HOST: OnceLock<Host> = OnceLock::new();
     HOST.get_or_init(|| {
-        let limits = Limits {
-            timeout: Duration::from_millis(50),
-            max_memory: 16 << 20,
-            max_result: 1 << 20,
-            compile_timeout: Duration::from_secs(10),
-            ..Limits::default()
-        };
+        let limits = Limits::default()
+            .timeout(Duration::from_millis(50))
+            .max_memory(16 << 20)
+            .max_result(1 << 20)
+            .compile_timeout(Duration::from_secs(10));
         Host::builder().limits(limits).compiler(Compiler::quick_start()).build().expect("a host starts")
     })
 }

@@ -24,7 +24,7 @@ fn peak_rss_mib() -> f64 {
 
 /// A host with room for a few instances of several hundred MiB.
 fn big_host() -> shipfn_host::Result<Host> {
-    Host::new(Limits { max_memory: 4 << 30, max_instances: 4, ..Limits::default() })
+    Host::new(Limits::default().max_memory(4 << 30).max_instances(4))
 }
 
 fn repo() -> PathBuf {

@@ -14,9 +14,9 @@ pub enum Error {
     /// The package is not signed by a trusted key.
     #[error("untrusted package: {0}")]
     Untrusted(String),
-    /// The module does not validate or compile.
-    #[error("invalid WebAssembly module: {0}")]
-    InvalidModule(String),
+    /// The module does not validate or compile; the source says why.
+    #[error("invalid WebAssembly module")]
+    InvalidModule(#[source] Source),
     /// The module imports something the host does not provide.
     #[error(
         "the module imports `{module}::{name}`, which shipfn does not provide: shipped code gets no WASI and no host functions"
@@ -81,6 +81,9 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// Limits asked for that the host cannot enforce.
+    #[error("invalid limits: {0}")]
+    InvalidLimits(String),
     /// Every pooled instance slot is in use.
     #[error("too many calls at once: {0}")]
     Busy(String),
@@ -88,8 +91,38 @@ pub enum Error {
     #[error("the guest broke the shipfn ABI: {0}")]
     Abi(String),
     /// A failure inside the host itself.
-    #[error("host error: {0}")]
-    Internal(String),
+    #[error("host error: {context}")]
+    Internal {
+        /// What the host was doing.
+        context: String,
+        /// Why it failed.
+        #[source]
+        source: Source,
+    },
+}
+
+/// The error underneath an [`Error`] (wasmtime's, the system's), kept as its
+/// source so that a report can show the whole chain.
+pub type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+impl Error {
+    /// A failure of the host itself while doing `context`.
+    pub(crate) fn internal(context: impl Into<String>, source: impl Into<Source>) -> Error {
+        Error::Internal { context: context.into(), source: source.into() }
+    }
+
+    /// The error and its sources on one line, `a: b: c`, as a report to a
+    /// person shows it (`Display` shows only the first).
+    pub fn report(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            text.push_str(": ");
+            text.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        text
+    }
 }
 
 fn list_available(names: &[String]) -> String {
@@ -129,14 +162,14 @@ impl Error {
             | Error::NoSuchExport { .. }
             | Error::Abi(_) => ErrorKind::BadPackage,
             Error::Untrusted(_) => ErrorKind::Untrusted,
-            Error::BadArgs(_) => ErrorKind::BadArgs,
+            Error::BadArgs(_) | Error::InvalidLimits(_) => ErrorKind::BadArgs,
             Error::GuestError(_) => ErrorKind::GuestError,
             Error::Panic(_) | Error::Trap(_) => ErrorKind::Trap,
             Error::Timeout(_) | Error::CompileTimeout(_) | Error::OutOfFuel(_) => ErrorKind::Timeout,
             Error::MemoryLimit { .. } | Error::ResultTooLarge { .. } | Error::Busy(_) | Error::ModuleTooComplex(_) => {
                 ErrorKind::ResourceLimit
             }
-            Error::Internal(_) => ErrorKind::Internal,
+            Error::Internal { .. } => ErrorKind::Internal,
         }
     }
 }

@@ -3,28 +3,40 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::any::TypeId;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use shipfn_abi::{ArgError, Field, Signature, StateJson, mode, status, word};
 use shipfn_format::{Manifest, Package};
-use wasmtime::Module;
 
-use crate::instance::{Guest, Prepared, Reply};
+use crate::instance::{Guest, Lifetime, Placement, Reply};
+use crate::module::GuestModule;
+use crate::runtime::Runtime;
+use crate::stores::StorePool;
 use crate::typed::Params;
-use crate::{Error, Host, Result};
+use crate::{Error, Limits, Result};
 
 /// States up to this size are decoded once at load, to refuse a package
 /// whose state does not fit its closure before any call.
 pub const VALIDATE_STATE_UP_TO: usize = 1 << 20;
 
-/// A package loaded by [`Host::load`]. Each call runs in a fresh instance;
-/// [`warm`](Function::warm) gives an instance to reuse across calls.
+/// A package loaded by [`Host::load`](crate::Host::load). Each call runs in a
+/// fresh instance; [`warm`](Function::warm) gives an instance to reuse
+/// across calls.
 ///
-/// `Function` is `Send + Sync`: share one across threads and call it
+/// `Function` is `Send + Sync` and cheap to clone (clones share the package
+/// and the compiled module): share one across threads and call it
 /// concurrently.
+#[derive(Clone)]
 pub struct Function {
-    host: Host,
-    prepared: Prepared,
+    inner: Arc<Inner>,
+    /// What each call may use: the host's limits or tighter ones.
+    limits: Limits,
+}
+
+struct Inner {
+    runtime: Runtime,
+    stores: Arc<StorePool>,
+    module: GuestModule,
     package: Package,
     /// The argument and result types of the first typed call, once they
     /// were found to be the closure's: later calls with them skip the check.
@@ -38,10 +50,16 @@ impl Function {
     /// A larger state is decoded by every call anyway, so it is checked by
     /// the first one (or by [`check_state`](Function::check_state)) rather
     /// than decoded twice.
-    pub(crate) fn new(host: Host, module: &Module, package: Package) -> Result<Function> {
-        let prepared = Prepared::new(&host, module)?;
-        let function = Function { host, prepared, package, checked_types: OnceLock::new() };
-        let small = function.package.state.len() <= VALIDATE_STATE_UP_TO;
+    pub(crate) fn new(
+        runtime: Runtime,
+        stores: Arc<StorePool>,
+        module: GuestModule,
+        package: Package,
+    ) -> Result<Function> {
+        let limits = runtime.limits().clone();
+        let inner = Inner { runtime, stores, module, package, checked_types: OnceLock::new() };
+        let function = Function { inner: Arc::new(inner), limits };
+        let small = function.inner.package.state.len() <= VALIDATE_STATE_UP_TO;
         function.validate(if small { mode::VALIDATE } else { mode::VALIDATE_INDICES })?;
         Ok(function)
     }
@@ -72,12 +90,12 @@ impl Function {
     /// a manifest cannot claim types its closure does not have (older guests
     /// report none, and their manifests are taken as they are).
     fn check_signature(&self, reported: &[u8]) -> Result<()> {
-        if self.prepared.abi_version().is_none_or(|v| v < 3) {
+        if self.inner.module.abi_version().is_none_or(|v| v < 3) {
             return Ok(());
         }
         let seen: Signature = postcard::from_bytes(reported)
             .map_err(|e| Error::Abi(format!("the entry's signature does not decode: {e}")))?;
-        let claimed = &self.package.manifest.signature;
+        let claimed = &self.manifest().signature;
         let same_params = seen.params.len() == claimed.params.len()
             && seen.params.iter().zip(&claimed.params).all(|(s, c)| s.ty == c.ty);
         if same_params
@@ -106,34 +124,55 @@ impl Function {
     /// Checks once per pair of types that `A` and `R` are the closure's.
     fn check_types<A: Params, R>(&self) -> Result<()> {
         let key = (typeid::of::<A>(), typeid::of::<R>());
-        if self.checked_types.get() == Some(&key) {
+        if self.inner.checked_types.get() == Some(&key) {
             return Ok(());
         }
-        crate::typed::check::<A, R>(&self.package.manifest.signature)?;
-        let _ = self.checked_types.set(key);
+        crate::typed::check::<A, R>(&self.manifest().signature)?;
+        let _ = self.inner.checked_types.set(key);
         Ok(())
     }
 
     /// The package's manifest: signature, hashes, provenance.
     pub fn manifest(&self) -> &Manifest {
-        &self.package.manifest
+        &self.inner.package.manifest
     }
 
     /// The closure's signature as Rust: `fn(own_arg: i64) -> i64`.
     pub fn signature_text(&self) -> String {
-        self.package.manifest.signature_text()
+        self.manifest().signature_text()
     }
 
     /// The package this function was loaded from.
     pub fn package(&self) -> &Package {
-        &self.package
+        &self.inner.package
     }
 
-    /// A new instance with the closure's table indices set; `short` if it
-    /// ends with one call.
-    fn instance(&self, short: bool) -> Result<Guest> {
-        let mut guest = Guest::new(&self.host, &self.prepared, short)?;
-        let m = &self.package.manifest;
+    /// The limits each call of this function runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// This function with each call under `limits` instead of the host's:
+    /// a service can give each function its own time, fuel, memory and
+    /// result limits. The function and its clones share the package and
+    /// the compiled module.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidLimits`] if `limits` ask for more than the host was
+    /// built with: a longer stack, more memory or instances than its pool
+    /// reserved, or fuel on a host that does not meter fuel.
+    pub fn with_limits(mut self, limits: Limits) -> Result<Function> {
+        limits.check_within(self.inner.runtime.limits())?;
+        self.limits = limits;
+        Ok(self)
+    }
+
+    /// A new instance with the closure's table indices set.
+    fn instance(&self, lifetime: Lifetime) -> Result<Guest> {
+        let inner = &*self.inner;
+        let mut guest = Guest::new(&inner.runtime, &inner.stores, &inner.module, lifetime, &self.limits)?;
+        let m = &inner.package.manifest;
         guest.set_words(word::ENTRY, &[m.entry, m.tramp, m.func])?;
         Ok(guest)
     }
@@ -145,18 +184,18 @@ impl Function {
 
     fn fresh_unchecked(&self, call_mode: u32, input: &[u8]) -> Result<Reply> {
         // Checking the indices alone needs no state.
-        let state = if call_mode == mode::VALIDATE_INDICES { &[][..] } else { &self.package.state[..] };
+        let state = if call_mode == mode::VALIDATE_INDICES { &[][..] } else { &self.inner.package.state[..] };
         let mut guest = self.setup(state, input)?;
-        let reply = guest.call(&self.host, call_mode)?;
-        guest.finish_fresh(&self.host);
+        let reply = guest.call(call_mode)?;
+        guest.finish_fresh(&self.inner.stores);
         Ok(reply)
     }
 
     /// A fresh instance with the table indices, `state` and `input` in place,
     /// in the scratch buffer when they fit.
     fn setup(&self, state: &[u8], input: &[u8]) -> Result<Guest> {
-        let mut guest = self.instance(true)?;
-        guest.place(&self.host, true, &[(word::STATE_PTR, state), (word::INPUT_PTR, input)])?;
+        let mut guest = self.instance(Lifetime::OneCall)?;
+        guest.place(Placement::Scratch, &[(word::STATE_PTR, state), (word::INPUT_PTR, input)])?;
         Ok(guest)
     }
 
@@ -196,7 +235,7 @@ impl Function {
                 args.len()
             )));
         }
-        postcard::to_allocvec(args).map_err(|e| Error::Internal(e.to_string()))
+        postcard::to_allocvec(args).map_err(|e| Error::internal("encoding the arguments", e))
     }
 
     /// Calls with one JSON text per parameter and returns the result as JSON.
@@ -208,14 +247,17 @@ impl Function {
     }
 
     /// [`call_json`](Function::call_json) for the last call of this
-    /// function: the host's copy of the state is freed as soon as it is in
-    /// the instance, before the closure runs, so a one-shot run of a closure
-    /// with a large state needs about one copy of it less memory.
+    /// function: unless a clone of it is alive, the host's copy of the state
+    /// is freed as soon as it is in the instance, before the closure runs,
+    /// so a one-shot run of a closure with a large state needs about one copy
+    /// of it less memory.
     pub fn call_json_once(mut self, args: &[String]) -> Result<String> {
         let input = self.json_input(args)?;
-        let mut guest = self.setup(&self.package.state, &input)?;
-        self.package.state = Vec::new();
-        json_output(self.check(guest.call(&self.host, mode::JSON)?)?)
+        let mut guest = self.setup(&self.inner.package.state, &input)?;
+        if let Some(inner) = Arc::get_mut(&mut self.inner) {
+            inner.package.state = Vec::new();
+        }
+        json_output(self.check(guest.call(mode::JSON)?)?)
     }
 
     /// Calls with a typed argument tuple (e.g. `(4i64,)`), postcard both ways.
@@ -230,13 +272,13 @@ impl Function {
     pub fn call<A: Params, R: DeserializeOwned>(&self, args: &A) -> Result<R> {
         self.check_types::<A, R>()?;
         with_typed_input(args, |input| {
-            let mut guest = self.setup(&self.package.state, input)?;
+            let mut guest = self.setup(&self.inner.package.state, input)?;
             // The result is decoded straight from guest memory.
-            let result = guest.call_with(&self.host, mode::POSTCARD, |status, output| match status {
+            let result = guest.call_with(mode::POSTCARD, |status, output| match status {
                 status::OK => decode_result(output),
                 other => Err(self.failure(other, output)),
             })?;
-            guest.finish_fresh(&self.host);
+            guest.finish_fresh(&self.inner.stores);
             result
         })
     }
@@ -259,8 +301,10 @@ impl Function {
     /// where calls must not see each other. After a call fails with a trap,
     /// timeout or limit, the instance is discarded and the next call starts a
     /// fresh one.
-    pub fn warm(&self) -> Warm<'_> {
-        Warm { function: self, guest: None }
+    ///
+    /// A `Warm` holds a clone of the function, so it can be kept beside it.
+    pub fn warm(&self) -> Warm {
+        Warm { function: self.clone(), guest: None }
     }
 }
 
@@ -297,37 +341,36 @@ fn json_output(reply: Reply) -> Result<String> {
 }
 
 /// A reused instance of a [`Function`]; see [`Function::warm`].
-pub struct Warm<'f> {
-    function: &'f Function,
+pub struct Warm {
+    function: Function,
     guest: Option<Guest>,
 }
 
-impl Warm<'_> {
+impl Warm {
     fn run(&mut self, call_mode: u32, input: &[u8]) -> Result<Reply> {
-        let function = self.function;
-        let host = &function.host;
+        let function = &self.function;
         let guest = match &mut self.guest {
             Some(guest) => guest,
             empty => {
-                let mut guest = function.instance(false)?;
+                let mut guest = function.instance(Lifetime::Reused)?;
                 // The state lives on the guest heap: the scratch buffer is
                 // reused by every call's input and output.
-                guest.place(host, false, &[(word::STATE_PTR, &function.package.state)])?;
+                guest.place(Placement::Heap, &[(word::STATE_PTR, &function.inner.package.state)])?;
                 empty.insert(guest)
             }
         };
-        guest.arm(host)?;
-        let result = guest.place(host, true, &[(word::INPUT_PTR, input)]).and_then(|buffers| {
-            let reply = guest.call(host, call_mode);
+        guest.arm()?;
+        let result = guest.place(Placement::Scratch, &[(word::INPUT_PTR, input)]).and_then(|buffers| {
+            let reply = guest.call(call_mode);
             if reply.is_ok() {
-                guest.release(&buffers);
+                guest.free_buffers(&buffers);
             }
             reply
         });
         if result.is_err() {
             self.guest = None;
         }
-        function.check(result?)
+        self.function.check(result?)
     }
 
     /// Like [`Function::call_json`], on this instance.

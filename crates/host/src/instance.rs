@@ -1,95 +1,43 @@
 //! One sandboxed instance of a guest module and the host half of the ABI:
 //! buffers in, `shipfn_call` or a maker export, buffers out.
 //!
-//! A [`Prepared`] module has its imports resolved (there are none) and its
-//! exports looked up once; each [`Guest`] is then a pooled instantiation plus
-//! a few memory writes. Small states and inputs go into the guest's static
-//! scratch buffer, so a call on a fresh instance needs no guest allocation.
+//! An instance is a pooled instantiation of a [`GuestModule`] plus a few
+//! memory writes. Small states and inputs go into the guest's static scratch
+//! buffer, so a call on a fresh instance needs no guest allocation.
 
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 use shipfn_abi::{ABI_BLOCK_EXPORT, ABI_VERSION, ALLOC_EXPORT, CALL_EXPORT, MIN_ABI_VERSION, word};
-use wasmtime::{Instance, InstancePre, Linker, Memory, Module, ModuleExport, ResourceLimiter, Store, Trap, TypedFunc};
+use wasmtime::{Instance, Memory, Store, TypedFunc};
 
 use shipfn_format::Hashed;
 
-use crate::host::{Spare, TICK};
-use crate::{Error, Host, Result};
+use crate::fault::{RanInstance, classify, is_busy};
+use crate::module::{Exports, GuestModule, Layout};
+use crate::runtime::{Limiter, Runtime, arm};
+use crate::stores::{Slot, Spare, StorePool};
+use crate::{Error, Limits, Result};
 
-/// Enforces the memory limit and remembers why growth was refused.
-pub(crate) struct Limiter {
-    max_memory: usize,
-    refused: Option<usize>,
+/// How long an instance lives.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lifetime {
+    /// It ends with its call ([`Guest::finish_fresh`]): it may be put in a
+    /// spare store, and its memory is released after a heavy call.
+    OneCall,
+    /// It serves many calls, or hands its memory on (a maker): it gets a
+    /// store of its own, so that it holds no finished instances.
+    Reused,
 }
 
-impl ResourceLimiter for Limiter {
-    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        if desired > self.max_memory {
-            self.refused = Some(desired);
-            return Ok(false);
-        }
-        Ok(true)
-    }
-
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
-        Ok(desired <= 100_000)
-    }
-}
-
-/// A module made ready to instantiate quickly: imports resolved, exports found.
-pub(crate) struct Prepared {
-    pre: InstancePre<Limiter>,
-    /// Where the block and scratch buffer are and which ABI the guest
-    /// speaks: the same in every fresh instance of a module (a constant
-    /// global and the initial memory image), so read from the first one.
-    layout: OnceLock<Layout>,
-    memory: ModuleExport,
-    block: ModuleExport,
-    alloc: ModuleExport,
-    call: ModuleExport,
-    free: Option<ModuleExport>,
-    /// `__stack_pointer`, which guests built by `shipfn pack` export.
-    stack_pointer: Option<ModuleExport>,
-}
-
-/// The shadow stack pointer's export name.
-const STACK_POINTER_EXPORT: &str = "__stack_pointer";
-
-impl Prepared {
-    pub fn new(host: &Host, module: &Module) -> Result<Prepared> {
-        let pre = Linker::new(host.engine())
-            .instantiate_pre(module)
-            .map_err(|e| Error::NotAGuest(format!("cannot prepare the module: {e}")))?;
-        let export = |name: &str| {
-            module.get_export_index(name).ok_or_else(|| Error::NotAGuest(format!("it has no export `{name}`")))
-        };
-        Ok(Prepared {
-            memory: export("memory")?,
-            block: export(ABI_BLOCK_EXPORT)?,
-            alloc: export(ALLOC_EXPORT)?,
-            call: export(CALL_EXPORT)?,
-            free: module.get_export_index("shipfn_free"),
-            stack_pointer: module.get_export_index(STACK_POINTER_EXPORT),
-            pre,
-            layout: OnceLock::new(),
-        })
-    }
-}
-
-impl Prepared {
-    /// The guest ABI the module speaks, once an instance of it has run.
-    pub fn abi_version(&self) -> Option<u32> {
-        self.layout.get().map(|l| l.version)
-    }
-}
-
-#[derive(Clone, Copy, Default)]
-struct Layout {
-    block: usize,
-    scratch: (usize, usize),
-    version: u32,
+/// Where [`Guest::place`] puts buffers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// In the guest's scratch buffer if they all fit, else on its heap.
+    Scratch,
+    /// On the guest's heap (`shipfn_alloc`), where they stay while the
+    /// scratch buffer serves later calls.
+    Heap,
 }
 
 /// An instance, its memory, and where its ABI block and scratch buffer are.
@@ -99,8 +47,11 @@ pub(crate) struct Guest {
     hosted: u32,
     /// The memory's size when the instance started.
     initial_size: usize,
-    /// Whether the instance ends with its call (see [`Guest::new`]).
-    short: bool,
+    lifetime: Lifetime,
+    /// What this instance's calls may use.
+    limits: Limits,
+    /// Its place in the count of instances alive.
+    _slot: Slot,
     instance: Instance,
     memory: Memory,
     layout: Layout,
@@ -109,14 +60,7 @@ pub(crate) struct Guest {
     /// calls fit the scratch buffer and need neither.
     alloc: Option<TypedFunc<u32, u32>>,
     free: Option<Option<TypedFunc<(u32, u32), ()>>>,
-    exports: LateExports,
-}
-
-/// Exports looked up only when a call needs them.
-struct LateExports {
-    alloc: ModuleExport,
-    free: Option<ModuleExport>,
-    stack_pointer: Option<ModuleExport>,
+    exports: Exports,
 }
 
 /// An answer from the guest: a status and its output bytes.
@@ -127,47 +71,56 @@ pub(crate) struct Reply {
 
 /// A buffer to hand to the guest: the block word for its address (its
 /// length goes in the next word) and its bytes.
-pub(crate) type Slot<'a> = (usize, &'a [u8]);
+pub(crate) type Buffer<'a> = (usize, &'a [u8]);
 
 impl Guest {
-    /// A new instance; in a spare store if `short` (it ends with its call,
-    /// by [`finish_fresh`](Guest::finish_fresh)), in a store of its own
-    /// otherwise, so that a long-lived instance holds no finished ones.
-    pub fn new(host: &Host, prepared: &Prepared, short: bool) -> Result<Guest> {
-        let (mut store, mut hosted) = match short.then(|| host.spare_store()).flatten() {
+    /// A new instance of `module` under `limits` (at most the runtime's);
+    /// for [`Lifetime::OneCall`], in a spare store if there is one.
+    pub fn new(
+        runtime: &Runtime,
+        stores: &StorePool,
+        module: &GuestModule,
+        lifetime: Lifetime,
+        limits: &Limits,
+    ) -> Result<Guest> {
+        let slot = stores.slot()?;
+        let spare = if lifetime == Lifetime::OneCall { stores.take() } else { None };
+        let (mut store, mut hosted) = match spare {
             Some(spare) => (spare.store, spare.hosted),
-            None => (new_store(host), 0),
+            None => (runtime.new_store(limits), 0),
         };
-        arm(&mut store, host)?;
-        let mut instantiated = prepared.pre.instantiate(&mut store);
+        arm(&mut store, limits)?;
+        let mut instantiated = module.pre().instantiate(&mut store);
         // Finished instances in spare stores (this one too, if it is reused)
         // hold pool slots: give them back and try once more in a new store.
-        if instantiated.as_ref().is_err_and(is_busy) && (host.drop_spares() | (hosted > 0)) {
-            (store, hosted) = (new_store(host), 0);
-            arm(&mut store, host)?;
-            instantiated = prepared.pre.instantiate(&mut store);
+        if instantiated.as_ref().is_err_and(is_busy) && (stores.clear() | (hosted > 0)) {
+            (store, hosted) = (runtime.new_store(limits), 0);
+            arm(&mut store, limits)?;
+            instantiated = module.pre().instantiate(&mut store);
         }
-        let instance = instantiated.map_err(|e| classify(host, &mut store, None, e))?;
+        let instance = instantiated.map_err(|e| classify(limits, &mut store, None, e))?;
+        let exports = *module.exports();
         let not_a_guest = |what: &str| Error::NotAGuest(format!("export `{what}` has the wrong kind or type"));
         let memory = instance
-            .get_module_export(&mut store, &prepared.memory)
+            .get_module_export(&mut store, &exports.memory)
             .and_then(|e| e.into_memory())
             .ok_or_else(|| not_a_guest("memory"))?;
         let call = instance
-            .get_module_export(&mut store, &prepared.call)
+            .get_module_export(&mut store, &exports.call)
             .and_then(|e| e.into_func())
             .ok_or_else(|| not_a_guest(CALL_EXPORT))?;
-        // SAFETY: `Host::compile` checked that `shipfn_call` is `(i32) -> i32`
-        // before this module could be prepared; skipping the per-instance
-        // type check saves building its type on every call.
+        // SAFETY: a `GuestModule` is only made after checking that
+        // `shipfn_call` is `(i32) -> i32`; skipping the per-instance type
+        // check saves building its type on every call.
         let call = unsafe { TypedFunc::new_unchecked(&store, call) };
-        let exports = LateExports { alloc: prepared.alloc, free: prepared.free, stack_pointer: prepared.stack_pointer };
         let initial_size = memory.data_size(&store);
         let mut guest = Guest {
             store,
             hosted: hosted + 1,
             initial_size,
-            short,
+            lifetime,
+            limits: limits.clone(),
+            _slot: slot,
             instance,
             memory,
             layout: Layout::default(),
@@ -176,12 +129,9 @@ impl Guest {
             free: None,
             exports,
         };
-        guest.layout = match prepared.layout.get() {
-            Some(layout) => *layout,
-            None => {
-                let layout = guest.read_layout(prepared)?;
-                *prepared.layout.get_or_init(|| layout)
-            }
+        guest.layout = match module.layout() {
+            Some(layout) => layout,
+            None => module.set_layout(guest.read_layout()?),
         };
         Ok(guest)
     }
@@ -190,17 +140,17 @@ impl Guest {
     /// kept to host a later fresh instance if the instance's memory did not
     /// grow, so that a finished instance waiting for its store to be dropped
     /// holds little memory.
-    pub fn finish_fresh(self, host: &Host) {
+    pub fn finish_fresh(self, stores: &StorePool) {
         if self.memory.data_size(&self.store) == self.initial_size {
-            host.keep_spare(Spare { store: self.store, hosted: self.hosted });
+            stores.keep(Spare { store: self.store, hosted: self.hosted });
         }
     }
 
     /// Reads where the block and scratch buffer are, and checks the version.
-    fn read_layout(&mut self, prepared: &Prepared) -> Result<Layout> {
+    fn read_layout(&mut self) -> Result<Layout> {
         self.layout.block = self
             .instance
-            .get_module_export(&mut self.store, &prepared.block)
+            .get_module_export(&mut self.store, &self.exports.block)
             .and_then(|e| e.into_global())
             .and_then(|g| g.get(&mut self.store).i32())
             .ok_or_else(|| Error::NotAGuest(format!("export `{ABI_BLOCK_EXPORT}` has the wrong kind or type")))?
@@ -224,8 +174,8 @@ impl Guest {
     }
 
     /// Arms the time limit and fuel for one more call on this instance.
-    pub fn arm(&mut self, host: &Host) -> Result<()> {
-        arm(&mut self.store, host)
+    pub fn arm(&mut self) -> Result<()> {
+        arm(&mut self.store, &self.limits)
     }
 
     fn word(&self, index: usize) -> Result<u32> {
@@ -261,7 +211,7 @@ impl Guest {
             });
             for (from, to) in buffer.chunks_mut(CHUNK).zip(bytes.chunks_mut(CHUNK)) {
                 to.copy_from_slice(from);
-                release(from);
+                release_pages(from);
                 copied.send(to).expect("the hasher runs until the sender is dropped");
             }
             drop(copied);
@@ -281,21 +231,20 @@ impl Guest {
             .map_err(|_| Error::Abi("the ABI block lies outside memory".into()))
     }
 
-    /// Copies each slot's bytes into the guest and records where in the block:
-    /// all of them in the scratch buffer if `use_scratch` and they fit, each
-    /// in a fresh `shipfn_alloc` buffer otherwise. Returns the allocated
-    /// buffers.
-    pub fn place(&mut self, host: &Host, use_scratch: bool, slots: &[Slot<'_>]) -> Result<Vec<(u32, u32)>> {
-        let total: usize = slots.iter().map(|(_, b)| b.len()).sum();
+    /// Copies each buffer into the guest, as `placement` says, and records
+    /// where in the block. Returns the buffers allocated on the guest's heap.
+    pub fn place(&mut self, placement: Placement, buffers: &[Buffer<'_>]) -> Result<Vec<(u32, u32)>> {
+        let total: usize = buffers.iter().map(|(_, b)| b.len()).sum();
         let (scratch, scratch_len) = self.layout.scratch;
+        let in_scratch = placement == Placement::Scratch && total <= scratch_len;
         let mut allocated = Vec::new();
         let mut at = scratch;
-        for &(ptr_word, bytes) in slots {
-            let ptr = if use_scratch && total <= scratch_len {
+        for &(ptr_word, bytes) in buffers {
+            let ptr = if in_scratch {
                 at += bytes.len();
                 (at - bytes.len()) as u32
             } else {
-                let ptr = self.alloc(host, bytes.len())?;
+                let ptr = self.alloc(bytes.len())?;
                 allocated.push((ptr, bytes.len() as u32));
                 ptr
             };
@@ -305,8 +254,8 @@ impl Guest {
         Ok(allocated)
     }
 
-    /// Gives back buffers from [`place`](Guest::place), if the guest can.
-    pub fn release(&mut self, buffers: &[(u32, u32)]) {
+    /// Gives back heap buffers from [`place`](Guest::place), if the guest can.
+    pub fn free_buffers(&mut self, buffers: &[(u32, u32)]) {
         if buffers.is_empty() {
             return;
         }
@@ -333,8 +282,8 @@ impl Guest {
             .map_err(|_| Error::Abi("a guest buffer lies outside memory".into()))
     }
 
-    fn alloc(&mut self, host: &Host, len: usize) -> Result<u32> {
-        let limit = host.limits().max_memory;
+    fn alloc(&mut self, len: usize) -> Result<u32> {
+        let limit = self.limits.max_memory;
         let len32 = u32::try_from(len).map_err(|_| Error::MemoryLimit { limit, requested: len })?;
         let alloc = match &self.alloc {
             Some(alloc) => alloc.clone(),
@@ -344,16 +293,17 @@ impl Guest {
                     .get_module_export(&mut self.store, &self.exports.alloc)
                     .and_then(|e| e.into_func())
                     .ok_or_else(|| Error::NotAGuest(format!("export `{ALLOC_EXPORT}` is not a function")))?;
-                // SAFETY: `Host::compile` checked that `shipfn_alloc` is `(i32) -> i32`.
+                // SAFETY: a `GuestModule` is only made after checking that
+                // `shipfn_alloc` is `(i32) -> i32`.
                 self.alloc.insert(unsafe { TypedFunc::new_unchecked(&self.store, func) }).clone()
             }
         };
         let ptr = match alloc.call(&mut self.store, len32) {
             Ok(ptr) => ptr,
-            Err(e) => return Err(self.failed(host, e)),
+            Err(e) => return Err(self.failed(e)),
         };
         if ptr == 0 {
-            let requested = self.store.data().refused.unwrap_or(len);
+            let requested = self.store.data().refused().unwrap_or(len);
             return Err(Error::MemoryLimit { limit, requested });
         }
         Ok(ptr)
@@ -363,27 +313,27 @@ impl Guest {
     /// in place from guest memory, to `read`. Used for makers, whose output
     /// holds the captured state: it is bounded by the memory limit, not the
     /// result limit, and not copied before it is decoded.
-    pub fn invoke<T>(&mut self, host: &Host, export: &str, read: impl FnOnce(u32, &[u8]) -> T) -> Result<T> {
+    pub fn invoke<T>(&mut self, export: &str, read: impl FnOnce(u32, &[u8]) -> T) -> Result<T> {
         let f: TypedFunc<(), u32> = self
             .instance
             .get_typed_func(&mut self.store, export)
             .map_err(|e| Error::NotAGuest(format!("export `{export}`: {e}")))?;
         let status = f.call(&mut self.store, ());
-        self.finish(host, status, host.limits().max_memory, read)
+        self.finish(status, self.limits.max_memory, read)
     }
 
     /// Calls `shipfn_call(mode)`.
-    pub fn call(&mut self, host: &Host, mode: u32) -> Result<Reply> {
-        self.call_with(host, mode, |status, output| Reply { status, output: output.to_vec() })
+    pub fn call(&mut self, mode: u32) -> Result<Reply> {
+        self.call_with(mode, |status, output| Reply { status, output: output.to_vec() })
     }
 
     /// Calls `shipfn_call(mode)` and hands the status and the output, read
     /// in place from guest memory, to `read`.
-    pub fn call_with<T>(&mut self, host: &Host, mode: u32, read: impl FnOnce(u32, &[u8]) -> T) -> Result<T> {
-        let started = self.short.then(Instant::now);
+    pub fn call_with<T>(&mut self, mode: u32, read: impl FnOnce(u32, &[u8]) -> T) -> Result<T> {
+        let started = (self.lifetime == Lifetime::OneCall).then(Instant::now);
         let status = self.call.call(&mut self.store, mode);
         let heavy = started.is_some_and(|t| t.elapsed() >= HEAVY_CALL);
-        let result = self.finish(host, status, host.limits().max_result, read);
+        let result = self.finish(status, self.limits.max_result, read);
         if heavy {
             // The pool keeps an instance's dirtied pages mapped for the next
             // instance in its slot and resets every one of them for each
@@ -392,16 +342,17 @@ impl Guest {
             // in that slot pay for resetting them. A long call may have
             // touched many pages, and releasing them costs it little, so it
             // gives them all back; they read as the module's image again.
-            release(self.memory.data_mut(&mut self.store));
+            release_pages(self.memory.data_mut(&mut self.store));
         }
         result
     }
 
     /// The error a failed wasm call on this instance stands for.
-    fn failed(&mut self, host: &Host, error: wasmtime::Error) -> Error {
-        let out_of_bounds = error.downcast_ref::<Trap>() == Some(&Trap::MemoryOutOfBounds);
+    fn failed(&mut self, error: wasmtime::Error) -> Error {
+        let out_of_bounds = error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::MemoryOutOfBounds);
         let overflow = out_of_bounds && self.shadow_stack_overflowed();
-        classify(host, &mut self.store, Some(Abi { memory: &self.memory, block: self.layout.block, overflow }), error)
+        let ran = RanInstance { memory: &self.memory, block: self.layout.block, overflow };
+        classify(&self.limits, &mut self.store, Some(ran), error)
     }
 
     /// Whether the shadow stack pointer has run below address 0 (it wraps),
@@ -417,14 +368,13 @@ impl Guest {
 
     fn finish<T>(
         &mut self,
-        host: &Host,
         status: wasmtime::Result<u32>,
         max_output: usize,
         read: impl FnOnce(u32, &[u8]) -> T,
     ) -> Result<T> {
         let status = match status {
             Ok(status) => status,
-            Err(e) => return Err(self.failed(host, e)),
+            Err(e) => return Err(self.failed(e)),
         };
         let (ptr, len) = (self.word(word::OUTPUT_PTR)? as usize, self.word(word::OUTPUT_LEN)? as usize);
         if len > max_output {
@@ -444,87 +394,10 @@ impl Guest {
 /// them costs a few microseconds.
 const HEAVY_CALL: Duration = Duration::from_micros(50);
 
-/// A store for instances under the host's limits.
-fn new_store(host: &Host) -> Store<Limiter> {
-    let mut store = Store::new(host.engine(), Limiter { max_memory: host.limits().max_memory, refused: None });
-    store.limiter(|l| l);
-    store.epoch_deadline_trap();
-    store
-}
-
-fn is_busy(error: &wasmtime::Error) -> bool {
-    error.downcast_ref::<wasmtime::PoolConcurrencyLimitError>().is_some()
-}
-
-/// Sets the time limit and fuel for the next call, and forgets refusals.
-fn arm(store: &mut Store<Limiter>, host: &Host) -> Result<()> {
-    let limits = host.limits();
-    // A limit past what the epoch counter can reach is no limit (not a wrap).
-    let ticks =
-        u64::try_from(limits.timeout.as_nanos().div_ceil(TICK.as_nanos())).unwrap_or(u64::MAX / 2).min(u64::MAX / 2)
-            + 1;
-    store.set_epoch_deadline(ticks);
-    store.data_mut().refused = None;
-    if let Some(fuel) = limits.fuel {
-        store.set_fuel(fuel).map_err(|e| Error::Internal(e.to_string()))?;
-    }
-    Ok(())
-}
-
-/// Turns a failed wasm call into the error class that explains it best.
-/// What `classify` may read of an instance that ran.
-struct Abi<'a> {
-    memory: &'a Memory,
-    block: usize,
-    /// The shadow stack pointer had run below address 0.
-    overflow: bool,
-}
-
-fn classify(host: &Host, store: &mut Store<Limiter>, abi: Option<Abi<'_>>, error: wasmtime::Error) -> Error {
-    if let Some(requested) = store.data().refused {
-        return Error::MemoryLimit { limit: host.limits().max_memory, requested };
-    }
-    let trap = error.downcast_ref::<Trap>().copied();
-    match trap {
-        Some(Trap::Interrupt) => return Error::Timeout(host.limits().timeout),
-        Some(Trap::OutOfFuel) => return Error::OutOfFuel(host.limits().fuel.unwrap_or(0)),
-        _ => {}
-    }
-    if is_busy(&error) {
-        return Error::Busy(format!("{error:#}"));
-    }
-    if let Some(message) = abi.as_ref().and_then(|abi| panic_message(abi.memory, store, abi.block)) {
-        return Error::Panic(message);
-    }
-    let overflow = abi.is_some_and(|abi| abi.overflow);
-    match trap {
-        Some(Trap::StackOverflow) => Error::Trap("stack overflow (call stack exhausted)".into()),
-        Some(Trap::MemoryOutOfBounds) if overflow => {
-            Error::Trap("stack overflow (the shadow stack in the guest's memory is exhausted)".into())
-        }
-        Some(trap) => Error::Trap(trap.to_string()),
-        None => Error::Trap(format!("{error:#}")),
-    }
-}
-
-/// The panic message the guest's hook left in the block, if any.
-fn panic_message(memory: &Memory, store: &Store<Limiter>, block: usize) -> Option<String> {
-    let data = memory.data(store);
-    let word = |i: usize| {
-        data.get(block + i * 4..block + i * 4 + 4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize)
-    };
-    let (ptr, len) = (word(word::PANIC_PTR)?, word(word::PANIC_LEN)?);
-    if len == 0 {
-        return None;
-    }
-    let bytes = data.get(ptr..ptr.checked_add(len.min(64 << 10))?)?;
-    Some(String::from_utf8_lossy(bytes).replace('\n', " "))
-}
-
 /// Gives the whole pages inside `bytes` back to the system; they read as
 /// zeros afterwards. Only for guest memory that will not be used again.
 #[cfg(unix)]
-fn release(bytes: &mut [u8]) {
+fn release_pages(bytes: &mut [u8]) {
     const PAGE: usize = 4096; // the smallest page size; madvise rounds nothing
     let start = (bytes.as_mut_ptr() as usize).next_multiple_of(PAGE);
     let end = (bytes.as_mut_ptr() as usize + bytes.len()) / PAGE * PAGE;
@@ -538,4 +411,4 @@ fn release(bytes: &mut [u8]) {
 }
 
 #[cfg(not(unix))]
-fn release(_: &mut [u8]) {}
+fn release_pages(_: &mut [u8]) {}

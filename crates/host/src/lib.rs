@@ -6,7 +6,7 @@
 //! use std::time::Duration;
 //!
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let host = Host::new(Limits { timeout: Duration::from_secs(2), ..Limits::default() })?;
+//! let host = Host::new(Limits::default().timeout(Duration::from_secs(2)))?;
 //!
 //! // Receiver: verify, compile, validate; then call, on a fresh instance each time.
 //! let bytes = include_bytes!("../../../tests/golden/seed-v1.fnpkg"); // closure_maker(3)
@@ -63,19 +63,25 @@
 
 mod cache;
 mod error;
+mod fault;
 mod function;
 mod host;
 mod instance;
 mod limits;
+mod module;
+mod modules;
 mod pack;
+mod runtime;
 mod screen;
+mod stores;
 mod typed;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, Source as ErrorSource};
 pub use function::{Function, VALIDATE_STATE_UP_TO, Warm};
-pub use host::{Compiler, Host, HostBuilder, InstanceStrategy};
+pub use host::{Host, HostBuilder};
 pub use limits::Limits;
 pub use pack::Catalog;
+pub use runtime::{Compiler, InstanceStrategy};
 pub use screen::screen_module;
 pub use shipfn_abi::{Field, Signature, StateJson};
 pub use shipfn_format::{FormatError, Manifest, Package, PublicKey, SecretKey, Source, sha256};

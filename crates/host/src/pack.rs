@@ -3,9 +3,8 @@
 
 use shipfn_abi::{ArgError, FN_PREFIX, MAKER_PREFIX, Made, status, word};
 use shipfn_format::{Hashed, Package, Source, sha256};
-use wasmtime::{ExternType, Module, ValType};
 
-use crate::instance::{Guest, Prepared};
+use crate::instance::{Guest, Lifetime, Placement};
 use crate::{Error, Host, Result};
 
 impl Host {
@@ -18,14 +17,14 @@ impl Host {
     }
 
     /// Packs the plain function `name` (marked `#[export]` in the guest).
-    pub fn export(&self, wasm: &[u8], name: &str) -> Result<Package> {
+    pub fn pack_function(&self, wasm: &[u8], name: &str) -> Result<Package> {
         self.pack(wasm, ("exported function", FN_PREFIX, name), &[], Source::Function { name: name.into() })
     }
 
     /// The makers and exported functions a guest module offers.
     pub fn catalog(&self, wasm: &[u8]) -> Result<Catalog> {
-        let module = self.compile(wasm)?;
-        Ok(Catalog { makers: names(&module, MAKER_PREFIX), functions: names(&module, FN_PREFIX) })
+        let module = self.module(wasm, sha256(wasm))?;
+        Ok(Catalog { makers: module.names_with_prefix(MAKER_PREFIX), functions: module.names_with_prefix(FN_PREFIX) })
     }
 
     fn pack(
@@ -36,17 +35,16 @@ impl Host {
         source: Source,
     ) -> Result<Package> {
         let module_sha256 = sha256(wasm);
-        let module = self.compile_hashed(wasm, module_sha256)?;
+        let module = self.module(wasm, module_sha256)?;
         let export = format!("{prefix}{name}");
-        let is_entry = matches!(module.get_export(&export), Some(ExternType::Func(f))
-            if f.params().len() == 0 && f.results().map(|r| matches!(r, ValType::I32)).eq([true]));
-        if !is_entry {
-            return Err(Error::NoSuchExport { what, name: name.into(), available: names(&module, prefix) });
+        if !module.has_entry(&export) {
+            return Err(Error::NoSuchExport { what, name: name.into(), available: module.names_with_prefix(prefix) });
         }
-        let mut guest = Guest::new(self, &Prepared::new(self, &module)?, false)?;
-        let input = postcard::to_allocvec(args).map_err(|e| Error::Internal(e.to_string()))?;
-        guest.place(self, true, &[(word::INPUT_PTR, &input)])?;
-        let made = guest.invoke(self, &export, |status, output| match status {
+        // The maker's instance hands its state on, so it lives on its own.
+        let mut guest = Guest::new(self.runtime(), self.stores(), &module, Lifetime::Reused, self.limits())?;
+        let input = postcard::to_allocvec(args).map_err(|e| Error::internal("encoding the arguments", e))?;
+        guest.place(Placement::Scratch, &[(word::INPUT_PTR, &input)])?;
+        let made = guest.invoke(&export, |status, output| match status {
             status::OK => postcard::from_bytes::<Made>(output)
                 .map_err(|e| Error::Abi(format!("the {what} answered something that does not decode: {e}"))),
             status::BAD_ARGS => {
@@ -79,11 +77,4 @@ pub struct Catalog {
     pub makers: Vec<String>,
     /// Names usable with `--fn`.
     pub functions: Vec<String>,
-}
-
-fn names(module: &Module, prefix: &str) -> Vec<String> {
-    let mut names: Vec<String> =
-        module.exports().filter_map(|e| e.name().strip_prefix(prefix).map(str::to_owned)).collect();
-    names.sort();
-    names
 }

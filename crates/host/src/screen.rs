@@ -47,7 +47,7 @@ pub fn screen_module(wasm: &[u8], limits: &Limits) -> Result<()> {
             limits.max_module_size
         )));
     }
-    let invalid = |e: wasmparser::BinaryReaderError| Error::InvalidModule(e.to_string());
+    let invalid = |e: wasmparser::BinaryReaderError| Error::InvalidModule(e.into());
     let mut function = 0u32;
     let mut tables = 0u32;
     for payload in Parser::new(0).parse_all(wasm) {

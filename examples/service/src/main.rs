@@ -105,7 +105,7 @@ impl From<Error> for ApiError {
             ErrorKind::ResourceLimit => (StatusCode::INSUFFICIENT_STORAGE, "resource_limit"),
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
-        ApiError(status, e.to_string(), kind)
+        ApiError(status, e.report(), kind)
     }
 }
 
@@ -215,12 +215,10 @@ fn router(app: App, args: &Args) -> Router {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let limits = Limits {
-        timeout: args.timeout,
-        max_memory: args.max_memory_mib << 20,
-        max_result: args.max_result_mib << 20,
-        ..Limits::default()
-    };
+    let limits = Limits::default()
+        .timeout(args.timeout)
+        .max_memory(args.max_memory_mib << 20)
+        .max_result(args.max_result_mib << 20);
     let packages = Arc::new(Store::new(args.max_stored_mib << 20));
     let app = App { host: Host::new(limits)?, packages, max_call: args.max_call_kib << 10 };
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
