@@ -77,7 +77,7 @@ impl HostArgs {
         match builder.clone().cache_dir(&dir).build() {
             Ok(host) => Ok(host),
             Err(e) => {
-                crate::out::note(&format!("warning: not caching compiled modules: {e}"));
+                crate::out::note(&format!("warning: not caching compiled modules: {}", e.report()));
                 Ok(builder.build()?)
             }
         }
