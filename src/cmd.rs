@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use shipfn_host::{Compiler, Function, Host, InstanceStrategy, Limits, Package, PublicKey, SecretKey};
+use shipfn_host::{Compiler, Function, Host, InstanceStrategy, Limits, PublicKey, SecretKey, VerifiedPackage};
 
 /// Sandbox limits and the compiled-module cache, shared by every command
 /// that runs guest code.
@@ -166,7 +166,7 @@ impl TrustArgs {
                 PublicKey::from_file_text(&text).with_context(|| format!("{} is not a public key", path.display()))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let package = Package::from_vec(bytes)?;
+        let package = VerifiedPackage::from_vec(bytes)?;
         if keys.is_empty() {
             return Ok(host.load_package(package)?);
         }

@@ -4,13 +4,13 @@
 
 use std::sync::OnceLock;
 
-use shipfn_format::Package;
+use shipfn_format::{Package, VerifiedPackage};
 
 fn golden() -> &'static Package {
     static GOLDEN: OnceLock<Package> = OnceLock::new();
     GOLDEN.get_or_init(|| {
         let (_, bytes) = shipfn_fuzz::golden().into_iter().find(|(n, _)| n.starts_with("kitchen")).expect("golden");
-        Package::from_bytes(&bytes).expect("golden loads")
+        VerifiedPackage::from_bytes(&bytes).expect("golden loads").into_package()
     })
 }
 

@@ -193,7 +193,7 @@ pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<Made
         globals: meta.globals,
     };
     let (tramp, func, state) = closure.__into_parts();
-    Ok(Made { entry: entry.index as u32, tramp: tramp as u32, func: func as u32, state, signature })
+    Ok(Made { entry: entry.index as u32, trampoline: tramp as u32, body: func as u32, state, signature })
 }
 
 /// Body of every `#[maker]` export: decodes the maker's JSON arguments, runs

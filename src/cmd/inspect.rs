@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use shipfn_host::{Function, Package, StateJson};
+use shipfn_host::{Function, StateJson, VerifiedPackage};
 
 use super::{HostArgs, human_size, pack::made_by, read};
 
@@ -57,13 +57,13 @@ fn fields(fields: &[shipfn_host::Field]) -> serde_json::Value {
 
 fn json(function: &Function, file: &File, state: Option<&StateJson>) -> serde_json::Value {
     let package = function.package();
-    let m = &package.manifest;
+    let m = package.manifest();
     let sig = &m.signature;
     serde_json::json!({
         "format_version": shipfn_format::FORMAT_VERSION,
         "created_by": m.created_by,
         "abi_version": m.abi_version,
-        "made_by": made_by(package),
+        "made_by": made_by(m),
         "signature": m.signature_text(),
         "params": fields(&sig.params),
         "result": sig.result,
@@ -71,9 +71,9 @@ fn json(function: &Function, file: &File, state: Option<&StateJson>) -> serde_js
         "error": sig.error,
         "size": file.size,
         "sha256": file.sha256,
-        "signed_by": package.signer.map(|k| k.to_string()),
-        "module": { "size": package.module.len(), "sha256": hex::encode(m.module_sha256) },
-        "state": { "size": package.state.len(), "sha256": hex::encode(m.state_sha256) },
+        "signed_by": package.signer().map(|k| k.to_string()),
+        "module": { "size": package.module().len(), "sha256": hex::encode(m.module_sha256) },
+        "state": { "size": package.state().len(), "sha256": hex::encode(m.state_sha256) },
         "captures": fields(&sig.captures),
         "globals": fields(&sig.globals),
         "captured_values": state.map(|s| parse(&s.captures)),
@@ -84,29 +84,29 @@ fn json(function: &Function, file: &File, state: Option<&StateJson>) -> serde_js
 /// The text report's lines; the caller escapes what the package controls.
 fn text(function: &Function, path: &std::path::Path, file: &File, state: Option<&StateJson>) -> Vec<String> {
     let mut lines = Vec::new();
-    let package: &Package = function.package();
-    let m = &package.manifest;
+    let package: &VerifiedPackage = function.package();
+    let m = package.manifest();
     let sig = &m.signature;
     lines.push(format!("{}: shipfn package, format {}", path.display(), shipfn_format::FORMAT_VERSION));
     lines.push(format!("  created by  {} (guest ABI {})", m.created_by, m.abi_version));
-    lines.push(format!("  made by     {}", made_by(package)));
+    lines.push(format!("  made by     {}", made_by(m)));
     lines.push(format!("  signature   {}", m.signature_text()));
     if let (Some(ok), Some(error)) = (&sig.ok, &sig.error) {
         lines.push(format!("  fallible    Ok({ok}) is the result, Err({error}) is reported as an error"));
     }
-    match &package.signer {
+    match package.signer() {
         Some(key) => lines.push(format!("  signed by   {key}")),
         None => lines.push("  signed by   (unsigned)".into()),
     }
     lines.push(format!("  package     {:>10}  sha256 {}", human_size(file.size), file.sha256));
     lines.push(format!(
         "  module      {:>10}  sha256 {}",
-        human_size(package.module.len()),
+        human_size(package.module().len()),
         hex::encode(m.module_sha256)
     ));
     lines.push(format!(
         "  state       {:>10}  sha256 {}",
-        human_size(package.state.len()),
+        human_size(package.state().len()),
         hex::encode(m.state_sha256)
     ));
     let list = |fields: &[shipfn_host::Field]| {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use shipfn_build::{BuildError, BuildOptions, Toolchain};
-use shipfn_host::{Package, Source};
+use shipfn_host::{Manifest, Source};
 
 use super::{HostArgs, human_size, read, read_secret_key, write_atomically};
 
@@ -63,7 +63,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     if !args.quiet {
         crate::out::note(&format!(
             "packed {} → {}{} ({}; {} module, {} state, {} in all)",
-            made_by(&package),
+            made_by(&package.manifest),
             output.display(),
             key.as_ref().map(|k| format!(", signed by {}", k.public())).unwrap_or_default(),
             package.manifest.signature_text(),
@@ -76,8 +76,8 @@ pub fn main(args: Args) -> anyhow::Result<()> {
 }
 
 /// `closure_maker(3)` or `add`.
-pub fn made_by(package: &Package) -> String {
-    match &package.manifest.source {
+pub fn made_by(manifest: &Manifest) -> String {
+    match &manifest.source {
         Source::Maker { name, args } => format!("{name}({})", args.join(", ")),
         Source::Function { name } => name.clone(),
     }

@@ -18,7 +18,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     // Loading decodes only small states; verify decodes any.
     function.check_state()?;
     let package = function.package();
-    let signed = match (&package.signer, args.load.trust.keys.is_empty()) {
+    let signed = match (package.signer(), args.load.trust.keys.is_empty()) {
         (Some(key), false) => format!("signed by trusted key {key}"),
         (Some(key), true) => format!("signed by {key} (no --trust given, so not checked against a trusted key)"),
         (None, _) => "unsigned".into(),

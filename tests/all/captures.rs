@@ -102,7 +102,7 @@ fn globals_set_by_the_maker_are_snapshotted_and_unused_ones_stay_home() {
     let p = pack_suite("greeter", &["bonjour"]);
     assert_eq!(ok(&p.run(&["--arg", "world"])), r#""bonjour, world!""#);
     // BIG (1 MiB, set by the same maker) is not named by the closure.
-    let package = shipfn_format::Package::from_bytes(&std::fs::read(&p.file).unwrap()).unwrap();
+    let package = read_package(&std::fs::read(&p.file).unwrap());
     assert!(package.state.len() < 64, "state is {} bytes", package.state.len());
     let globals: Vec<&str> = package.manifest.signature.globals.iter().map(|g| g.name.as_str()).collect();
     assert_eq!(globals, ["GREETING"], "PUNCTUATION is a const, not a Global");
@@ -110,7 +110,7 @@ fn globals_set_by_the_maker_are_snapshotted_and_unused_ones_stay_home() {
     // A closure that does name BIG ships its snapshot.
     let big = pack_suite("big_user", &["100000"]);
     assert_eq!(ok(&big.run(&[])), "100000");
-    let package = shipfn_format::Package::from_bytes(&std::fs::read(&big.file).unwrap()).unwrap();
+    let package = read_package(&std::fs::read(&big.file).unwrap());
     assert!(package.state.len() >= 100_000, "state is {} bytes", package.state.len());
 }
 
@@ -138,7 +138,7 @@ fn a_state_larger_than_the_result_limit_still_packs_and_runs() {
         &["pack", suite, "--make", "big_state", "--arg", "2", "--max-result", "64KiB", "-o", "big.fnpkg"],
     );
     ok(&out);
-    let package = shipfn_format::Package::from_bytes(&std::fs::read(dir.path().join("big.fnpkg")).unwrap()).unwrap();
+    let package = read_package(&std::fs::read(dir.path().join("big.fnpkg")).unwrap());
     assert!(package.state.len() >= 2 << 20, "state is {} bytes", package.state.len());
     let result: (usize, f64) = serde_json::from_str(&ok(&shipfn_in(dir.path(), &["run", "big.fnpkg"]))).unwrap();
     assert_eq!(result, (2 << 20, 15.0));
@@ -151,14 +151,12 @@ fn a_large_forged_state_is_refused_before_the_closure_runs() {
     let dir = tempfile::tempdir().unwrap();
     let suite = suite().to_str().unwrap();
     ok(&shipfn_in(dir.path(), &["pack", suite, "--make", "big_state", "--arg", "2", "-o", "big.fnpkg"]));
-    let mut package =
-        shipfn_format::Package::from_bytes(&std::fs::read(dir.path().join("big.fnpkg")).unwrap()).unwrap();
+    let mut package = read_package(&std::fs::read(dir.path().join("big.fnpkg")).unwrap());
     assert!(package.state.len() > shipfn_host::VALIDATE_STATE_UP_TO);
     let cut = package.state.len() - 1000;
     package.state.truncate(cut);
     let m = package.manifest.clone();
-    let forged =
-        shipfn_format::Package::new(m.source, m.entry, m.tramp, m.func, m.signature, package.module, package.state);
+    let forged = shipfn_format::Package::new(m.source.clone(), m.closure(), package.module, package.state);
     std::fs::write(dir.path().join("forged.fnpkg"), forged.to_bytes()).unwrap();
     fails(&shipfn_in(dir.path(), &["run", "forged.fnpkg"]), 4, "captured state does not decode");
     fails(&shipfn_in(dir.path(), &["verify", "forged.fnpkg"]), 4, "captured state does not decode");

@@ -134,7 +134,7 @@ fn a_large_maker_state_is_moved_out_in_chunks_and_hashed_on_the_way() {
         // Twice, so that a pooled slot is reused after its pages were given back.
         for _ in 0..2 {
             let big = load(&host, "big_state", &["9"]); // loading checks the state's SHA-256
-            assert_eq!(big.package().state.len() >> 20, 9, "{instances:?}");
+            assert_eq!(big.package().state().len() >> 20, 9, "{instances:?}");
             assert_eq!(big.call::<(), (usize, f64)>(&()).unwrap(), (9 << 20, 15.0), "{instances:?}");
             let greeter = load(&host, "greeter", &["hi"]);
             assert_eq!(greeter.call_json(&["\"you\"".into()]).unwrap(), "\"hi, you!\"", "{instances:?}");

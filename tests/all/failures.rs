@@ -96,15 +96,8 @@ fn a_module_with_imports_is_refused_when_packing_and_when_running() {
     // A package made some other way that carries the same module.
     let signature = fn_returning_u8();
     let module = std::fs::read(&wasm).unwrap();
-    let package = shipfn_format::Package::new(
-        shipfn_format::Source::Function { name: "lucky".into() },
-        1,
-        1,
-        1,
-        signature,
-        module,
-        vec![],
-    );
+    let source = shipfn_format::Source::Function { name: "lucky".into() };
+    let package = shipfn_format::Package::new(source, closure_at(1, 1, 1, signature), module, vec![]);
     std::fs::write(dir.path().join("hostile.fnpkg"), package.to_bytes()).unwrap();
     fails(&shipfn_in(dir.path(), &["run", "hostile.fnpkg"]), 4, "imports `wasi_snapshot_preview1::random_get`");
 }
@@ -155,25 +148,17 @@ fn after_a_guest_fails_the_same_host_serves_the_next_call() {
 #[test]
 fn a_forged_package_behind_a_valid_seal_is_refused_at_load() {
     let golden = std::fs::read(repo().join("tests/golden/seed-v1.fnpkg")).unwrap();
-    let real = shipfn_format::Package::from_bytes(&golden).unwrap();
+    let real = read_package(&golden);
     let m = &real.manifest;
-    let reseal = |entry, tramp, func, state: Vec<u8>| {
-        shipfn_format::Package::new(
-            m.source.clone(),
-            entry,
-            tramp,
-            func,
-            m.signature.clone(),
-            real.module.clone(),
-            state,
-        )
-        .to_bytes()
+    let reseal = |entry, trampoline, body, state: Vec<u8>| {
+        let closure = closure_at(entry, trampoline, body, m.signature.clone());
+        shipfn_format::Package::new(m.source.clone(), closure, real.module.clone(), state).to_bytes()
     };
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        ("swapped-indices", reseal(m.tramp, m.entry, m.func, real.state.clone())),
-        ("index-past-the-table", reseal(m.entry, 100_000, m.func, real.state.clone())),
-        ("state-of-another-type", reseal(m.entry, m.tramp, m.func, vec![0xff; 3])),
+        ("swapped-indices", reseal(m.trampoline, m.entry, m.body, real.state.clone())),
+        ("index-past-the-table", reseal(m.entry, 100_000, m.body, real.state.clone())),
+        ("state-of-another-type", reseal(m.entry, m.trampoline, m.body, vec![0xff; 3])),
     ];
     for (name, bytes) in cases {
         let file = format!("{name}.fnpkg");
@@ -200,16 +185,22 @@ fn compose_and_linear() -> (shipfn_format::Package, shipfn_format::Package) {
     (host.make(&wasm, "compose", &["3".into()]).unwrap(), host.make(&wasm, "linear", &["1".into()]).unwrap())
 }
 
-fn reseal(real: &shipfn_format::Package, tramp: u32, signature: shipfn_host::Signature, state: Vec<u8>) -> Vec<u8> {
+fn reseal(
+    real: &shipfn_format::Package,
+    trampoline: u32,
+    signature: shipfn_host::Signature,
+    state: Vec<u8>,
+) -> Vec<u8> {
     let m = &real.manifest;
-    shipfn_format::Package::new(m.source.clone(), m.entry, tramp, m.func, signature, real.module.clone(), state)
-        .to_bytes()
+    let closure = closure_at(m.entry, trampoline, m.body, signature);
+    shipfn_format::Package::new(m.source.clone(), closure, real.module.clone(), state).to_bytes()
 }
 
 #[test]
 fn another_closures_trampoline_behind_a_valid_seal_is_refused_by_load_and_verify() {
     let (compose, linear) = compose_and_linear();
-    let forged = reseal(&compose, linear.manifest.tramp, compose.manifest.signature.clone(), compose.state.clone());
+    let forged =
+        reseal(&compose, linear.manifest.trampoline, compose.manifest.signature.clone(), compose.state.clone());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("forged.fnpkg"), forged).unwrap();
     let wrong = "not one for this closure's argument and result types";
@@ -229,7 +220,7 @@ fn a_manifest_that_claims_other_types_than_its_closure_is_refused() {
         let file = format!("{name}.fnpkg");
         std::fs::write(
             dir.path().join(&file),
-            reseal(&compose, compose.manifest.tramp, signature, compose.state.clone()),
+            reseal(&compose, compose.manifest.trampoline, signature, compose.state.clone()),
         )
         .unwrap();
         let err = fails(&shipfn_in(dir.path(), &["verify", &file]), 4, "the manifest says fn(");
@@ -256,12 +247,12 @@ fn a_captured_closure_with_a_forged_trampoline_is_refused_at_load() {
     };
     assert!(compose.manifest.signature.captures[0].ty.starts_with("Closure<"), "{:?}", compose.manifest.signature);
     let first_len = compose.state.iter().position(|b| b & 0x80 == 0).unwrap() + 1;
-    let mut state = varint(linear.manifest.tramp);
+    let mut state = varint(linear.manifest.trampoline);
     state.extend_from_slice(&compose.state[first_len..]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("forged.fnpkg"),
-        reseal(&compose, compose.manifest.tramp, compose.manifest.signature.clone(), state),
+        reseal(&compose, compose.manifest.trampoline, compose.manifest.signature.clone(), state),
     )
     .unwrap();
     fails(
@@ -274,7 +265,7 @@ fn a_captured_closure_with_a_forged_trampoline_is_refused_at_load() {
     longer.push(0);
     std::fs::write(
         dir.path().join("longer.fnpkg"),
-        reseal(&compose, compose.manifest.tramp, compose.manifest.signature.clone(), longer),
+        reseal(&compose, compose.manifest.trampoline, compose.manifest.signature.clone(), longer),
     )
     .unwrap();
     fails(&shipfn_in(dir.path(), &["run", "longer.fnpkg", "--arg", "4"]), 4, "1 bytes are left over");

@@ -24,15 +24,16 @@ fn every_golden_vector_loads_and_runs_as_recorded() {
         let file = v["file"].as_str().unwrap();
         let path = dir.join(file);
         let bytes = std::fs::read(&path).unwrap();
-        let package = shipfn_format::Package::from_bytes(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert_eq!(u64::from(u32::from_le_bytes(bytes[8..12].try_into().unwrap())), v["format"].as_u64().unwrap());
-        assert_eq!(package.manifest.signature_text(), v["signature"].as_str().unwrap(), "{file}");
+        let package = shipfn_format::VerifiedPackage::from_bytes(&bytes).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let header = shipfn_format::Header::decode(&bytes).unwrap();
+        assert_eq!(u64::from(header.version), v["format"].as_u64().unwrap());
+        assert_eq!(package.manifest().signature_text(), v["signature"].as_str().unwrap(), "{file}");
 
         let mut verify = vec!["verify".to_string(), path.to_str().unwrap().to_string()];
         if let Some(key) = v["signed_by"].as_str() {
             verify.extend(["--trust".into(), dir.join(key).to_str().unwrap().into()]);
         } else {
-            assert!(package.signer.is_none(), "{file} is signed");
+            assert!(package.signer().is_none(), "{file} is signed");
         }
         let verify: Vec<&str> = verify.iter().map(String::as_str).collect();
         ok(&shipfn_in(&dir, &verify));
@@ -70,20 +71,10 @@ fn a_large_state_in_a_guest_from_before_validate_indices_is_still_checked_at_loa
     // seed-v1's guest predates the VALIDATE_INDICES mode that lets a large
     // state skip its decode at load: the host falls back to a full VALIDATE.
     // postcard ignores trailing bytes, so padding the state keeps it valid.
-    let golden =
-        shipfn_format::Package::from_bytes(&std::fs::read(golden_dir().join("seed-v1.fnpkg")).unwrap()).unwrap();
+    let golden = read_package(&std::fs::read(golden_dir().join("seed-v1.fnpkg")).unwrap());
     let m = golden.manifest;
     let repack = |state: Vec<u8>| {
-        let p = shipfn_format::Package::new(
-            m.source.clone(),
-            m.entry,
-            m.tramp,
-            m.func,
-            m.signature.clone(),
-            golden.module.clone(),
-            state,
-        );
-        p.to_bytes()
+        shipfn_format::Package::new(m.source.clone(), m.closure(), golden.module.clone(), state).to_bytes()
     };
     let mut padded = golden.state.clone();
     padded.resize(shipfn_host::VALIDATE_STATE_UP_TO + 1, 0);

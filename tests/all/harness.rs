@@ -116,6 +116,16 @@ pub fn pack_with(selector: &[&str], args: &[&str]) -> Packed {
 }
 
 /// The signature `fn() -> u8`, for packages made by hand around a module.
+/// The package in `bytes`, read and verified, to look into or forge from.
+pub fn read_package(bytes: &[u8]) -> shipfn_format::Package {
+    shipfn_format::VerifiedPackage::from_bytes(bytes).unwrap().into_package()
+}
+
+/// Closure indices for a forged package that claims `signature`.
+pub fn closure_at(entry: u32, trampoline: u32, body: u32, signature: shipfn_host::Signature) -> shipfn_format::Closure {
+    shipfn_format::Closure { entry, trampoline, body, signature }
+}
+
 pub fn fn_returning_u8() -> shipfn_host::Signature {
     shipfn_host::Signature {
         params: vec![],

@@ -12,8 +12,8 @@ use crate::harness::*;
 /// A package around `wasm` that claims a plain `fn() -> u8`.
 fn package_around(wasm: Vec<u8>) -> Vec<u8> {
     let signature = fn_returning_u8();
-    shipfn_format::Package::new(shipfn_format::Source::Function { name: "f".into() }, 1, 1, 1, signature, wasm, vec![])
-        .to_bytes()
+    let source = shipfn_format::Source::Function { name: "f".into() };
+    shipfn_format::Package::new(source, closure_at(1, 1, 1, signature), wasm, vec![]).to_bytes()
 }
 
 /// A module of `functions` functions, each with `locals` i64 locals that it

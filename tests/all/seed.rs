@@ -91,7 +91,7 @@ fn inspect_shows_signature_hashes_and_state() {
     assert_eq!(json["size"], bytes.len());
     assert_eq!(json["sha256"], hex(&shipfn_format::sha256(&bytes)), "the file's own SHA-256, as sha256sum prints it");
     assert_eq!(json["signed_by"], serde_json::Value::Null);
-    let package = shipfn_format::Package::from_bytes(&bytes).unwrap();
+    let package = read_package(&bytes);
     assert_eq!(json["module"]["sha256"], hex(&shipfn_format::sha256(&package.module)));
     assert_eq!(json["state"]["size"], package.state.len());
 }

@@ -161,9 +161,9 @@ pub struct Made {
     /// Table index of the host-level entry trampoline.
     pub entry: u32,
     /// Table index of the closure's state trampoline.
-    pub tramp: u32,
+    pub trampoline: u32,
     /// Table index of the closure's body.
-    pub func: u32,
+    pub body: u32,
     /// The captured state: postcard of (captures, globals). Empty when the
     /// maker hands the state over in the block's `STATE_PTR`/`STATE_LEN`
     /// words instead, as this SDK does (no copy of a large state inside the

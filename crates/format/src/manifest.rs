@@ -34,9 +34,9 @@ pub struct Manifest {
     /// Table index of the host-level entry trampoline.
     pub entry: u32,
     /// Table index of the closure's state trampoline.
-    pub tramp: u32,
+    pub trampoline: u32,
     /// Table index of the closure's body.
-    pub func: u32,
+    pub body: u32,
     /// Parameter, result, capture and global types.
     pub signature: Signature,
     /// SHA-256 of the module section.
@@ -57,7 +57,7 @@ impl Manifest {
                 self.abi_version
             ));
         }
-        if self.entry == 0 || self.tramp == 0 || self.func == 0 {
+        if self.entry == 0 || self.trampoline == 0 || self.body == 0 {
             return bad("a function index is null".into());
         }
         let sig = &self.signature;
@@ -72,6 +72,12 @@ impl Manifest {
             return bad(format!("a field has an empty name or type ({:?}: {:?})", f.name, f.ty));
         }
         Ok(())
+    }
+
+    /// The closure: its table indices and signature.
+    pub fn closure(&self) -> crate::Closure {
+        let signature = self.signature.clone();
+        crate::Closure { entry: self.entry, trampoline: self.trampoline, body: self.body, signature }
     }
 
     /// The closure's signature as Rust: `fn(own_arg: i64) -> i64`.

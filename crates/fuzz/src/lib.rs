@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use shipfn_format::Package;
+use shipfn_format::{Package, VerifiedPackage};
 use shipfn_guest::Args;
 use shipfn_host::{Compiler, Host, Limits};
 
@@ -40,9 +40,9 @@ pub fn host() -> &'static Host {
 pub fn package(data: &[u8]) {
     as_is(data);
     let Some(resealed) = reseal(data) else { return };
-    match Package::from_bytes(&resealed) {
-        Ok(package) if golden_modules().contains(&package.manifest.module_sha256) => as_is(&resealed),
-        Ok(package) => drop(shipfn_host::screen_module(&package.module, host().limits())),
+    match VerifiedPackage::from_bytes(&resealed) {
+        Ok(package) if golden_modules().contains(&package.manifest().module_sha256) => as_is(&resealed),
+        Ok(package) => drop(shipfn_host::screen_module(package.module(), host().limits())),
         Err(_) => {}
     }
 }
@@ -53,16 +53,16 @@ fn golden_modules() -> &'static Vec<shipfn_format::Hash> {
     MODULES.get_or_init(|| {
         golden()
             .iter()
-            .filter_map(|(_, bytes)| Package::from_bytes(bytes).ok())
-            .map(|p| p.manifest.module_sha256)
+            .filter_map(|(_, bytes)| VerifiedPackage::from_bytes(bytes).ok())
+            .map(|p| p.manifest().module_sha256)
             .collect()
     })
 }
 
 /// Reads `data` as a package and, if it is one, loads and calls it.
 fn as_is(data: &[u8]) {
-    if let Ok(package) = Package::from_bytes(data) {
-        call(data, package.manifest.signature.params.len());
+    if let Ok(package) = VerifiedPackage::from_bytes(data) {
+        call(data, package.manifest().signature.params.len());
     }
 }
 
@@ -72,20 +72,16 @@ fn as_is(data: &[u8]) {
 /// that does not decode is kept as it is, for the reader to refuse. `None`
 /// if `data` has no header at all.
 pub fn reseal(data: &[u8]) -> Option<Vec<u8>> {
-    use shipfn_format::{HEADER_LEN, MAGIC, Manifest, sha256};
-    let header = data.get(..HEADER_LEN)?;
-    let length = |at: usize, width: usize| {
-        let mut bytes = [0u8; 8];
-        bytes[..width].copy_from_slice(&header[at..at + width]);
-        usize::try_from(u64::from_le_bytes(bytes)).unwrap_or(usize::MAX)
-    };
+    use shipfn_format::{HEADER_LEN, Header, Manifest, sha256};
+    let header = Header::decode_unchecked(data)?;
     let mut rest = &data[HEADER_LEN..];
-    let mut section = |len: usize| {
-        let (taken, left) = rest.split_at(len.min(rest.len()));
+    let mut section = |len: u64| {
+        let (taken, left) = rest.split_at(usize::try_from(len).unwrap_or(usize::MAX).min(rest.len()));
         rest = left;
         taken
     };
-    let (manifest, module, state) = (section(length(16, 4)), section(length(20, 8)), section(length(28, 8)));
+    let (manifest, module, state) =
+        (section(header.manifest_len.into()), section(header.module_len), section(header.state_len));
     let manifest = match postcard::from_bytes::<Manifest>(manifest) {
         Ok(mut m) => {
             (m.module_sha256, m.state_sha256) = (sha256(module), sha256(state));
@@ -93,13 +89,10 @@ pub fn reseal(data: &[u8]) -> Option<Vec<u8>> {
         }
         Err(_) => manifest.to_vec(),
     };
+    let mut resealed = Header::new(false, manifest.len() as u32, module.len() as u64, state.len() as u64);
+    resealed.version = header.version;
     let mut out = Vec::with_capacity(HEADER_LEN + manifest.len() + module.len() + state.len() + 32);
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&header[8..12]);
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&(manifest.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(module.len() as u64).to_le_bytes());
-    out.extend_from_slice(&(state.len() as u64).to_le_bytes());
+    out.extend_from_slice(&resealed.encode());
     for part in [&manifest[..], module, state] {
         out.extend_from_slice(part);
     }
@@ -135,10 +128,10 @@ pub fn sealed(golden: &Package, data: &[u8]) {
                 let value = u32::from(*chunk.last().unwrap_or(&0));
                 match chunk[0] % 6 {
                     0 => m.entry = value,
-                    1 => m.tramp = value,
-                    2 => m.func = value,
-                    3 => m.entry = m.tramp,
-                    4 => std::mem::swap(&mut m.tramp, &mut m.func),
+                    1 => m.trampoline = value,
+                    2 => m.body = value,
+                    3 => m.entry = m.trampoline,
+                    4 => std::mem::swap(&mut m.trampoline, &mut m.body),
                     _ => m.signature.params.truncate(value as usize % 3),
                 }
             }
@@ -146,19 +139,12 @@ pub fn sealed(golden: &Package, data: &[u8]) {
         // The captured state: the guest decodes hostile postcard.
         _ => mutate_bytes(&mut package.state, edits),
     }
-    let package = Package::new(
-        package.manifest.source.clone(),
-        package.manifest.entry,
-        package.manifest.tramp,
-        package.manifest.func,
-        package.manifest.signature.clone(),
-        package.module,
-        package.state,
-    );
+    let Package { manifest, module, state } = package;
+    let package = Package::new(manifest.source.clone(), manifest.closure(), module, state);
     let params = package.manifest.signature.params.len();
     let bytes = package.to_bytes();
-    if let Ok(reloaded) = Package::from_bytes(&bytes) {
-        assert_eq!(reloaded, package, "a sealed package reads back as written");
+    if let Ok(reloaded) = VerifiedPackage::from_bytes(&bytes) {
+        assert_eq!(reloaded.into_package(), package, "a sealed package reads back as written");
     }
     call(&bytes, params);
 }
@@ -276,7 +262,8 @@ mod tests {
                 if rng.next_u64().is_multiple_of(8) {
                     input.truncate((rng.next_u64() as usize) % (input.len() + 1));
                 }
-                assert!(Package::from_bytes(&input).is_err() || input == bytes, "{name}: a mutation was accepted");
+                let read = VerifiedPackage::from_bytes(&input);
+                assert!(read.is_err() || input == bytes, "{name}: a mutation was accepted");
                 as_is(&input);
             }
         }
@@ -289,17 +276,18 @@ mod tests {
         for (_, bytes) in golden() {
             // Edits to the header and manifest, or to the state: each edit of
             // the module costs a compile, which the fuzz targets pay instead.
-            let golden = Package::from_bytes(&bytes).expect("golden packages load");
-            let module_at = bytes.windows(golden.module.len()).position(|w| w == golden.module).expect("module");
+            let golden = VerifiedPackage::from_bytes(&bytes).expect("golden packages load");
+            let golden = golden.module();
+            let module_at = bytes.windows(golden.len()).position(|w| w == golden).expect("module");
             let (head, rest) = bytes.split_at(module_at);
-            let (module, tail) = rest.split_at(golden.module.len());
+            let (module, tail) = rest.split_at(golden.len());
             for _ in 0..300 {
                 let (mut head, mut tail) = (head.to_vec(), tail.to_vec());
                 let edits = rng.bytes(6);
                 mutate_bytes(if rng.next_u64().is_multiple_of(2) { &mut head } else { &mut tail }, &edits);
                 let input = [&head[..], module, &tail[..]].concat();
                 tried += 1;
-                if reseal(&input).is_some_and(|b| Package::from_bytes(&b).is_ok()) {
+                if reseal(&input).is_some_and(|b| VerifiedPackage::from_bytes(&b).is_ok()) {
                     read += 1;
                 }
                 package(&input);
@@ -313,7 +301,7 @@ mod tests {
     fn resealed_hostile_manifests_states_and_modules_are_contained() {
         let mut rng = Rng::new(2);
         for (_, bytes) in golden() {
-            let golden = Package::from_bytes(&bytes).expect("golden packages load");
+            let golden = VerifiedPackage::from_bytes(&bytes).expect("golden packages load").into_package();
             for _ in 0..300 {
                 sealed(&golden, &rng.bytes(16));
             }

@@ -115,7 +115,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             host.catalog(&std::fs::read(repo().join("target/guests/wasm32-unknown-unknown/release/suite.wasm"))?)?;
             let start = Instant::now();
             let bytes = std::fs::read(&file)?;
-            let function = host.load_package(shipfn_host::Package::from_vec(bytes)?)?;
+            let function = host.load_package(shipfn_host::VerifiedPackage::from_vec(bytes)?)?;
             // One call, as `shipfn run` makes it.
             let result = function.call_json_once(&[])?;
             let took = start.elapsed();

@@ -6,7 +6,7 @@ use std::any::TypeId;
 use std::sync::{Arc, OnceLock};
 
 use shipfn_abi::{ArgError, Field, Signature, StateJson, mode, status, word};
-use shipfn_format::{Manifest, Package};
+use shipfn_format::{Manifest, VerifiedPackage};
 
 use crate::instance::{Guest, Lifetime, Placement, Reply};
 use crate::module::GuestModule;
@@ -37,7 +37,7 @@ struct Inner {
     runtime: Runtime,
     stores: Arc<StorePool>,
     module: GuestModule,
-    package: Package,
+    package: VerifiedPackage,
     /// The argument and result types of the first typed call, once they
     /// were found to be the closure's: later calls with them skip the check.
     checked_types: OnceLock<(TypeId, TypeId)>,
@@ -54,12 +54,12 @@ impl Function {
         runtime: Runtime,
         stores: Arc<StorePool>,
         module: GuestModule,
-        package: Package,
+        package: VerifiedPackage,
     ) -> Result<Function> {
         let limits = runtime.limits().clone();
         let inner = Inner { runtime, stores, module, package, checked_types: OnceLock::new() };
         let function = Function { inner: Arc::new(inner), limits };
-        let small = function.inner.package.state.len() <= VALIDATE_STATE_UP_TO;
+        let small = function.inner.package.state().len() <= VALIDATE_STATE_UP_TO;
         function.validate(if small { mode::VALIDATE } else { mode::VALIDATE_INDICES })?;
         Ok(function)
     }
@@ -134,7 +134,7 @@ impl Function {
 
     /// The package's manifest: signature, hashes, provenance.
     pub fn manifest(&self) -> &Manifest {
-        &self.inner.package.manifest
+        self.inner.package.manifest()
     }
 
     /// The closure's signature as Rust: `fn(own_arg: i64) -> i64`.
@@ -143,7 +143,7 @@ impl Function {
     }
 
     /// The package this function was loaded from.
-    pub fn package(&self) -> &Package {
+    pub fn package(&self) -> &VerifiedPackage {
         &self.inner.package
     }
 
@@ -172,8 +172,8 @@ impl Function {
     fn instance(&self, lifetime: Lifetime) -> Result<Guest> {
         let inner = &*self.inner;
         let mut guest = Guest::new(&inner.runtime, &inner.stores, &inner.module, lifetime, &self.limits)?;
-        let m = &inner.package.manifest;
-        guest.set_words(word::ENTRY, &[m.entry, m.tramp, m.func])?;
+        let m = inner.package.manifest();
+        guest.set_words(word::ENTRY, &[m.entry, m.trampoline, m.body])?;
         Ok(guest)
     }
 
@@ -184,7 +184,7 @@ impl Function {
 
     fn fresh_unchecked(&self, call_mode: u32, input: &[u8]) -> Result<Reply> {
         // Checking the indices alone needs no state.
-        let state = if call_mode == mode::VALIDATE_INDICES { &[][..] } else { &self.inner.package.state[..] };
+        let state = if call_mode == mode::VALIDATE_INDICES { &[][..] } else { self.inner.package.state() };
         let mut guest = self.setup(state, input)?;
         let reply = guest.call(call_mode)?;
         guest.finish_fresh(&self.inner.stores);
@@ -206,23 +206,8 @@ impl Function {
         }
     }
 
-    /// The error a status other than `OK` stands for.
     fn failure(&self, status: u32, output: &[u8]) -> Error {
-        match status {
-            status::GUEST_ERROR => Error::GuestError(String::from_utf8_lossy(output).into_owned()),
-            status::BAD_ARGS => Error::BadArgs(self.describe_arg_error(output)),
-            _ => Error::Abi(String::from_utf8_lossy(output).into_owned()),
-        }
-    }
-
-    fn describe_arg_error(&self, output: &[u8]) -> String {
-        let Ok(e) = postcard::from_bytes::<ArgError>(output) else {
-            return "the arguments were refused".into();
-        };
-        match self.manifest().signature.params.get(e.index as usize) {
-            Some(p) => format!("argument {} `{}` expects {}: {}", e.index + 1, p.name, p.ty, e.message),
-            None => format!("{}; the function is {}", e.message, self.manifest().signature_text()),
-        }
+        failure(self.manifest(), status, output)
     }
 
     fn json_input(&self, args: &[String]) -> Result<Vec<u8>> {
@@ -251,13 +236,18 @@ impl Function {
     /// is freed as soon as it is in the instance, before the closure runs,
     /// so a one-shot run of a closure with a large state needs about one copy
     /// of it less memory.
-    pub fn call_json_once(mut self, args: &[String]) -> Result<String> {
+    pub fn call_json_once(self, args: &[String]) -> Result<String> {
         let input = self.json_input(args)?;
-        let mut guest = self.setup(&self.inner.package.state, &input)?;
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.package.state = Vec::new();
+        let mut guest = self.setup(self.inner.package.state(), &input)?;
+        let manifest = match Arc::try_unwrap(self.inner) {
+            Ok(inner) => inner.package.into_manifest(),
+            Err(shared) => shared.package.manifest().clone(),
+        };
+        let reply = guest.call(mode::JSON)?;
+        match reply.status {
+            status::OK => json_output(reply),
+            other => Err(failure(&manifest, other, &reply.output)),
         }
-        json_output(self.check(guest.call(mode::JSON)?)?)
     }
 
     /// Calls with a typed argument tuple (e.g. `(4i64,)`), postcard both ways.
@@ -272,7 +262,7 @@ impl Function {
     pub fn call<A: Params, R: DeserializeOwned>(&self, args: &A) -> Result<R> {
         self.check_types::<A, R>()?;
         with_typed_input(args, |input| {
-            let mut guest = self.setup(&self.inner.package.state, input)?;
+            let mut guest = self.setup(self.inner.package.state(), input)?;
             // The result is decoded straight from guest memory.
             let result = guest.call_with(mode::POSTCARD, |status, output| match status {
                 status::OK => decode_result(output),
@@ -340,6 +330,25 @@ fn json_output(reply: Reply) -> Result<String> {
     Ok(text)
 }
 
+/// The error a status other than `OK` stands for.
+fn failure(manifest: &Manifest, status: u32, output: &[u8]) -> Error {
+    match status {
+        status::GUEST_ERROR => Error::GuestError(String::from_utf8_lossy(output).into_owned()),
+        status::BAD_ARGS => Error::BadArgs(describe_arg_error(manifest, output)),
+        _ => Error::Abi(String::from_utf8_lossy(output).into_owned()),
+    }
+}
+
+fn describe_arg_error(manifest: &Manifest, output: &[u8]) -> String {
+    let Ok(e) = postcard::from_bytes::<ArgError>(output) else {
+        return "the arguments were refused".into();
+    };
+    match manifest.signature.params.get(e.index as usize) {
+        Some(p) => format!("argument {} `{}` expects {}: {}", e.index + 1, p.name, p.ty, e.message),
+        None => format!("{}; the function is {}", e.message, manifest.signature_text()),
+    }
+}
+
 /// A reused instance of a [`Function`]; see [`Function::warm`].
 pub struct Warm {
     function: Function,
@@ -355,7 +364,7 @@ impl Warm {
                 let mut guest = function.instance(Lifetime::Reused)?;
                 // The state lives on the guest heap: the scratch buffer is
                 // reused by every call's input and output.
-                guest.place(Placement::Heap, &[(word::STATE_PTR, &function.inner.package.state)])?;
+                guest.place(Placement::Heap, &[(word::STATE_PTR, function.inner.package.state())])?;
                 empty.insert(guest)
             }
         };

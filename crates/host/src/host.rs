@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use shipfn_format::{Package, PublicKey};
+use shipfn_format::{PublicKey, VerifiedPackage};
 
 use crate::cache::DiskCache;
 use crate::function::Function;
@@ -135,7 +135,7 @@ impl Host {
     /// [`Error::NotAGuest`] for its module; [`Error::Abi`] if its closure
     /// does not fit its module.
     pub fn load(&self, bytes: &[u8]) -> Result<Function> {
-        self.load_package(Package::from_bytes(bytes)?)
+        self.load_package(VerifiedPackage::from_bytes(bytes)?)
     }
 
     /// Like [`load`](Host::load), but refuses, before compiling anything, a
@@ -146,20 +146,20 @@ impl Host {
     /// [`Error::Untrusted`] for a package that is unsigned or signed by
     /// another key; otherwise as [`load`](Host::load).
     pub fn load_trusted(&self, bytes: &[u8], trusted: &[PublicKey]) -> Result<Function> {
-        self.load_trusted_package(Package::from_bytes(bytes)?, trusted)
+        self.load_trusted_package(VerifiedPackage::from_bytes(bytes)?, trusted)
     }
 
     /// [`load`](Host::load) for a package already read and verified, e.g.
-    /// by [`Package::from_vec`], which keeps a large state in the file's own
-    /// buffer instead of copying it.
-    pub fn load_package(&self, package: Package) -> Result<Function> {
-        let module = self.module(&package.module, package.manifest.module_sha256)?;
+    /// by [`VerifiedPackage::from_vec`], which keeps a large state in the
+    /// file's own buffer instead of copying it.
+    pub fn load_package(&self, package: VerifiedPackage) -> Result<Function> {
+        let module = self.module(package.module(), package.manifest().module_sha256)?;
         Function::new(self.inner.runtime.clone(), self.inner.stores.clone(), module, package)
     }
 
     /// [`load_trusted`](Host::load_trusted) for a package already read and verified.
-    pub fn load_trusted_package(&self, package: Package, trusted: &[PublicKey]) -> Result<Function> {
-        match &package.signer {
+    pub fn load_trusted_package(&self, package: VerifiedPackage, trusted: &[PublicKey]) -> Result<Function> {
+        match package.signer() {
             None => return Err(Error::Untrusted("the package is not signed".into())),
             Some(key) if !trusted.contains(key) => {
                 return Err(Error::Untrusted(format!("the package is signed by {key}, which is not a trusted key")));

@@ -84,5 +84,5 @@ pub use pack::Catalog;
 pub use runtime::{Compiler, InstanceStrategy};
 pub use screen::screen_module;
 pub use shipfn_abi::{Field, Signature, StateJson};
-pub use shipfn_format::{FormatError, Manifest, Package, PublicKey, SecretKey, Source, sha256};
+pub use shipfn_format::{FormatError, Manifest, Package, PublicKey, SecretKey, Source, VerifiedPackage, sha256};
 pub use typed::Params;

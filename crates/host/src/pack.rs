@@ -2,7 +2,7 @@
 //! it returns.
 
 use shipfn_abi::{ArgError, FN_PREFIX, MAKER_PREFIX, Made, status, word};
-use shipfn_format::{Hashed, Package, Source, sha256};
+use shipfn_format::{Closure, Hashed, Package, Source, sha256};
 
 use crate::instance::{Guest, Lifetime, Placement};
 use crate::{Error, Host, Result};
@@ -56,7 +56,7 @@ impl Host {
             _ => Err(Error::Abi(format!("{what} `{name}`: {}", String::from_utf8_lossy(output)))),
         })??;
         let version = guest.abi_version();
-        let Made { entry, tramp, func, signature, state } = made;
+        let Made { entry, trampoline, body, signature, state } = made;
         let state = if version >= 2 && state.is_empty() {
             guest.take_hashed(word::STATE_PTR, word::STATE_LEN)?
         } else {
@@ -64,7 +64,7 @@ impl Host {
             state.into()
         };
         let module = Hashed { bytes: wasm.to_vec(), sha256: module_sha256 };
-        let mut package = Package::with_hashes(source, entry, tramp, func, signature, module, state);
+        let mut package = Package::new(source, Closure { entry, trampoline, body, signature }, module, state);
         package.manifest.abi_version = version;
         Ok(package)
     }
