@@ -194,3 +194,50 @@ fn typed_calls_with_the_wrong_rust_types_are_refused() {
     assert_eq!(fallible.call::<(i64,), i64>(&(2,)).unwrap(), 3);
     assert!(fallible.call::<(i64,), Result<i64, String>>(&(2,)).is_err());
 }
+
+#[test]
+fn a_function_can_run_under_tighter_limits_than_its_host() {
+    use shipfn_host::ErrorKind;
+    use std::time::{Duration, Instant};
+    let host = Host::new(Limits::default().timeout(Duration::from_secs(5)).max_memory(256 << 20)).unwrap();
+    let spin = load(&host, "spin", &[]);
+    let strict = spin.clone().with_limits(host.limits().clone().timeout(Duration::from_millis(100))).unwrap();
+    let started = Instant::now();
+    let err = strict.call_json(&[]).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout, "{err}");
+    assert!(err.to_string().contains("100ms"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(4), "the function's limit applied, not the host's");
+    // A warm instance of the strict function keeps its limits.
+    assert_eq!(strict.warm().call_json(&[]).unwrap_err().kind(), ErrorKind::Timeout);
+
+    let bomb = load(&host, "memory_bomb", &[]).with_limits(host.limits().clone().max_memory(32 << 20)).unwrap();
+    let err = bomb.call_json(&[]).unwrap_err();
+    assert!(err.to_string().contains("past the limit of 33554432 bytes"), "{err}");
+
+    // Limits the host's engine and pool cannot enforce are refused.
+    for limits in [
+        host.limits().clone().max_memory(1 << 30),
+        host.limits().clone().fuel(Some(1000)),
+        host.limits().clone().max_stack(8 << 20),
+    ] {
+        let err = spin.clone().with_limits(limits).err().expect("refused");
+        assert_eq!(err.kind(), ErrorKind::BadArgs, "{err}");
+        assert!(err.to_string().starts_with("invalid limits: "), "{err}");
+    }
+}
+
+#[test]
+fn max_instances_bounds_on_demand_instances_too() {
+    use shipfn_host::{ErrorKind, InstanceStrategy};
+    let limits = Limits::default().max_instances(2);
+    let host = Host::builder().limits(limits).instances(InstanceStrategy::OnDemand).build().unwrap();
+    let fib = load(&host, "fib_from", &["0"]);
+    let (mut first, mut second) = (fib.warm(), fib.warm());
+    assert_eq!(first.call::<(u64,), u64>(&(10,)).unwrap(), 55);
+    assert_eq!(second.call::<(u64,), u64>(&(11,)).unwrap(), 89);
+    let err = fib.call::<(u64,), u64>(&(12,)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::ResourceLimit, "{err}");
+    assert!(err.to_string().contains("2 instances are alive"), "{err}");
+    drop(first);
+    assert_eq!(fib.call::<(u64,), u64>(&(12,)).unwrap(), 144, "a slot comes back when an instance ends");
+}

@@ -147,6 +147,11 @@ impl Function {
         &self.inner.package
     }
 
+    #[cfg(test)]
+    pub(crate) fn guest_module(&self) -> &GuestModule {
+        &self.inner.module
+    }
+
     /// The limits each call of this function runs under.
     pub fn limits(&self) -> &Limits {
         &self.limits

@@ -52,6 +52,9 @@ pub(crate) struct Guest {
     limits: Limits,
     /// Its place in the count of instances alive.
     _slot: Slot,
+    /// Keeps the epoch clock, which enforces its time limit, running for as
+    /// long as the instance may run.
+    _clock: Runtime,
     instance: Instance,
     memory: Memory,
     layout: Layout,
@@ -121,6 +124,7 @@ impl Guest {
             lifetime,
             limits: limits.clone(),
             _slot: slot,
+            _clock: runtime.clone(),
             instance,
             memory,
             layout: Layout::default(),

@@ -76,6 +76,9 @@ mod screen;
 mod stores;
 mod typed;
 
+#[cfg(test)]
+mod tests;
+
 pub use error::{Error, ErrorKind, Result, Source as ErrorSource};
 pub use function::{Function, VALIDATE_STATE_UP_TO, Warm};
 pub use host::{Host, HostBuilder};

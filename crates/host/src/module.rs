@@ -94,6 +94,12 @@ impl GuestModule {
         &self.inner.exports
     }
 
+    /// Whether both are the same prepared module.
+    #[cfg(test)]
+    pub fn same_as(&self, other: &GuestModule) -> bool {
+        Arc::ptr_eq(&self.inner, &other.inner)
+    }
+
     /// The layout, once an instance has read it.
     pub fn layout(&self) -> Option<Layout> {
         self.inner.layout.get().copied()
