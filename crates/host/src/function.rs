@@ -65,7 +65,7 @@ impl Function {
     }
 
     /// Checks, in a fresh instance, that the package's state decodes as the
-    /// types of its closure, whatever its size. [`Host::load`] does this for
+    /// types of its closure, whatever its size. [`Host::load`](crate::Host::load) does this for
     /// states of up to [`VALIDATE_STATE_UP_TO`] bytes.
     pub fn check_state(&self) -> Result<()> {
         self.validate(mode::VALIDATE)
