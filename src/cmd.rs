@@ -32,7 +32,8 @@ pub struct HostArgs {
     #[arg(long, default_value = "64MiB", value_parser = parse_size)]
     pub max_result: u64,
     /// Where to keep compiled modules between runs [default: $SHIPFN_CACHE_DIR,
-    /// else $XDG_CACHE_HOME/shipfn, else ~/.cache/shipfn].
+    /// else shipfn in the user's cache directory: $XDG_CACHE_HOME or ~/.cache
+    /// on Linux, ~/Library/Caches on macOS].
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<std::path::PathBuf>,
     /// Compile every module afresh and keep nothing on disk.
@@ -86,9 +87,7 @@ impl HostArgs {
 
 fn default_cache_dir() -> Option<std::path::PathBuf> {
     let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
-    var("SHIPFN_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("shipfn")))
-        .or_else(|| var("HOME").map(|d| d.join(".cache").join("shipfn")))
+    var("SHIPFN_CACHE_DIR").or_else(|| dirs::cache_dir().map(|d| d.join("shipfn")))
 }
 
 /// The longest time limit accepted: past it a limit is no limit.

@@ -21,7 +21,9 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
+
+use cargo_metadata::Message;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -232,8 +234,8 @@ pub fn build(crate_dir: &Path, toolchain: &Toolchain, options: &BuildOptions) ->
     let mut child = cmd.spawn().map_err(|source| BuildError::Spawn { program, source })?;
     let mut wasm = None;
     if let Some(stdout) = child.stdout.take() {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(path) = wasm_artifact(&line) {
+        for message in Message::parse_stream(BufReader::new(stdout)).map_while(Result::ok) {
+            if let Some(path) = wasm_artifact(&message) {
                 wasm = Some(path);
             }
         }
@@ -246,18 +248,10 @@ pub fn build(crate_dir: &Path, toolchain: &Toolchain, options: &BuildOptions) ->
     wasm.ok_or_else(|| BuildError::NoArtifact(crate_dir.to_owned()))
 }
 
-/// The `.wasm` named by one line of cargo's JSON messages, if any.
-fn wasm_artifact(line: &str) -> Option<PathBuf> {
-    let msg: serde_json::Value = serde_json::from_str(line).ok()?;
-    if msg.get("reason")?.as_str()? != "compiler-artifact" {
-        return None;
-    }
-    msg.get("filenames")?
-        .as_array()?
-        .iter()
-        .filter_map(|f| f.as_str())
-        .find(|f| f.ends_with(".wasm"))
-        .map(PathBuf::from)
+/// The `.wasm` that one of cargo's messages names, if any.
+fn wasm_artifact(message: &Message) -> Option<PathBuf> {
+    let Message::CompilerArtifact(artifact) = message else { return None };
+    artifact.filenames.iter().find(|f| f.extension() == Some("wasm")).map(|f| f.clone().into_std_path_buf())
 }
 
 #[cfg(test)]
@@ -266,10 +260,23 @@ mod tests {
 
     #[test]
     fn finds_the_wasm_in_cargo_messages() {
-        let line = r#"{"reason":"compiler-artifact","filenames":["/t/libx.rlib","/t/x.wasm"]}"#;
-        assert_eq!(wasm_artifact(line), Some(PathBuf::from("/t/x.wasm")));
-        assert_eq!(wasm_artifact(r#"{"reason":"build-finished","success":true}"#), None);
-        assert_eq!(wasm_artifact("not json"), None);
+        // What `cargo rustc --message-format=json` prints for a guest cdylib.
+        let stream = concat!(
+            r#"{"reason":"compiler-artifact","package_id":"path+file:///g#guest@0.1.0","#,
+            r#""manifest_path":"/g/Cargo.toml","target":{"kind":["cdylib"],"crate_types":["cdylib"],"#,
+            r#""name":"guest","src_path":"/g/src/lib.rs","edition":"2024","doc":true,"doctest":false,"#,
+            r#""test":true},"profile":{"opt_level":"s","debuginfo":0,"debug_assertions":false,"#,
+            r#""overflow_checks":false,"test":false},"features":[],"#,
+            r#""filenames":["/t/guest.d","/t/guest.wasm"],"executable":null,"fresh":false}"#,
+            "\n",
+            r#"{"reason":"build-finished","success":true}"#,
+            "\nnot json\n",
+        );
+        let found: Vec<_> = Message::parse_stream(stream.as_bytes())
+            .map_while(Result::ok)
+            .filter_map(|message| wasm_artifact(&message))
+            .collect();
+        assert_eq!(found, [PathBuf::from("/t/guest.wasm")]);
     }
 
     #[test]

@@ -103,8 +103,7 @@ fn check_private(path: &Path, meta: &std::fs::Metadata, kind: Private) -> std::i
     let refuse = |why: String| {
         Err(std::io::Error::new(std::io::ErrorKind::PermissionDenied, format!("{}: {why}", path.display())))
     };
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
+    let me = rustix::process::geteuid().as_raw();
     let (is_kind, what, open_bits, access) = match kind {
         Private::Directory => (meta.is_dir(), "a directory", 0o022, "change"),
         Private::File => (meta.is_file(), "a regular file", 0o077, "read or change"),
@@ -131,7 +130,7 @@ fn load_or_make_key(path: &Path) -> std::io::Result<[u8; 32]> {
         let mut options = std::fs::OpenOptions::new();
         options.read(true);
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, rustix::fs::OFlags::NOFOLLOW.bits() as i32);
         let mut file = options.open(path)?;
         check_private(path, &file.metadata()?, Private::File)?;
         let mut key = Vec::new();

@@ -399,8 +399,10 @@ impl Guest {
 const HEAVY_CALL: Duration = Duration::from_micros(50);
 
 /// Gives the whole pages inside `bytes` back to the system; they read as
-/// zeros afterwards. Only for guest memory that will not be used again.
-#[cfg(unix)]
+/// zeros (or as the module's initial image) afterwards. Only for guest
+/// memory that will not be used again. Elsewhere than Linux, `MADV_DONTNEED`
+/// does not promise that, so nothing is released.
+#[cfg(target_os = "linux")]
 fn release_pages(bytes: &mut [u8]) {
     const PAGE: usize = 4096; // the smallest page size; madvise rounds nothing
     let start = (bytes.as_mut_ptr() as usize).next_multiple_of(PAGE);
@@ -410,9 +412,10 @@ fn release_pages(bytes: &mut [u8]) {
         // the private mappings that hold wasm memory, MADV_DONTNEED only makes
         // the pages read as zeros (or as the module's initial image) again,
         // which is a write our exclusive borrow allows. Failure is harmless.
-        unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) };
+        let advice = rustix::mm::Advice::LinuxDontNeed;
+        let _ = unsafe { rustix::mm::madvise(start as *mut std::ffi::c_void, end - start, advice) };
     }
 }
 
-#[cfg(not(unix))]
+#[cfg(not(target_os = "linux"))]
 fn release_pages(_: &mut [u8]) {}
