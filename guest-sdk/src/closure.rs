@@ -125,7 +125,13 @@ fn body<B: Fn(C, G, A) -> R + Copy, C, G, A, R>(captures: C, globals: G, args: A
 
 /// The value of a closure type that captures nothing.
 fn conjure<B: Copy>() -> B {
-    const { assert!(core::mem::size_of::<B>() == 0, "a shipped closure's body captures nothing") };
+    const {
+        assert!(
+            core::mem::size_of::<B>() == 0,
+            "a ship! body captured a value that ship! did not see as a capture (a function passed by name, or a \
+             name the macro could not read): bind it to a snake_case local named in the body"
+        )
+    };
     // SAFETY: `B` has no bytes, so there is nothing to initialize. It is the
     // type of the closure `ship!` wrote, which holds no captures (they are
     // its parameters), so a value of it is just a name for its code.

@@ -39,6 +39,10 @@
 //!   is built and restored on the receiver before the body runs. Globals the
 //!   body does not name are not shipped; a global that is read only inside a
 //!   helper function must be named in the body (`let _ = &CONFIG;`) to ship.
+//!   A SCREAMING_CASE name must be an item (a `Global`, a `const` or a
+//!   `static`): a local variable named so is refused at compile time with
+//!   "can't capture dynamic environment in a fn item" pointing at it; rename
+//!   it to snake_case so that it is captured.
 //! - [`#[maker]`](maker) exports a function `fn(..) -> Closure<A, R>` for
 //!   `shipfn pack --make NAME --arg …`; [`#[export]`](export) exports a plain
 //!   function for `shipfn pack --fn NAME`. Their parameters are decoded from

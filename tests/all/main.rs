@@ -8,5 +8,6 @@ mod failures;
 mod golden;
 mod harness;
 mod hostile;
+mod macros;
 mod seed;
 mod signing;

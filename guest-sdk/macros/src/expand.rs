@@ -2,20 +2,14 @@
 
 use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
-use syn::{ExprClosure, FnArg, Ident, ItemFn, Pat, ReturnType, Type};
+use shipfn_abi::{FN_PREFIX, MAKER_PREFIX};
+use syn::{Ident, ReturnType, Type};
 
-use crate::scan::{free_names, param_name};
+use crate::validate::{Entry, Ship};
 
 /// `ship!(move |own_arg: i64| own_arg + closure_arg + GLOBAL_ARG.get() + 1)`
-pub fn ship(closure: ExprClosure) -> syn::Result<TokenStream> {
-    if let Some(a) = &closure.asyncness {
-        return Err(syn::Error::new(a.span(), "an async closure cannot be shipped"));
-    }
-    if let Some(lifetimes) = &closure.lifetimes {
-        return Err(syn::Error::new(lifetimes.span(), "a shipped closure cannot have `for<...>` lifetimes"));
-    }
-    let names = free_names(&closure)?;
+pub fn ship(ship: Ship<'_>) -> TokenStream {
+    let Ship { closure, names, pats, tys, param_names: pnames } = ship;
     let captures = &names.captures;
     let globals = &names.globals;
     let cty: Vec<Ident> = (0..captures.len()).map(|i| format_ident!("__C{}", i)).collect();
@@ -27,25 +21,6 @@ pub fn ship(closure: ExprClosure) -> syn::Result<TokenStream> {
     let cinfer = cty.iter().map(|_| quote!(_));
     let ginfer = gty.iter().map(|_| quote!(_));
 
-    let mut pats = Vec::new();
-    let mut tys = Vec::new();
-    let mut pnames = Vec::new();
-    for (i, input) in closure.inputs.iter().enumerate() {
-        pnames.push(param_name(input, i));
-        match input {
-            Pat::Type(t) => {
-                pats.push(t.pat.as_ref().clone());
-                tys.push(t.ty.as_ref().clone());
-            }
-            other => {
-                pats.push(other.clone());
-                tys.push(syn::parse_quote!(_));
-            }
-        }
-    }
-    if pats.len() > 8 {
-        return Err(syn::Error::new(closure.inputs.span(), "a shipped closure takes at most 8 parameters"));
-    }
     let output = match &closure.output {
         ReturnType::Default => quote!(),
         ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
@@ -63,7 +38,17 @@ pub fn ship(closure: ExprClosure) -> syn::Result<TokenStream> {
         quote!(#g: #p.__shipfn_snapshot())
     });
 
-    Ok(quote! {{
+    // A SCREAMING_CASE name is taken for a global, a const or a static:
+    // an item, which a nested fn may name. A local of that name is not, and
+    // would otherwise be captured by the body behind `ship!`'s back.
+    let names_an_item = globals.iter().map(|g| quote_spanned!(g.span()=> let _ = &#g;));
+
+    quote! {{
+        #[allow(dead_code, non_snake_case)]
+        fn __shipfn_a_SCREAMING_CASE_name_must_be_a_global_const_or_static_not_a_local_variable() {
+            #(#names_an_item)*
+        }
+
         #[allow(unused_imports)]
         use #sdk::{ViaGlobal as _, ViaOther as _};
 
@@ -116,43 +101,7 @@ pub fn ship(closure: ExprClosure) -> syn::Result<TokenStream> {
             __ShipfnGlobals { #(#snapshots),* },
             &[#(#pnames),*],
         )
-    }})
-}
-
-/// The parameter names and types of a maker or exported function.
-fn params(item: &ItemFn) -> syn::Result<(Vec<Ident>, Vec<Type>)> {
-    if !item.sig.generics.params.is_empty() {
-        return Err(syn::Error::new(item.sig.generics.span(), "a shipfn maker or export cannot be generic"));
-    }
-    if let Some(a) = &item.sig.asyncness {
-        return Err(syn::Error::new(a.span(), "a shipfn maker or export cannot be async"));
-    }
-    let mut idents = Vec::new();
-    let mut tys = Vec::new();
-    for input in &item.sig.inputs {
-        match input {
-            FnArg::Typed(t) => match t.pat.as_ref() {
-                Pat::Ident(p) => {
-                    idents.push(p.ident.clone());
-                    tys.push(t.ty.as_ref().clone());
-                }
-                other => {
-                    return Err(syn::Error::new(other.span(), "parameters must be plain names"));
-                }
-            },
-            FnArg::Receiver(r) => {
-                return Err(syn::Error::new(r.span(), "a method cannot be a maker or export"));
-            }
-        }
-    }
-    if idents.len() > 8 {
-        return Err(syn::Error::new(item.sig.inputs.span(), "at most 8 parameters"));
-    }
-    Ok((idents, tys))
-}
-
-fn no_attr_args(attr: TokenStream, what: &str) -> syn::Result<()> {
-    if attr.is_empty() { Ok(()) } else { Err(syn::Error::new(attr.span(), format!("#[{what}] takes no arguments"))) }
+    }}
 }
 
 /// The export that runs `make` on JSON arguments and reports the closure.
@@ -175,29 +124,22 @@ fn made_export(export: String, wrapper: Ident, idents: &[Ident], tys: &[Type], m
 }
 
 /// `#[maker] fn closure_maker(closure_arg: i64) -> Closure<(i64,), i64>`
-pub fn maker(attr: TokenStream, item: ItemFn) -> syn::Result<TokenStream> {
-    no_attr_args(attr, "maker")?;
-    let (idents, tys) = params(&item)?;
-    if let ReturnType::Default = item.sig.output {
-        return Err(syn::Error::new(item.sig.span(), "a maker returns a `shipfn_guest::Closure` built with `ship!`"));
-    }
+pub fn maker(Entry { item, idents, tys }: Entry<'_>) -> TokenStream {
     let name = &item.sig.ident;
-    let export = format!("{}{}", "shipfn_maker_", name);
+    let export = format!("{MAKER_PREFIX}{name}");
     let wrapper = format_ident!("__shipfn_maker_{}", name);
     let made = made_export(export, wrapper, &idents, &tys, quote!(#name(#(#idents),*)));
-    Ok(quote!(#item #made))
+    quote!(#item #made)
 }
 
 /// `#[export] fn add(a: i64, b: i64) -> i64`
-pub fn export(attr: TokenStream, item: ItemFn) -> syn::Result<TokenStream> {
-    no_attr_args(attr, "export")?;
-    let (idents, tys) = params(&item)?;
+pub fn export(Entry { item, idents, tys }: Entry<'_>) -> TokenStream {
     let name = &item.sig.ident;
     let output = match &item.sig.output {
         ReturnType::Default => quote!(-> ()),
         ReturnType::Type(arrow, ty) => quote!(#arrow #ty),
     };
-    let export = format!("{}{}", "shipfn_fn_", name);
+    let export = format!("{FN_PREFIX}{name}");
     let wrapper = format_ident!("__shipfn_fn_{}", name);
     let span = Span::call_site();
     // A plain function has no sender-side state: it reads globals at
@@ -206,5 +148,5 @@ pub fn export(attr: TokenStream, item: ItemFn) -> syn::Result<TokenStream> {
         ::shipfn_guest::__private::unshipped(|| #name(#(#idents),*))
     }));
     let made = made_export(export, wrapper, &[], &[], closure);
-    Ok(quote!(#item #made))
+    quote!(#item #made)
 }

@@ -1,11 +1,15 @@
 //! Procedural macros of `shipfn-guest`; use them through that crate.
 //!
-//! Each macro is parse → validate → expand: `scan` finds what a closure
-//! body names from outside, `expand` writes the code.
+//! Each macro is parse → validate → expand: `validate` checks the input
+//! and gathers what expansion needs (for `ship!`, `scan` finds what the
+//! closure body names from outside), `expand` writes the code. An attribute
+//! macro that refuses its input still emits the item, so that the only error
+//! is the macro's own, not a cascade of "cannot find function".
 #![deny(missing_docs)]
 
 mod expand;
 mod scan;
+mod validate;
 
 use proc_macro::TokenStream;
 
@@ -14,7 +18,7 @@ use proc_macro::TokenStream;
 #[proc_macro]
 pub fn ship(input: TokenStream) -> TokenStream {
     let closure = syn::parse_macro_input!(input as syn::ExprClosure);
-    expand::ship(closure).unwrap_or_else(syn::Error::into_compile_error).into()
+    validate::ship(&closure).map(expand::ship).unwrap_or_else(syn::Error::into_compile_error).into()
 }
 
 /// Marks a function that returns a `Closure` as a maker that `shipfn pack
@@ -22,7 +26,11 @@ pub fn ship(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn maker(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = syn::parse_macro_input!(item as syn::ItemFn);
-    expand::maker(attr.into(), item).unwrap_or_else(syn::Error::into_compile_error).into()
+    match validate::maker(attr.into(), &item) {
+        Ok(entry) => expand::maker(entry),
+        Err(e) => item_and_error(&item, e),
+    }
+    .into()
 }
 
 /// Marks a plain function that `shipfn pack --fn NAME` can pack. See the
@@ -30,5 +38,14 @@ pub fn maker(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn export(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = syn::parse_macro_input!(item as syn::ItemFn);
-    expand::export(attr.into(), item).unwrap_or_else(syn::Error::into_compile_error).into()
+    match validate::export(attr.into(), &item) {
+        Ok(entry) => expand::export(entry),
+        Err(e) => item_and_error(&item, e),
+    }
+    .into()
+}
+
+fn item_and_error(item: &syn::ItemFn, error: syn::Error) -> proc_macro2::TokenStream {
+    let error = error.into_compile_error();
+    quote::quote!(#item #error)
 }
