@@ -60,12 +60,16 @@ fn set(index: usize, value: u32) {
 /// Serializes an output with `write` into the scratch buffer; `None` if it
 /// does not fit (the caller then builds it on the heap).
 ///
-/// Called only after the closure has returned, when the state and input
-/// that the host may have placed in the scratch buffer are no longer read.
-pub(crate) fn into_scratch(write: impl FnOnce(&mut [u8]) -> Option<usize>) -> Option<Output> {
-    // SAFETY: single-threaded; no reference into the scratch buffer is used
-    // past this point of a call (see above), and the host reads it only after
-    // the call returns.
+/// # Safety
+///
+/// No slice that [`host_bytes`] returned during this call may be used
+/// after this (the state and input may lie in the scratch buffer, which
+/// `write` overwrites), and no other reference into the scratch buffer may
+/// be alive. Entries call it once, after the closure has returned.
+pub(crate) unsafe fn into_scratch(write: impl FnOnce(&mut [u8]) -> Option<usize>) -> Option<Output> {
+    // SAFETY: single-threaded, and the caller promises that nothing else
+    // refers to the scratch buffer now; the host reads it only after the
+    // call returns.
     let buffer = unsafe { &mut *SCRATCH.0.get() };
     write(buffer).map(Output::Scratch)
 }
@@ -85,14 +89,21 @@ impl From<Vec<u8>> for Output {
 }
 
 /// The bytes the host wrote at (`ptr_word`, `len_word`).
-pub(crate) fn host_bytes(ptr_word: usize, len_word: usize) -> &'static [u8] {
+///
+/// # Safety
+///
+/// The slice is valid until the call that read it returns, and only until
+/// [`into_scratch`] is called in that call: the caller must not use it
+/// after either (the `'static` lifetime is not real).
+pub(crate) unsafe fn host_bytes(ptr_word: usize, len_word: usize) -> &'static [u8] {
     let (ptr, len) = (get(ptr_word), get(len_word));
     if len == 0 {
         return &[];
     }
-    // SAFETY: the host wrote `len` bytes at `ptr`, in a buffer from
-    // `shipfn_alloc` that is never freed while a call runs. A lying host
-    // only hurts this sandboxed instance.
+    // SAFETY: the host wrote `len` bytes at `ptr`, in the scratch buffer or
+    // a buffer from `shipfn_alloc` that is not freed while a call runs; the
+    // caller keeps to the lifetime above. A lying host only hurts this
+    // sandboxed instance.
     unsafe { core::slice::from_raw_parts(ptr as usize as *const u8, len as usize) }
 }
 
@@ -167,11 +178,15 @@ pub extern "C" fn shipfn_free(ptr: u32, len: u32) {
     }
 }
 
-/// A request from the host, read out of the block.
+/// A request from the host, read out of the block. Its `state` and `input`
+/// are valid only until the entry calls [`into_scratch`] (see
+/// [`host_bytes`]).
 pub(crate) struct Call {
     pub mode: u32,
-    pub tramp: usize,
-    pub func: usize,
+    /// Table index of the closure's state trampoline.
+    pub trampoline: usize,
+    /// Table index of the closure's body.
+    pub body: usize,
     pub state: &'static [u8],
     pub input: &'static [u8],
 }
@@ -184,13 +199,11 @@ pub(crate) type EntryFn = fn(&Call) -> (u32, Output);
 #[unsafe(no_mangle)]
 pub extern "C" fn shipfn_call(mode: u32) -> u32 {
     install_panic_hook();
-    let call = Call {
-        mode,
-        tramp: get(word::TRAMP) as usize,
-        func: get(word::FUNC) as usize,
-        state: host_bytes(word::STATE_PTR, word::STATE_LEN),
-        input: host_bytes(word::INPUT_PTR, word::INPUT_LEN),
-    };
+    // SAFETY: `call` is dropped when this call returns, and the entries
+    // read its state and input only before they call `into_scratch`.
+    let (state, input) =
+        unsafe { (host_bytes(word::STATE_PTR, word::STATE_LEN), host_bytes(word::INPUT_PTR, word::INPUT_LEN)) };
+    let call = Call { mode, trampoline: get(word::TRAMPOLINE) as usize, body: get(word::BODY) as usize, state, input };
     // SAFETY: the entry index comes from the maker that made this closure in
     // this very module (the package pins the module's hash); a forged index
     // traps in `call_indirect`.

@@ -32,10 +32,10 @@ pub enum Request<A, R> {
     Fields { fields: Option<(Vec<Field>, Vec<Field>)> },
 }
 
-/// `tramp::<B, C, G, A, R>`, seen through a type that does not name B, C and
+/// `state_trampoline::<B, C, G, A, R>`, seen through a type that does not name B, C and
 /// G. Its first argument is the [`TypeKey`] of the `A` and `R` its caller
 /// expects.
-pub(crate) type TrampFn<A, R> = fn(TypeKey, usize, &[u8], &mut Request<A, R>) -> Result<(), String>;
+pub(crate) type TrampolineFn<A, R> = fn(TypeKey, usize, &[u8], &mut Request<A, R>) -> Result<(), String>;
 
 /// Identifies the argument and result types of a call through a function
 /// index that a package (and so, possibly, a forger) chose: every function
@@ -55,9 +55,14 @@ pub(crate) const WRONG_TRAMPOLINE: &str =
 /// The state trampoline: the one place that knows the capture types, and
 /// the body's own type `B`, so the body is called directly (inlined), not
 /// through the function table: a fresh instance initializes one table entry
-/// fewer per call. `func` is the body's table index, kept in the format for
+/// fewer per call. `body` is the body's table index, kept in the format for
 /// tools; it is not called.
-fn tramp<B, C, G, A, R>(key: TypeKey, _func: usize, state: &[u8], request: &mut Request<A, R>) -> Result<(), String>
+fn state_trampoline<B, C, G, A, R>(
+    key: TypeKey,
+    _body: usize,
+    state: &[u8],
+    request: &mut Request<A, R>,
+) -> Result<(), String>
 where
     B: Fn(C, G, A) -> R + Copy,
     C: StateFields,
@@ -117,7 +122,7 @@ fn validating<T>(decode: impl FnOnce() -> T) -> T {
     decoded
 }
 
-/// The body as a function of its own: `func` records it, and `tramp`
+/// The body as a function of its own: `body` records it, and the trampoline
 /// calls it directly, not through the function table.
 fn body<B: Fn(C, G, A) -> R + Copy, C, G, A, R>(captures: C, globals: G, args: A) -> R {
     conjure::<B>()(captures, globals, args)
@@ -193,8 +198,10 @@ pub(crate) unsafe fn fn_from_index<F: Copy>(index: usize) -> Result<F, String> {
 /// closure and [`call`](Closure::call) it there. `A` is the tuple of
 /// parameter types and `R` the result type.
 pub struct Closure<A, R> {
-    tramp: usize,
-    func: usize,
+    /// Table index of the state trampoline.
+    trampoline: usize,
+    /// Table index of the body.
+    body: usize,
     state: Vec<u8>,
     meta: Option<MetaSource>,
     _types: PhantomData<fn(A) -> R>,
@@ -224,8 +231,8 @@ impl<A: Args, R> Closure<A, R> {
         let state = encode_state(&(&captures, &globals))
             .unwrap_or_else(|e| panic!("shipfn: captured state does not serialize: {e}"));
         Closure {
-            tramp: tramp::<B, C, G, A, R> as TrampFn<A, R> as usize,
-            func: body::<B, C, G, A, R> as fn(C, G, A) -> R as usize,
+            trampoline: state_trampoline::<B, C, G, A, R> as TrampolineFn<A, R> as usize,
+            body: body::<B, C, G, A, R> as fn(C, G, A) -> R as usize,
             state,
             meta: Some((meta::<C, G, A>, param_names)),
             _types: PhantomData,
@@ -243,14 +250,14 @@ impl<A: Args, R> Closure<A, R> {
 
     /// Rebuilds a closure from the parts a package carries.
     #[doc(hidden)]
-    pub fn __from_parts(tramp: usize, func: usize, state: Vec<u8>) -> Self {
-        Closure { tramp, func, state, meta: None, _types: PhantomData }
+    pub fn __from_parts(trampoline: usize, body: usize, state: Vec<u8>) -> Self {
+        Closure { trampoline, body, state, meta: None, _types: PhantomData }
     }
 
     /// The parts a package carries: (state trampoline, body, state).
     #[doc(hidden)]
     pub fn __into_parts(self) -> (usize, usize, Vec<u8>) {
-        (self.tramp, self.func, self.state)
+        (self.trampoline, self.body, self.state)
     }
 
     /// Names and types, when the closure was built in this run.
@@ -272,12 +279,12 @@ impl<A: Args, R> Closure<A, R> {
 
 impl<A, R> Closure<A, R> {
     pub(crate) fn request(&self, mut request: Request<A, R>) -> Result<Request<A, R>, String> {
-        // SAFETY: `tramp` was made by `__new` for these `A` and `R`, or decoded
+        // SAFETY: `trampoline` was made by `__new` for these `A` and `R`, or decoded
         // from state that a forged package controls: then a function of
         // another wasm type traps in `call_indirect`, and a trampoline for
         // other Rust types refuses the key.
-        let tramp: TrampFn<A, R> = unsafe { fn_from_index(self.tramp) }?;
-        tramp(type_key::<A, R>(), self.func, &self.state, &mut request)?;
+        let trampoline: TrampolineFn<A, R> = unsafe { fn_from_index(self.trampoline) }?;
+        trampoline(type_key::<A, R>(), self.body, &self.state, &mut request)?;
         Ok(request)
     }
 }
@@ -324,11 +331,12 @@ impl<A, R> fmt::Debug for Closure<A, R> {
 
 impl<A, R> Clone for Closure<A, R> {
     fn clone(&self) -> Self {
-        Closure { tramp: self.tramp, func: self.func, state: self.state.clone(), meta: self.meta, _types: PhantomData }
+        let (trampoline, body, state) = (self.trampoline, self.body, self.state.clone());
+        Closure { trampoline, body, state, meta: self.meta, _types: PhantomData }
     }
 }
 
-/// Postcard: (tramp, func, state as a byte string). Human-readable formats (the JSON of
+/// Postcard: (trampoline, body, state as a byte string). Human-readable formats (the JSON of
 /// `shipfn inspect`) get a summary instead of table indices.
 impl<A, R> Serialize for Closure<A, R> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -339,15 +347,16 @@ impl<A, R> Serialize for Closure<A, R> {
             st.serialize_field("state_len", &self.state.len())?;
             st.end()
         } else {
-            (self.tramp as u32, self.func as u32, BulkSlice(&self.state)).serialize(s)
+            (self.trampoline as u32, self.body as u32, BulkSlice(&self.state)).serialize(s)
         }
     }
 }
 
 impl<'de, A, R> Deserialize<'de> for Closure<A, R> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let (tramp, func, Bulk(state)): (u32, u32, Bulk<u8>) = Deserialize::deserialize(d)?;
-        let closure = Closure { tramp: tramp as usize, func: func as usize, state, meta: None, _types: PhantomData };
+        let (trampoline, body, Bulk(state)): (u32, u32, Bulk<u8>) = Deserialize::deserialize(d)?;
+        let (trampoline, body) = (trampoline as usize, body as usize);
+        let closure = Closure { trampoline, body, state, meta: None, _types: PhantomData };
         if VALIDATING.load(core::sync::atomic::Ordering::Relaxed)
             && let Err(e) = closure.request(Request::Validate { fields: None })
         {

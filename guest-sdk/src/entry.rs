@@ -9,7 +9,7 @@ use shipfn_abi::{ArgError, Field, Made, Signature, StateJson, mode, status, word
 
 use crate::abi::{Call, EntryFn, Output, host_bytes, install_panic_hook, into_scratch, reply, reply_state};
 use crate::args::{Args, RawArgs, type_name};
-use crate::closure::{Closure, Request, TrampFn, fn_from_index, type_key};
+use crate::closure::{Closure, Request, TrampolineFn, fn_from_index, type_key};
 use crate::global::ShippedCall;
 
 type Reply = (u32, Output);
@@ -32,7 +32,7 @@ type Outcome = fn() -> (Option<String>, Option<String>);
 fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u32) -> Reply) -> Reply {
     // SAFETY: the state trampoline index was made for these `A` and `R` by the
     // same maker that chose this entry; see `fn_from_index`.
-    let tramp: TrampFn<A, R> = match unsafe { fn_from_index(call.tramp) } {
+    let trampoline: TrampolineFn<A, R> = match unsafe { fn_from_index(call.trampoline) } {
         Ok(t) => t,
         Err(e) => return fail(status::BAD_STATE, format!("bad state trampoline: {e}")),
     };
@@ -57,7 +57,7 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
         }
         mode::DESCRIBE => {
             let mut request = Request::Describe { json: None };
-            return match tramp(type_key::<A, R>(), call.func, call.state, &mut request) {
+            return match trampoline(type_key::<A, R>(), call.body, call.state, &mut request) {
                 Ok(()) => match request {
                     Request::Describe { json: Some((captures, globals)) } => {
                         (status::OK, postcard::to_allocvec(&StateJson { captures, globals }).unwrap_or_default().into())
@@ -72,7 +72,7 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
                 mode::VALIDATE => Request::Validate { fields: None },
                 _ => Request::Fields { fields: None },
             };
-            if let Err(e) = tramp(type_key::<A, R>(), call.func, call.state, &mut request) {
+            if let Err(e) = trampoline(type_key::<A, R>(), call.body, call.state, &mut request) {
                 return fail(status::BAD_STATE, e);
             }
             let (Request::Validate { fields: Some((captures, globals)) }
@@ -89,7 +89,7 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
     };
     let mut request = Request::Call { args: Some(args), result: None };
     let _shipped = ShippedCall::enter();
-    match tramp(type_key::<A, R>(), call.func, call.state, &mut request) {
+    match trampoline(type_key::<A, R>(), call.body, call.state, &mut request) {
         Ok(()) => match request {
             Request::Call { result: Some(result), .. } => finish(result, call.mode),
             _ => fail(status::BAD_STATE, "closure returned no result"),
@@ -100,14 +100,18 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
 
 /// Encodes a result, in the scratch buffer when it fits.
 fn encode<T: Serialize>(value: &T, mode: u32) -> Reply {
-    let in_scratch = into_scratch(|buffer| {
-        if mode == mode::JSON {
-            let mut cursor = std::io::Cursor::new(buffer);
-            serde_json::to_writer(&mut cursor, value).ok().map(|()| cursor.position() as usize)
-        } else {
-            postcard::to_slice(value, buffer).ok().map(|used| used.len())
-        }
-    });
+    // SAFETY: `encode` runs after the closure returned; the call's state and
+    // input are not read again (see `dispatch`).
+    let in_scratch = unsafe {
+        into_scratch(|buffer| {
+            if mode == mode::JSON {
+                let mut cursor = std::io::Cursor::new(buffer);
+                serde_json::to_writer(&mut cursor, value).ok().map(|()| cursor.position() as usize)
+            } else {
+                postcard::to_slice(value, buffer).ok().map(|used| used.len())
+            }
+        })
+    };
     if let Some(output) = in_scratch {
         return (status::OK, output);
     }
@@ -192,8 +196,8 @@ pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<Made
         captures: meta.captures,
         globals: meta.globals,
     };
-    let (tramp, func, state) = closure.__into_parts();
-    Ok(Made { entry: entry.index as u32, trampoline: tramp as u32, body: func as u32, state, signature })
+    let (trampoline, body, state) = closure.__into_parts();
+    Ok(Made { entry: entry.index as u32, trampoline: trampoline as u32, body: body as u32, state, signature })
 }
 
 /// Body of every `#[maker]` export: decodes the maker's JSON arguments, runs
@@ -201,7 +205,9 @@ pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<Made
 #[doc(hidden)]
 pub fn run_maker<MA: Args>(names: &[&str], make: impl FnOnce(MA) -> Result<Made, String>) -> u32 {
     install_panic_hook();
-    let input = host_bytes(word::INPUT_PTR, word::INPUT_LEN);
+    // SAFETY: a maker never writes its reply into the scratch buffer, and
+    // `input` is not used after this function returns.
+    let input = unsafe { host_bytes(word::INPUT_PTR, word::INPUT_LEN) };
     let raw = match RawArgs::decode(input) {
         Ok(raw) => raw,
         Err(e) => {

@@ -65,9 +65,9 @@ pub mod word {
     /// Table index of the host-level entry trampoline (host writes).
     pub const ENTRY: usize = 1;
     /// Table index of the closure's state trampoline (host writes).
-    pub const TRAMP: usize = 2;
+    pub const TRAMPOLINE: usize = 2;
     /// Table index of the closure's body function (host writes).
-    pub const FUNC: usize = 3;
+    pub const BODY: usize = 3;
     /// Address of the captured state (host writes).
     pub const STATE_PTR: usize = 4;
     /// Length of the captured state (host writes).
