@@ -2,6 +2,7 @@
 
 pub mod inspect;
 pub mod keygen;
+pub mod module;
 pub mod pack;
 pub mod run;
 pub mod verify;

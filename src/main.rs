@@ -12,7 +12,8 @@ Exit codes:
    1  internal error
    2  usage error (bad command line, unusable key file)
    3  I/O error (a file could not be read or written)
-   4  bad package (corrupt, newer format, forbidden import, not a shipfn guest, no such maker)
+   4  bad package (corrupt, newer format, forbidden import, not a shipfn guest, no such maker,
+      a thin package whose module is not in the store)
    5  bad arguments (wrong count, type or syntax of --arg)
    6  the function returned an error (Err)
    7  the guest panicked or trapped
@@ -25,7 +26,9 @@ Quick start:
   shipfn pack examples/closure --make closure_maker --arg 3 -o closure.fnpkg
   shipfn run closure.fnpkg --arg 4          # prints 10
   shipfn inspect closure.fnpkg
-  shipfn keygen -o me && shipfn pack … --sign me && shipfn run f.fnpkg --trust me.pub";
+  shipfn keygen -o me && shipfn pack … --sign me && shipfn run f.fnpkg --trust me.pub
+  shipfn pack … --thin -o f.fnpkg           # names its module; the receiver needs
+  shipfn module add closure.wasm            #   the module in its store once";
 
 /// Ship a Rust closure to another machine: pack it with its captured state
 /// into one .fnpkg file, run it anywhere in a WebAssembly sandbox.
@@ -43,6 +46,7 @@ enum Command {
     Inspect(cmd::inspect::Args),
     Verify(cmd::verify::Args),
     Keygen(cmd::keygen::Args),
+    Module(cmd::module::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -53,6 +57,7 @@ fn main() -> std::process::ExitCode {
         Command::Inspect(args) => cmd::inspect::main(args),
         Command::Verify(args) => cmd::verify::main(args),
         Command::Keygen(args) => cmd::keygen::main(args),
+        Command::Module(args) => cmd::module::main(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use shipfn_host::{Function, StateJson, VerifiedPackage};
+use shipfn_host::{Form, Function, StateJson, VerifiedPackage};
 
 use super::{HostArgs, human_size, pack::made_by, read};
 
@@ -60,7 +60,7 @@ fn json(function: &Function, file: &File, state: Option<&StateJson>) -> serde_js
     let m = package.manifest();
     let sig = &m.signature;
     serde_json::json!({
-        "format_version": shipfn_format::FORMAT_VERSION,
+        "format_version": format_version(package),
         "created_by": m.created_by,
         "abi_version": m.abi_version,
         "made_by": made_by(m),
@@ -72,7 +72,7 @@ fn json(function: &Function, file: &File, state: Option<&StateJson>) -> serde_js
         "size": file.size,
         "sha256": file.sha256,
         "signed_by": package.signer().map(|k| k.to_string()),
-        "module": { "size": package.module().len(), "sha256": hex::encode(m.module_sha256) },
+        "module": { "size": package.module().map(<[u8]>::len), "carried": package.module().is_some(), "sha256": hex::encode(m.module_sha256) },
         "state": { "size": package.state().len(), "sha256": hex::encode(m.state_sha256) },
         "captures": fields(&sig.captures),
         "globals": fields(&sig.globals),
@@ -87,7 +87,11 @@ fn text(function: &Function, path: &std::path::Path, file: &File, state: Option<
     let package: &VerifiedPackage = function.package();
     let m = package.manifest();
     let sig = &m.signature;
-    lines.push(format!("{}: shipfn package, format {}", path.display(), shipfn_format::FORMAT_VERSION));
+    let form = match package.form() {
+        Form::Thin => " (thin: names its module, does not carry it)",
+        _ => "",
+    };
+    lines.push(format!("{}: shipfn package, format {}{form}", path.display(), format_version(package)));
     lines.push(format!("  created by  {} (guest ABI {})", m.created_by, m.abi_version));
     lines.push(format!("  made by     {}", made_by(m)));
     lines.push(format!("  signature   {}", m.signature_text()));
@@ -101,7 +105,7 @@ fn text(function: &Function, path: &std::path::Path, file: &File, state: Option<
     lines.push(format!("  package     {:>10}  sha256 {}", human_size(file.size), file.sha256));
     lines.push(format!(
         "  module      {:>10}  sha256 {}",
-        human_size(package.module().len()),
+        package.module().map_or_else(|| "not carried".into(), |module| human_size(module.len())),
         hex::encode(m.module_sha256)
     ));
     lines.push(format!(
@@ -123,4 +127,11 @@ fn text(function: &Function, path: &std::path::Path, file: &File, state: Option<
         lines.push(format!("  global values {}", state.globals));
     }
     lines
+}
+
+fn format_version(package: &VerifiedPackage) -> u32 {
+    match package.form() {
+        Form::Thin => shipfn_format::FORMAT_THIN,
+        _ => shipfn_format::FORMAT_FULL,
+    }
 }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use shipfn_build::{BuildError, BuildOptions, Toolchain};
-use shipfn_host::{Manifest, Source};
+use shipfn_host::{Form, Manifest, Source};
 
 use super::{HostArgs, human_size, read, read_secret_key, write_atomically};
 
@@ -39,6 +39,12 @@ pub struct Args {
     /// Build with this rustc instead of the detected one (or set SHIPFN_RUSTC).
     #[arg(long, value_name = "PATH", requires = "cargo")]
     rustc: Option<PathBuf>,
+    /// Write a thin package: it names its module by SHA-256 instead of
+    /// carrying it, for receivers that have the module in their store
+    /// (`shipfn module add`, or any full package of it they ran). The module
+    /// is added to this machine's store.
+    #[arg(long)]
+    thin: bool,
     /// Sign the package with this secret key (from `shipfn keygen`).
     #[arg(long, value_name = "KEY")]
     sign: Option<PathBuf>,
@@ -58,18 +64,31 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         (None, Some(function)) => (host.pack_function(&wasm, function)?, function),
         (None, None) => unreachable!("clap requires --make or --fn"),
     };
+    let form = if args.thin { Form::Thin } else { Form::Full };
+    if form == Form::Thin {
+        // The sender can run what it packs: its store keeps the module.
+        match host.module_store() {
+            Some(store) => store
+                .put(&package.manifest.module_sha256, &package.module)
+                .context("cannot add the module to this machine's module store")?,
+            None => crate::out::note("warning: no module store (--no-cache): this machine cannot run the thin package"),
+        }
+    }
     let output = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{name}.fnpkg")));
-    write_atomically(&output, 0o644, |file| package.write_to(file, key.as_ref()))?;
+    write_atomically(&output, 0o644, |file| package.write_as(file, form, key.as_ref()))?;
     if !args.quiet {
+        let module = match form {
+            Form::Thin => format!("module {} named", short_hash(&package.manifest.module_sha256)),
+            _ => format!("{} module", human_size(package.module.len())),
+        };
         crate::out::note(&format!(
-            "packed {} → {}{} ({}; {} module, {} state, {} in all)",
+            "packed {} → {}{} ({}; {module}, {} state, {} in all)",
             made_by(&package.manifest),
             output.display(),
             key.as_ref().map(|k| format!(", signed by {}", k.public())).unwrap_or_default(),
             package.manifest.signature_text(),
-            human_size(package.module.len()),
             human_size(package.state.len()),
-            human_size(package.encoded_len(key.is_some())),
+            human_size(package.encoded_len_as(form, key.is_some())),
         ));
     }
     Ok(())
@@ -103,4 +122,9 @@ fn module_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {
         Err(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"))
             .with_context(|| format!("cannot read guest {}", args.guest.display()))
     }
+}
+
+/// The first 16 hex digits of a SHA-256, enough to tell modules apart.
+pub fn short_hash(sha256: &[u8; 32]) -> String {
+    hex::encode(&sha256[..8])
 }

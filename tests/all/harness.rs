@@ -31,6 +31,17 @@ pub fn suite() -> &'static Path {
     WASM.get_or_init(|| build_guest("tests/guests/suite"))
 }
 
+/// The seed example's module (`examples/closure`), built once per test run.
+pub fn seed_wasm() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| build_guest("examples/closure"))
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The real `shipfn` binary, caching compiled modules under `target/`
 /// rather than in the user's home.
 pub fn shipfn() -> Command {

@@ -11,3 +11,4 @@ mod hostile;
 mod macros;
 mod seed;
 mod signing;
+mod thin;

@@ -95,7 +95,3 @@ fn inspect_shows_signature_hashes_and_state() {
     assert_eq!(json["module"]["sha256"], hex(&shipfn_format::sha256(&package.module)));
     assert_eq!(json["state"]["size"], package.state.len());
 }
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}

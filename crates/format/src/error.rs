@@ -22,7 +22,7 @@ pub enum FormatError {
     #[error("corrupt package: section lengths overflow")]
     BadLength,
     /// A newer shipfn wrote this package.
-    #[error("made by a newer shipfn (format {0}); this shipfn reads format {FORMAT_VERSION}", FORMAT_VERSION = crate::FORMAT_VERSION)]
+    #[error("made by a newer shipfn (format {0}); this shipfn reads formats 1 to {FORMAT_VERSION}", FORMAT_VERSION = crate::FORMAT_VERSION)]
     NewerFormat(u32),
     /// A format version that never existed.
     #[error("unsupported package format {0}")]
@@ -51,6 +51,9 @@ pub enum FormatError {
     /// The module section is not wasm.
     #[error("corrupt package: the module section is not a WebAssembly module")]
     NotWasm,
+    /// A thin package (format 2) whose module section is not empty.
+    #[error("a thin package (format 2) carries a module of {0} bytes; it must name its module, not carry it")]
+    ThinWithModule(u64),
 }
 
 /// `Result` with a [`FormatError`].

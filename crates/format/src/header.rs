@@ -4,8 +4,13 @@ use crate::{FormatError, Result};
 
 /// The first eight bytes of every package.
 pub const MAGIC: [u8; 8] = *b"\x89FNPKG\r\n";
-/// The format version this crate writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this crate reads and writes.
+pub const FORMAT_VERSION: u32 = 2;
+/// The format of a full package, which carries its module.
+pub const FORMAT_FULL: u32 = 1;
+/// The format of a thin package, which names its module by SHA-256 instead
+/// of carrying it: the same layout, with an empty module section.
+pub const FORMAT_THIN: u32 = 2;
 /// Size of the fixed header: magic, version, flags, three lengths.
 pub const HEADER_LEN: usize = 8 + 4 + 4 + 4 + 8 + 8;
 /// Header flag: a signature block follows the digest.
@@ -38,9 +43,14 @@ pub struct Header {
 }
 
 impl Header {
-    /// The header of a package of this format with these sections.
+    /// The header of a full package (format 1) with these sections.
     pub fn new(signed: bool, manifest_len: u32, module_len: u64, state_len: u64) -> Header {
-        Header { version: FORMAT_VERSION, signed, manifest_len, module_len, state_len }
+        Header { version: FORMAT_FULL, signed, manifest_len, module_len, state_len }
+    }
+
+    /// Whether the package is thin: its module is named, not carried.
+    pub fn is_thin(&self) -> bool {
+        self.version == FORMAT_THIN
     }
 
     /// The header's bytes.
@@ -74,6 +84,9 @@ impl Header {
         }
         if flags & !FLAG_SIGNED != 0 {
             return Err(FormatError::UnknownFlags(flags));
+        }
+        if header.is_thin() && header.module_len != 0 {
+            return Err(FormatError::ThinWithModule(header.module_len));
         }
         Ok(header)
     }

@@ -36,11 +36,11 @@ mod sign;
 mod write;
 
 pub use error::{FormatError, Result};
-pub use header::{FLAG_SIGNED, FORMAT_VERSION, HEADER_LEN, Header, MAGIC};
+pub use header::{FLAG_SIGNED, FORMAT_FULL, FORMAT_THIN, FORMAT_VERSION, HEADER_LEN, Header, MAGIC};
 pub use manifest::{MAX_PARAMS, Manifest, Source};
 pub use read::VerifiedPackage;
 pub use sign::{PublicKey, SIGNATURE_BLOCK_LEN, SecretKey};
-pub use write::{Closure, Package};
+pub use write::{Closure, Form, Package};
 
 use sha2::{Digest, Sha256};
 
@@ -117,7 +117,7 @@ mod tests {
                 assert_eq!(p.encoded_len(key.is_some()), bytes.len());
                 let read = VerifiedPackage::from_bytes(&bytes).unwrap();
                 assert_eq!(VerifiedPackage::from_vec(bytes.clone()).unwrap(), read);
-                assert_eq!((read.module(), read.state()), (&p.module[..], &p.state[..]));
+                assert_eq!((read.module(), read.state()), (Some(&p.module[..]), &p.state[..]));
                 let mut flipped = bytes.clone();
                 let middle = HEADER_LEN + (bytes.len() - HEADER_LEN) / 2;
                 flipped[middle] ^= 1;
@@ -178,7 +178,7 @@ mod tests {
         header.version = 9;
         bytes[..HEADER_LEN].copy_from_slice(&header.encode());
         let err = VerifiedPackage::from_bytes(&bytes).unwrap_err();
-        assert_eq!(err.to_string(), "made by a newer shipfn (format 9); this shipfn reads format 1");
+        assert_eq!(err.to_string(), "made by a newer shipfn (format 9); this shipfn reads formats 1 to 2");
     }
 
     #[test]
@@ -192,6 +192,39 @@ mod tests {
         p.manifest.abi_version = shipfn_abi::ABI_VERSION + 1;
         let err = VerifiedPackage::from_bytes(&p.to_bytes()).unwrap_err().to_string();
         assert!(err.contains(&format!("guest ABI {} is not supported", shipfn_abi::ABI_VERSION + 1)), "{err}");
+    }
+
+    #[test]
+    fn thin_packages_name_their_module_and_take_it_back_only_if_it_matches() {
+        let p = sample();
+        let key = SecretKey::from_seed([5; 32]);
+        for key in [None, Some(&key)] {
+            let bytes = p.encode_as(Form::Thin, key);
+            assert_eq!(bytes.len(), p.encoded_len_as(Form::Thin, key.is_some()));
+            assert_eq!(bytes.len(), p.encoded_len(key.is_some()) - p.module.len());
+            assert_eq!(Header::decode(&bytes).unwrap().version, FORMAT_THIN);
+            let thin = VerifiedPackage::from_bytes(&bytes).unwrap();
+            assert_eq!((thin.form(), thin.module()), (Form::Thin, None));
+            assert_eq!(thin.signer(), key.map(|k| k.public()).as_ref());
+            assert_eq!(thin.manifest(), &p.manifest);
+            let mut wrong = p.module.clone();
+            wrong.push(0);
+            assert_eq!(thin.clone().with_module(wrong), Err(FormatError::HashMismatch("module")));
+            let whole = thin.with_module(p.module.clone()).unwrap();
+            assert_eq!((whole.form(), whole.module()), (Form::Full, Some(&p.module[..])));
+            assert_eq!(whole.into_package(), p);
+            for i in 0..bytes.len() {
+                let mut b = bytes.clone();
+                b[i] ^= 0x01;
+                assert!(VerifiedPackage::from_bytes(&b).is_err(), "flip at {i}");
+            }
+        }
+        // A thin header over a full body is refused by its header alone.
+        let mut bytes = p.to_bytes();
+        let mut header = Header::decode(&bytes).unwrap();
+        header.version = FORMAT_THIN;
+        bytes[..HEADER_LEN].copy_from_slice(&header.encode());
+        assert_eq!(VerifiedPackage::from_bytes(&bytes), Err(FormatError::ThinWithModule(p.module.len() as u64)));
     }
 
     #[test]

@@ -7,19 +7,22 @@ use std::ops::Range;
 use crate::header::{HEADER_LEN, Header};
 use crate::manifest::Manifest;
 use crate::sign::{self, PublicKey, SIGNATURE_BLOCK_LEN};
-use crate::write::Package;
+use crate::write::{Form, Package};
 use crate::{DIGEST_LEN, FormatError, Hash, PARALLEL_HASH_FROM, Result, sha256};
 
 /// A package read from bytes and verified: its header, the lengths against
 /// the input's size, the whole-file digest, the signature if there is one,
-/// the manifest and the hashes it records of the module and state, and that
-/// the module is wasm. Only [`from_bytes`](VerifiedPackage::from_bytes) and
-/// [`from_vec`](VerifiedPackage::from_vec) make one, so holding one means
-/// all of that was checked, and [`signer`](VerifiedPackage::signer) is the
-/// key whose signature was verified.
+/// the manifest and the hashes it records of the module (if it carries it)
+/// and state, and that the module is wasm. Only
+/// [`from_bytes`](VerifiedPackage::from_bytes),
+/// [`from_vec`](VerifiedPackage::from_vec) and
+/// [`with_module`](VerifiedPackage::with_module) make one, so holding one
+/// means all of that was checked, and [`signer`](VerifiedPackage::signer) is
+/// the key whose signature was verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedPackage {
     package: Package,
+    form: Form,
     signer: Option<PublicKey>,
 }
 
@@ -34,7 +37,7 @@ impl VerifiedPackage {
         let (manifest, sections) = verify(bytes)?;
         let package =
             Package { manifest, module: bytes[sections.module].to_vec(), state: bytes[sections.state].to_vec() };
-        Ok(VerifiedPackage { package, signer: sections.signer })
+        Ok(VerifiedPackage { package, form: sections.form, signer: sections.signer })
     }
 
     /// [`from_bytes`](VerifiedPackage::from_bytes) for a buffer the caller
@@ -45,7 +48,36 @@ impl VerifiedPackage {
         let module = bytes[sections.module].to_vec();
         bytes.truncate(sections.state.end);
         bytes.drain(..sections.state.start);
-        Ok(VerifiedPackage { package: Package { manifest, module, state: bytes }, signer: sections.signer })
+        let package = Package { manifest, module, state: bytes };
+        Ok(VerifiedPackage { package, form: sections.form, signer: sections.signer })
+    }
+
+    /// A thin package made whole with its module, which must be the one its
+    /// manifest names. A full package is returned as it is.
+    ///
+    /// # Errors
+    ///
+    /// [`FormatError::HashMismatch`] if `module` is not the named module,
+    /// [`FormatError::NotWasm`] if it is not wasm.
+    pub fn with_module(mut self, module: Vec<u8>) -> Result<VerifiedPackage> {
+        if self.form == Form::Full {
+            return Ok(self);
+        }
+        if sha256(&module) != self.package.manifest.module_sha256 {
+            return Err(FormatError::HashMismatch("module"));
+        }
+        if !module.starts_with(b"\0asm") {
+            return Err(FormatError::NotWasm);
+        }
+        self.package.module = module;
+        self.form = Form::Full;
+        Ok(self)
+    }
+
+    /// Whether the package carried its module ([`Form::Full`]) or named it
+    /// ([`Form::Thin`]).
+    pub fn form(&self) -> Form {
+        self.form
     }
 
     /// What the package holds and how to call it.
@@ -53,9 +85,13 @@ impl VerifiedPackage {
         &self.package.manifest
     }
 
-    /// The wasm module, whose SHA-256 is the manifest's `module_sha256`.
-    pub fn module(&self) -> &[u8] {
-        &self.package.module
+    /// The wasm module, whose SHA-256 is the manifest's `module_sha256`;
+    /// `None` for a thin package, which only names it.
+    pub fn module(&self) -> Option<&[u8]> {
+        match self.form {
+            Form::Full => Some(&self.package.module),
+            Form::Thin => None,
+        }
     }
 
     /// The closure's postcard state, whose SHA-256 is the manifest's
@@ -71,6 +107,7 @@ impl VerifiedPackage {
     }
 
     /// The package, to re-encode or change (a change makes it unverified).
+    /// A thin package's module is empty.
     pub fn into_package(self) -> Package {
         self.package
     }
@@ -93,15 +130,17 @@ fn verify(bytes: &[u8]) -> Result<(Manifest, Sections)> {
         Err(e) => return Err(FormatError::Manifest(e.to_string())),
     };
     manifest.check()?;
-    let module = &bytes[sections.module.clone()];
-    if sha256(module) != manifest.module_sha256 {
-        return Err(FormatError::HashMismatch("module"));
-    }
     if state_hash.unwrap_or_else(|| sha256(&bytes[sections.state.clone()])) != manifest.state_sha256 {
         return Err(FormatError::HashMismatch("state"));
     }
-    if !module.starts_with(b"\0asm") {
-        return Err(FormatError::NotWasm);
+    if sections.form == Form::Full {
+        let module = &bytes[sections.module.clone()];
+        if sha256(module) != manifest.module_sha256 {
+            return Err(FormatError::HashMismatch("module"));
+        }
+        if !module.starts_with(b"\0asm") {
+            return Err(FormatError::NotWasm);
+        }
     }
     Ok((manifest, sections))
 }
@@ -112,6 +151,7 @@ struct Sections {
     manifest: Range<usize>,
     module: Range<usize>,
     state: Range<usize>,
+    form: Form,
     signer: Option<PublicKey>,
 }
 
@@ -162,6 +202,7 @@ fn locate_sections(bytes: &[u8]) -> Result<(Sections, Option<Hash>)> {
         manifest: HEADER_LEN..module_start,
         module: module_start..state_start,
         state: state_start..body_end,
+        form: if header.is_thin() { Form::Thin } else { Form::Full },
         signer,
     };
     Ok((sections, state_hash))

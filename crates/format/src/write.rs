@@ -3,7 +3,7 @@
 use sha2::{Digest, Sha256};
 use shipfn_abi::Signature;
 
-use crate::header::{HEADER_LEN, Header};
+use crate::header::{FORMAT_THIN, HEADER_LEN, Header};
 use crate::manifest::{Manifest, Source};
 use crate::sign::{SIGNATURE_BLOCK_LEN, SecretKey};
 use crate::{DIGEST_LEN, Hash, Hashed, PARALLEL_HASH_FROM};
@@ -18,6 +18,19 @@ pub struct Package {
     pub module: Vec<u8>,
     /// The closure's captured state, postcard-encoded.
     pub state: Vec<u8>,
+}
+
+/// Whether an encoded package carries its module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Form {
+    /// Format 1: the module travels inside the package.
+    #[default]
+    Full,
+    /// Format 2: the package names its module by SHA-256; the reader gets
+    /// the module from its own store. A signature still covers the module,
+    /// through its hash in the manifest.
+    Thin,
 }
 
 /// The closure in a package: where its code is in the module's function
@@ -57,26 +70,32 @@ impl Package {
         Package { manifest, module: module.bytes, state: state.bytes }
     }
 
-    /// Encodes the package, unsigned.
+    /// Encodes the package, full and unsigned.
     pub fn to_bytes(&self) -> Vec<u8> {
-        self.encode(None)
+        self.encode_as(Form::Full, None)
     }
 
-    /// Encodes the package and signs it with `key`.
+    /// Encodes the package, full, and signs it with `key`.
     pub fn to_signed_bytes(&self, key: &SecretKey) -> Vec<u8> {
-        self.encode(Some(key))
+        self.encode_as(Form::Full, Some(key))
     }
 
-    fn encode(&self, key: Option<&SecretKey>) -> Vec<u8> {
+    /// Encodes the package in `form`, signed with `key` if given.
+    pub fn encode_as(&self, form: Form, key: Option<&SecretKey>) -> Vec<u8> {
         let manifest = self.manifest_bytes();
-        let mut out = Vec::with_capacity(self.len_with(&manifest, key.is_some()));
-        self.write_parts(&manifest, &mut out, key).expect("writing to a Vec cannot fail");
+        let mut out = Vec::with_capacity(self.len_with(&manifest, form, key.is_some()));
+        self.write_parts(&manifest, &mut out, form, key).expect("writing to a Vec cannot fail");
         out
     }
 
-    /// Size in bytes of the encoded package, signed or not.
+    /// Size in bytes of the encoded package, full, signed or not.
     pub fn encoded_len(&self, signed: bool) -> usize {
-        self.len_with(&self.manifest_bytes(), signed)
+        self.encoded_len_as(Form::Full, signed)
+    }
+
+    /// Size in bytes of the package encoded in `form`, signed or not.
+    pub fn encoded_len_as(&self, form: Form, signed: bool) -> usize {
+        self.len_with(&self.manifest_bytes(), form, signed)
     }
 
     /// Writes the encoded package (signed with `key`, if given) to `out`: the
@@ -85,28 +104,46 @@ impl Package {
     /// them in memory first. A large state is hashed on a second thread while
     /// it is written.
     pub fn write_to(&self, out: &mut impl std::io::Write, key: Option<&SecretKey>) -> std::io::Result<()> {
-        self.write_parts(&self.manifest_bytes(), out, key)
+        self.write_parts(&self.manifest_bytes(), out, Form::Full, key)
+    }
+
+    /// [`write_to`](Package::write_to) in `form`.
+    pub fn write_as(&self, out: &mut impl std::io::Write, form: Form, key: Option<&SecretKey>) -> std::io::Result<()> {
+        self.write_parts(&self.manifest_bytes(), out, form, key)
+    }
+
+    /// The module bytes that travel in `form`.
+    fn module_in(&self, form: Form) -> &[u8] {
+        match form {
+            Form::Full => &self.module,
+            Form::Thin => &[],
+        }
     }
 
     fn manifest_bytes(&self) -> Vec<u8> {
         postcard::to_allocvec(&self.manifest).expect("a manifest always serializes")
     }
 
-    fn len_with(&self, manifest: &[u8], signed: bool) -> usize {
+    fn len_with(&self, manifest: &[u8], form: Form, signed: bool) -> usize {
         let signature = if signed { SIGNATURE_BLOCK_LEN } else { 0 };
-        HEADER_LEN + manifest.len() + self.module.len() + self.state.len() + DIGEST_LEN + signature
+        HEADER_LEN + manifest.len() + self.module_in(form).len() + self.state.len() + DIGEST_LEN + signature
     }
 
     fn write_parts(
         &self,
         manifest: &[u8],
         out: &mut impl std::io::Write,
+        form: Form,
         key: Option<&SecretKey>,
     ) -> std::io::Result<()> {
         let manifest_len = u32::try_from(manifest.len()).expect("a manifest is far smaller than 4 GiB");
-        let header =
-            Header::new(key.is_some(), manifest_len, self.module.len() as u64, self.state.len() as u64).encode();
-        let parts = [&header[..], manifest, &self.module, &self.state];
+        let module = self.module_in(form);
+        let mut header = Header::new(key.is_some(), manifest_len, module.len() as u64, self.state.len() as u64);
+        if form == Form::Thin {
+            header.version = FORMAT_THIN;
+        }
+        let header = header.encode();
+        let parts = [&header[..], manifest, module, &self.state];
         let digest_of = || {
             let mut hasher = Sha256::new();
             parts.iter().for_each(|part| hasher.update(part));

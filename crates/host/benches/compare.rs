@@ -88,7 +88,8 @@ fn fresh_and_floor_us(function: &Function) -> (f64, f64) {
     let mut config = Config::new();
     config.epoch_interruption(true).allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     let engine = Engine::new(&config).expect("an engine");
-    let module = Module::new(&engine, function.package().module()).expect("the module compiles");
+    let module =
+        Module::new(&engine, function.package().module().expect("a full package")).expect("the module compiles");
     let pre = Linker::<()>::new(&engine).instantiate_pre(&module).expect("no imports");
     interleaved_us(
         2000,

@@ -27,6 +27,18 @@ pub enum Error {
         /// The import's field name.
         name: String,
     },
+    /// A thin package names a module that this host does not have.
+    #[error(
+        "the package is thin: it names module sha256 {sha256}, which this host's module store does not have{}; \
+         add the module with `shipfn module add FILE` (its .wasm, or a full package of it), or load a full package of it first",
+        if *.damaged { " (the stored copy does not match its hash and was ignored)" } else { "" }
+    )]
+    ModuleMissing {
+        /// The module's SHA-256, in hex.
+        sha256: String,
+        /// A stored copy was there but did not match the hash.
+        damaged: bool,
+    },
     /// The module lacks the exports of the shipfn guest ABI.
     #[error("not a shipfn guest module: {0} (is it built with the shipfn-guest crate?)")]
     NotAGuest(String),
@@ -159,6 +171,7 @@ impl Error {
             | Error::InvalidModule(_)
             | Error::ForbiddenImport { .. }
             | Error::NotAGuest(_)
+            | Error::ModuleMissing { .. }
             | Error::NoSuchExport { .. }
             | Error::Abi(_) => ErrorKind::BadPackage,
             Error::Untrusted(_) => ErrorKind::Untrusted,

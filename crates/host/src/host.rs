@@ -4,13 +4,14 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use shipfn_format::{PublicKey, VerifiedPackage};
+use shipfn_format::{Hash, PublicKey, VerifiedPackage, sha256};
 
 use crate::cache::DiskCache;
 use crate::function::Function;
 use crate::module::GuestModule;
 use crate::modules::Modules;
 use crate::runtime::{Compiler, InstanceStrategy, Runtime};
+use crate::store::{DirModuleStore, ModuleStore};
 use crate::stores::StorePool;
 use crate::{Error, Limits, Result};
 
@@ -34,16 +35,32 @@ struct Inner {
     runtime: Runtime,
     stores: Arc<StorePool>,
     modules: Modules,
+    /// Where the modules of thin packages come from, and where the modules
+    /// of full packages are kept for them.
+    module_store: Option<Arc<dyn ModuleStore>>,
 }
 
 /// Configures a [`Host`]: its limits, compiler, instance strategy and
 /// on-disk cache.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct HostBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
+    module_store: Option<Arc<dyn ModuleStore>>,
     compiler: Compiler,
     instances: InstanceStrategy,
+}
+
+impl std::fmt::Debug for HostBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostBuilder")
+            .field("limits", &self.limits)
+            .field("cache_dir", &self.cache_dir)
+            .field("module_store", &self.module_store.as_ref().map(|_| "dyn ModuleStore"))
+            .field("compiler", &self.compiler)
+            .field("instances", &self.instances)
+            .finish()
+    }
 }
 
 impl HostBuilder {
@@ -55,9 +72,19 @@ impl HostBuilder {
 
     /// Keep compiled modules in `dir` too, so that another process with the
     /// same settings loads them without compiling. Only artifacts written by a
-    /// host that holds the directory's secret key are ever loaded.
+    /// host that holds the directory's secret key are ever loaded. Unless
+    /// [`module_store`](HostBuilder::module_store) says otherwise, modules
+    /// are also kept by SHA-256 in `dir/modules` (a [`DirModuleStore`]), for
+    /// thin packages.
     pub fn cache_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.cache_dir = Some(dir.into());
+        self
+    }
+
+    /// Find the modules of thin packages in `store`, and keep there the
+    /// module of every full package loaded.
+    pub fn module_store(mut self, store: Arc<dyn ModuleStore>) -> Self {
+        self.module_store = Some(store);
         self
     }
 
@@ -83,17 +110,20 @@ impl HostBuilder {
     /// or the cache directory cannot be used safely (see
     /// [`cache_dir`](HostBuilder::cache_dir)).
     pub fn build(self) -> Result<Host> {
-        let HostBuilder { limits, cache_dir, compiler, instances } = self;
+        let HostBuilder { limits, cache_dir, mut module_store, compiler, instances } = self;
         let runtime = Runtime::new(limits, compiler, instances)?;
-        let disk = match cache_dir {
-            Some(dir) => Some(
-                DiskCache::open(&dir, runtime.engine())
-                    .map_err(|e| Error::internal(format!("cannot use the cache directory {}", dir.display()), e))?,
-            ),
+        let refused =
+            |dir: &std::path::Path, e| Error::internal(format!("cannot use the cache directory {}", dir.display()), e);
+        let disk = match &cache_dir {
+            Some(dir) => Some(DiskCache::open(dir, runtime.engine()).map_err(|e| refused(dir, e))?),
             None => None,
         };
+        if let (None, Some(dir)) = (&module_store, &cache_dir) {
+            let store = DirModuleStore::open(dir.join("modules")).map_err(|e| refused(dir, e))?;
+            module_store = Some(Arc::new(store));
+        }
         let stores = Arc::new(StorePool::new(&runtime));
-        Ok(Host { inner: Arc::new(Inner { runtime, stores, modules: Modules::new(disk) }) })
+        Ok(Host { inner: Arc::new(Inner { runtime, stores, modules: Modules::new(disk), module_store }) })
     }
 }
 
@@ -152,9 +182,75 @@ impl Host {
     /// [`load`](Host::load) for a package already read and verified, e.g.
     /// by [`VerifiedPackage::from_vec`], which keeps a large state in the
     /// file's own buffer instead of copying it.
+    ///
+    /// A full package's module is kept in the module store, if the host has
+    /// one; a thin package's module is taken from memory or from the store.
+    ///
+    /// # Errors
+    ///
+    /// As [`load`](Host::load); [`Error::ModuleMissing`] for a thin package
+    /// whose module the host does not have.
     pub fn load_package(&self, package: VerifiedPackage) -> Result<Function> {
-        let module = self.module(package.module(), package.manifest().module_sha256)?;
+        let sha256 = package.manifest().module_sha256;
+        let module = match package.module() {
+            Some(wasm) => {
+                if self.inner.modules.cached(&sha256).is_none() {
+                    self.keep_module(&sha256, wasm);
+                }
+                self.module(wasm, sha256)?
+            }
+            None => self.named_module(&sha256)?,
+        };
         Function::new(self.inner.runtime.clone(), self.inner.stores.clone(), module, package)
+    }
+
+    /// Checks that `wasm` is a shipfn guest module (compiling it, so that
+    /// later loads find it compiled) and keeps it in the module store, so
+    /// that thin packages naming it load. Returns its SHA-256.
+    ///
+    /// # Errors
+    ///
+    /// As for the module of a package in [`load`](Host::load);
+    /// [`Error::Internal`] if the host has no module store or the store
+    /// fails.
+    pub fn add_module(&self, wasm: &[u8]) -> Result<Hash> {
+        let sha256 = sha256(wasm);
+        self.module(wasm, sha256)?;
+        let store =
+            self.module_store().ok_or_else(|| Error::internal("adding a module", "the host has no module store"))?;
+        store.put(&sha256, wasm).map_err(|e| Error::internal("writing to the module store", e))?;
+        Ok(sha256)
+    }
+
+    /// The module store, if the host has one.
+    pub fn module_store(&self) -> Option<&dyn ModuleStore> {
+        self.inner.module_store.as_deref()
+    }
+
+    /// Keeps a full package's module in the store, unless it is there:
+    /// best effort, since the store only saves later thin loads a miss.
+    fn keep_module(&self, sha256: &Hash, wasm: &[u8]) {
+        if let Some(store) = self.module_store()
+            && !store.contains(sha256).unwrap_or(true)
+        {
+            let _ = store.put(sha256, wasm);
+        }
+    }
+
+    /// The module a thin package names: in memory, or read from the store
+    /// and checked against its hash.
+    fn named_module(&self, sha256: &Hash) -> Result<GuestModule> {
+        if let Some(module) = self.inner.modules.cached(sha256) {
+            return Ok(module);
+        }
+        let missing = |damaged| Error::ModuleMissing { sha256: hex::encode(sha256), damaged };
+        let Some(store) = self.module_store() else { return Err(missing(false)) };
+        let wasm = store.get(sha256).map_err(|e| Error::internal("reading the module store", e))?;
+        let wasm = wasm.ok_or_else(|| missing(false))?;
+        if shipfn_format::sha256(&wasm) != *sha256 {
+            return Err(missing(true));
+        }
+        self.module(&wasm, *sha256)
     }
 
     /// [`load_trusted`](Host::load_trusted) for a package already read and verified.

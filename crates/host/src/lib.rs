@@ -71,8 +71,10 @@ mod limits;
 mod module;
 mod modules;
 mod pack;
+mod private;
 mod runtime;
 mod screen;
+mod store;
 mod stores;
 mod typed;
 
@@ -87,5 +89,8 @@ pub use pack::Catalog;
 pub use runtime::{Compiler, InstanceStrategy};
 pub use screen::screen_module;
 pub use shipfn_abi::{Field, Signature, StateJson};
-pub use shipfn_format::{FormatError, Manifest, Package, PublicKey, SecretKey, Source, VerifiedPackage, sha256};
+pub use shipfn_format::{
+    Form, FormatError, Hash, Manifest, Package, PublicKey, SecretKey, Source, VerifiedPackage, sha256,
+};
+pub use store::{DirModuleStore, ModuleStore, StoredModule};
 pub use typed::Params;

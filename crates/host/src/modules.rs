@@ -25,6 +25,11 @@ impl Modules {
         Modules { memory: Mutex::new(HashMap::new()), disk }
     }
 
+    /// The checked module with this SHA-256, if it is in memory.
+    pub fn cached(&self, sha256: &Hash) -> Option<GuestModule> {
+        self.memory.lock().unwrap_or_else(|e| e.into_inner()).get(sha256).cloned()
+    }
+
     /// The checked module for `wasm`, whose SHA-256 is `sha256`: from memory,
     /// from the disk cache, or compiled now (and then kept in both).
     pub fn get(&self, runtime: &Runtime, wasm: &[u8], sha256: Hash) -> Result<GuestModule> {
