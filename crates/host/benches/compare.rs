@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use shipfn_build::{BuildOptions, Toolchain};
-use shipfn_host::{Function, Host, Limits};
+use shipfn_host::{Form, Function, Host, Limits};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -190,6 +190,18 @@ fn main() {
     let load_us = median_us(200, 15, || {
         host.load(&bytes).expect("load");
     });
+    // Receiving a new closure of a module the host has compiled: each thin
+    // package is new (its own captured value), loaded and called once.
+    let thin: Vec<Vec<u8>> = (0..15 * 200 + 200)
+        .map(|i| host.make(&wasm, "closure_maker", &[i.to_string()]).expect("pack").encode_as(Form::Thin, None))
+        .collect();
+    let mut next_thin = thin.iter().enumerate();
+    let thin_load_call_us = median_us(200, 15, || {
+        let (i, bytes) = next_thin.next().expect("enough thin packages");
+        let r: i64 = host.load(bytes).expect("load thin").call(&(4i64,)).expect("call");
+        assert_eq!(r, 4 + i as i64 + 3);
+    });
+    let thin_len = thin[3].len();
     let (fresh_us, floor_us) = fresh_and_floor_us(&function);
     let fresh_json_us = median_us(2000, 25, || {
         assert_eq!(function.call_json(&["4".into()]).expect("call"), "10");
@@ -232,6 +244,11 @@ fn main() {
     println!("| fresh-instance calls/s, 2 threads | {per_second_2:.0} | ≥ 200 000 | | |");
     println!("| load a package (verify + validate; module cached) | {load_us:.1} µs | | | |");
     println!(
+        "| load + first call of a new thin package (module compiled) | {thin_load_call_us:.2} µs | ≤ 6 µs | {} (loads+call) | {} |",
+        us(cp_loads),
+        ratio(thin_load_call_us, cp_loads)
+    );
+    println!(
         "| pack: run the maker in the sandbox + encode | {pack_us:.1} µs | | {} (dumps) | {} |",
         us(cp_dumps),
         ratio(pack_us, cp_dumps)
@@ -240,15 +257,43 @@ fn main() {
     println!("| `shipfn run`, whole process, warm disk cache | {} | ≤ 10 ms | | |", ms(warm_run_ms));
     println!("| `shipfn run`, whole process, compiling (Winch, the CLI default) | {} | ≤ 60 ms | | |", ms(cold_run_ms));
     println!("| `shipfn run --compiler cranelift`, compiling | {} | | | |", ms(cold_cranelift_ms));
-    println!(
-        "| package size | {} B | | {} B | |",
-        bytes.len(),
-        cp.as_ref().and_then(|c| c["payload_bytes"].as_u64()).map_or("—".into(), |b| b.to_string())
-    );
+    let cp_bytes = cp.as_ref().and_then(|c| c["payload_bytes"].as_u64());
+    let bytes_ratio = |ours: usize| cp_bytes.map_or("—".into(), |t| format!("{:.2}×", ours as f64 / t as f64));
+    let cp_bytes_text = cp_bytes.map_or("—".into(), |b| format!("{b} B"));
+    println!("| package size, full | {} B | ≤ 48 KB | {cp_bytes_text} | {} |", bytes.len(), bytes_ratio(bytes.len()));
+    println!("| package size, thin | {thin_len} B | ≤ 400 B | {cp_bytes_text} | {} |", bytes_ratio(thin_len));
+    let figures = serde_json::json!({
+        "fresh_call_us": fresh_us,
+        "floor_us": floor_us,
+        "fresh_call_over_floor": fresh_us / floor_us,
+        "fresh_call_json_us": fresh_json_us,
+        "warm_call_us": warm_us,
+        "light_call_us": light_us,
+        "light_call_after_heavy_us": after_heavy_us,
+        "calls_per_second_1_thread": per_second_1,
+        "calls_per_second_2_threads": per_second_2,
+        "load_us": load_us,
+        "thin_load_call_us": thin_load_call_us,
+        "pack_us": pack_us,
+        "run_warm_cache_ms": warm_run_ms,
+        "run_compiling_winch_ms": cold_run_ms,
+        "run_compiling_cranelift_ms": cold_cranelift_ms,
+        "package_bytes": bytes.len(),
+        "thin_package_bytes": thin_len,
+        "cloudpickle_loads_call_us": cp_loads,
+        "cloudpickle_dumps_us": cp_dumps,
+        "cloudpickle_bytes": cp_bytes,
+        "fresh_call_over_cloudpickle": cp_loads.map(|t| fresh_us / t),
+        "thin_load_call_over_cloudpickle": cp_loads.map(|t| thin_load_call_us / t),
+        "pack_over_cloudpickle": cp_dumps.map(|t| pack_us / t),
+        "thin_package_over_cloudpickle": cp_bytes.map(|t| thin_len as f64 / t as f64),
+    });
+    let json = repo().join("target/bench/compare.json");
+    std::fs::write(&json, serde_json::to_string_pretty(&figures).expect("JSON")).expect("target/bench/compare.json");
     if let Some(c) = &cp {
         println!();
         println!(
-            "cloudpickle {} with this machine's python3; shipfn's package carries its code (the whole module).",
+            "cloudpickle {} with this machine's python3; a full shipfn package carries its code (the whole module), a thin one names it.",
             c["version"]
         );
     } else {
