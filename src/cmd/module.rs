@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use shipfn_host::{Host, ModuleStore, VerifiedPackage};
+use shipfn_host::{Host, Keep, ModuleStore, VerifiedPackage, slim_module};
 
 use super::{HostArgs, human_size, read};
 use crate::exit::Usage;
@@ -21,12 +21,16 @@ pub struct Args {
 
 #[derive(clap::Subcommand, Debug)]
 enum Command {
-    /// Add a module: a .wasm guest module, or the module of a full package.
-    /// It is checked (and compiled) first.
+    /// Add a module: a .wasm guest module (without its custom sections, as
+    /// `pack` packs it), or the module of a full package. It is checked (and
+    /// compiled) first.
     Add {
         /// A .wasm file or a full .fnpkg.
         #[arg(value_name = "FILE")]
         file: PathBuf,
+        /// Keep a .wasm's `name` section, as `pack --keep-names` does.
+        #[arg(long)]
+        keep_names: bool,
     },
     /// List the stored modules: SHA-256 and size.
     List,
@@ -43,7 +47,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         bail!(Usage("there is no module store without a cache directory (drop --no-cache)".into()));
     };
     match args.command {
-        Command::Add { file } => add(&host, &file),
+        Command::Add { file, keep_names } => add(&host, &file, if keep_names { Keep::Names } else { Keep::Nothing }),
         Command::List => {
             for module in store.list().context("cannot list the module store")? {
                 crate::out::line(&format!("{}  {:>10}", hex::encode(module.sha256), human_size(module.size as usize)))?;
@@ -54,7 +58,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     }
 }
 
-fn add(host: &Host, file: &std::path::Path) -> anyhow::Result<()> {
+fn add(host: &Host, file: &std::path::Path, keep: Keep) -> anyhow::Result<()> {
     let bytes = read(file)?;
     let wasm = if bytes.starts_with(&shipfn_format::MAGIC) {
         let package =
@@ -66,7 +70,7 @@ fn add(host: &Host, file: &std::path::Path) -> anyhow::Result<()> {
             }
         }
     } else {
-        bytes
+        slim_module(&bytes, keep).with_context(|| format!("{} is not a WebAssembly module", file.display()))?
     };
     let sha256 = host.add_module(&wasm).with_context(|| format!("cannot add the module of {}", file.display()))?;
     crate::out::line(&format!("added {} ({})", hex::encode(sha256), human_size(wasm.len())))?;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use shipfn_build::{BuildError, BuildOptions, Toolchain};
-use shipfn_host::{Form, Manifest, Source};
+use shipfn_host::{Form, Keep, Manifest, Source, slim_module};
 
 use super::{HostArgs, human_size, read, read_secret_key, write_atomically};
 
@@ -45,6 +45,11 @@ pub struct Args {
     /// is added to this machine's store.
     #[arg(long)]
     thin: bool,
+    /// Keep the module's `name` section (function names, for traps and
+    /// profiles). Other custom sections (producers, debug info) are always
+    /// dropped: a receiver never reads them.
+    #[arg(long)]
+    keep_names: bool,
     /// Sign the package with this secret key (from `shipfn keygen`).
     #[arg(long, value_name = "KEY")]
     sign: Option<PathBuf>,
@@ -57,7 +62,8 @@ pub struct Args {
 
 pub fn main(args: Args) -> anyhow::Result<()> {
     let key = args.sign.as_deref().map(read_secret_key).transpose()?;
-    let wasm = module_bytes(&args)?;
+    let keep = if args.keep_names { Keep::Names } else { Keep::Nothing };
+    let wasm = slim_module(&module_bytes(&args)?, keep)?;
     let host = args.host.host()?;
     let (package, name) = match (&args.make, &args.function) {
         (Some(maker), _) => (host.make(&wasm, maker, &args.args)?, maker),

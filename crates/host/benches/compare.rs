@@ -155,7 +155,9 @@ fn main() {
     let options = BuildOptions { target_dir: Some(repo().join("target/guests")), quiet: true };
     let wasm =
         shipfn_build::build(&repo().join("examples/closure"), &toolchain, &options).expect("the seed guest builds");
+    // As `shipfn pack` packs it: without custom sections.
     let wasm = std::fs::read(wasm).expect("the seed module");
+    let wasm = shipfn_host::slim_module(&wasm, shipfn_host::Keep::Nothing).expect("the seed module parses");
     // The CLI first, as whole processes, while this process is still small.
     let seed = {
         let host = Host::builder().instances(shipfn_host::InstanceStrategy::OnDemand).build().expect("a host");

@@ -74,6 +74,7 @@ mod pack;
 mod private;
 mod runtime;
 mod screen;
+mod slim;
 mod store;
 mod stores;
 mod typed;
@@ -92,5 +93,6 @@ pub use shipfn_abi::{Field, Signature, StateJson};
 pub use shipfn_format::{
     Form, FormatError, Hash, Manifest, Package, PublicKey, SecretKey, Source, VerifiedPackage, sha256,
 };
+pub use slim::{Keep, slim_module};
 pub use store::{DirModuleStore, ModuleStore, StoredModule};
 pub use typed::Params;
