@@ -75,10 +75,9 @@ where
         *fields = Some((C::fields(), G::fields()));
         return Ok(());
     }
-    let (captures, globals): (C, G) = match request {
-        Request::Validate { .. } => validating(|| decode_state(state)),
-        _ => decode_state(state),
-    }?;
+    // Every request checks the closures captured in the state as they are
+    // decoded: a host may leave a state's check to its first call (ABI 4).
+    let (captures, globals): (C, G) = validating(|| decode_state(state))?;
     match request {
         Request::Call { args, result } => {
             let args = args.take().ok_or("closure called without arguments")?;

@@ -244,3 +244,35 @@ fn max_instances_bounds_on_demand_instances_too() {
     drop(first);
     assert_eq!(fib.call::<(u64,), u64>(&(12,)).unwrap(), 144, "a slot comes back when an instance ends");
 }
+
+#[test]
+fn a_closure_validated_once_loads_without_an_instance_and_its_state_is_checked_by_the_call() {
+    use shipfn_host::ErrorKind;
+    let host = Host::new(Limits::default()).unwrap();
+    let wasm = std::fs::read(suite()).unwrap();
+    let good = host.make(&wasm, "compose", &["3".into()]).unwrap();
+    assert_eq!(host.load(&good.to_bytes()).unwrap().call::<(i64,), i64>(&(4,)).unwrap(), 13);
+    // Same closure, other captured values: no throwaway instance at load.
+    let other = host.make(&wasm, "compose", &["5".into()]).unwrap();
+    assert_eq!(host.load(&other.to_bytes()).unwrap().call::<(i64,), i64>(&(4,)).unwrap(), 21);
+
+    // A state forged for this known closure loads, and its first call refuses it.
+    let m = &good.manifest;
+    let forge = |state: Vec<u8>| {
+        shipfn_format::Package::new(m.source.clone(), m.closure(), good.module.clone(), state).to_bytes()
+    };
+    let mut longer = good.state.clone();
+    longer.push(0);
+    for (state, needle) in [(longer, "1 bytes are left over"), (vec![0xff; 3], "captured state does not decode")] {
+        let function = host.load(&forge(state)).unwrap();
+        let err = function.call::<(i64,), i64>(&(4,)).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadPackage, "{err}");
+        assert!(err.to_string().contains("the package does not fit its module"), "{err}");
+        assert!(err.to_string().contains(needle), "{err}");
+        assert_eq!(function.check_state().unwrap_err().kind(), ErrorKind::BadPackage);
+    }
+    // Other indices are another closure: validated at load, and refused there.
+    let swapped = closure_at(m.trampoline, m.entry, m.body, m.signature.clone());
+    let forged = shipfn_format::Package::new(m.source.clone(), swapped, good.module.clone(), good.state.clone());
+    assert_eq!(host.load(&forged.to_bytes()).err().unwrap().kind(), ErrorKind::BadPackage);
+}

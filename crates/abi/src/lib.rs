@@ -38,7 +38,11 @@ use serde::{Deserialize, Serialize};
 ///   refuses a call whose argument and result types are not its own (a
 ///   forged trampoline index), and validation checks the closures captured
 ///   in the state too.
-pub const ABI_VERSION: u32 = 3;
+/// - 4: a call checks the state as [`mode::VALIDATE`] does, the closures
+///   captured in it included, so a host that has validated a closure of a
+///   module once may leave the state of later packages of that closure to
+///   their first call.
+pub const ABI_VERSION: u32 = 4;
 
 /// Most parameters a shipped closure (or a maker) takes.
 pub const MAX_PARAMS: usize = 8;
@@ -130,7 +134,7 @@ pub mod status {
 }
 
 /// A named, typed slot: a parameter, a captured value or a global.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Field {
     /// The Rust name as written in the source.
     pub name: String,
@@ -139,7 +143,7 @@ pub struct Field {
 }
 
 /// The types a closure takes, returns and carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Signature {
     /// Parameters, in call order.
     pub params: Vec<Field>,

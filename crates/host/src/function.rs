@@ -9,7 +9,7 @@ use shipfn_abi::{ArgError, Field, Signature, StateJson, mode, status, word};
 use shipfn_format::{Manifest, VerifiedPackage};
 
 use crate::instance::{Guest, Lifetime, Placement, Reply};
-use crate::module::GuestModule;
+use crate::module::{ClosureKey, GuestModule};
 use crate::runtime::Runtime;
 use crate::stores::StorePool;
 use crate::typed::Params;
@@ -57,10 +57,21 @@ impl Function {
         package: VerifiedPackage,
     ) -> Result<Function> {
         let limits = runtime.limits().clone();
+        let m = package.manifest();
+        let closure = ClosureKey { indices: [m.entry, m.trampoline, m.body], signature: m.signature.clone() };
+        // A closure of a module validated once needs no throwaway instance
+        // again: what remains to check is the state, which a guest of ABI 4
+        // checks in full, captured closures included, as every call decodes it.
+        let known = module.abi_version().is_some_and(|v| v >= 4) && module.validated(&closure);
         let inner = Inner { runtime, stores, module, package, checked_types: OnceLock::new() };
         let function = Function { inner: Arc::new(inner), limits };
-        let small = function.inner.package.state().len() <= VALIDATE_STATE_UP_TO;
-        function.validate(if small { mode::VALIDATE } else { mode::VALIDATE_INDICES })?;
+        if !known {
+            let small = function.inner.package.state().len() <= VALIDATE_STATE_UP_TO;
+            function.validate(if small { mode::VALIDATE } else { mode::VALIDATE_INDICES })?;
+            if function.inner.module.abi_version().is_some_and(|v| v >= 4) {
+                function.inner.module.remember_validated(closure);
+            }
+        }
         Ok(function)
     }
 
@@ -78,9 +89,8 @@ impl Function {
             return self.validate(mode::VALIDATE);
         }
         reply.and_then(|r| self.check(r)).and_then(|r| self.check_signature(&r.output)).map_err(|e| match e {
-            Error::Abi(m) | Error::Trap(m) | Error::Panic(m) => {
-                Error::Abi(format!("the package does not fit its module: {m}"))
-            }
+            Error::Abi(m) if m.starts_with(DOES_NOT_FIT) => Error::Abi(m),
+            Error::Abi(m) | Error::Trap(m) | Error::Panic(m) => Error::Abi(format!("{DOES_NOT_FIT}: {m}")),
             other => other,
         })
     }
@@ -335,12 +345,17 @@ fn json_output(reply: Reply) -> Result<String> {
     Ok(text)
 }
 
+/// How an error about a state or indices that do not fit the module starts.
+const DOES_NOT_FIT: &str = "the package does not fit its module";
+
 /// The error a status other than `OK` stands for.
 fn failure(manifest: &Manifest, status: u32, output: &[u8]) -> Error {
+    let text = || String::from_utf8_lossy(output).into_owned();
     match status {
-        status::GUEST_ERROR => Error::GuestError(String::from_utf8_lossy(output).into_owned()),
+        status::GUEST_ERROR => Error::GuestError(text()),
         status::BAD_ARGS => Error::BadArgs(describe_arg_error(manifest, output)),
-        _ => Error::Abi(String::from_utf8_lossy(output).into_owned()),
+        status::BAD_STATE => Error::Abi(format!("{DOES_NOT_FIT}: {}", text())),
+        _ => Error::Abi(text()),
     }
 }
 

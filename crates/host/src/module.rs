@@ -5,9 +5,10 @@
 //! the exports the ABI relies on; code holding one may call those exports
 //! without checking their types again.
 
-use std::sync::{Arc, OnceLock};
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use shipfn_abi::{ABI_BLOCK_EXPORT, ALLOC_EXPORT, CALL_EXPORT};
+use shipfn_abi::{ABI_BLOCK_EXPORT, ALLOC_EXPORT, CALL_EXPORT, Signature};
 use wasmtime::{ExternType, InstancePre, Linker, Module, ModuleExport, ValType};
 
 use crate::runtime::{Limiter, Runtime};
@@ -35,7 +36,23 @@ struct Inner {
     /// speaks: the same in every fresh instance of a module (a constant
     /// global and the initial memory image), so read from the first one.
     layout: OnceLock<Layout>,
+    /// Closures of this module whose indices and signature a load has
+    /// validated (guests of ABI 4 and later only).
+    validated: Mutex<HashSet<ClosureKey>>,
 }
+
+/// A closure of a module as a manifest describes it: table indices and
+/// signature. What load validation checks depends on nothing else but the
+/// module and the state.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ClosureKey {
+    pub indices: [u32; 3],
+    pub signature: Signature,
+}
+
+/// Most validated closures remembered per module; past it, the set starts
+/// over.
+const MAX_VALIDATED: usize = 4096;
 
 /// The exports an instance of a guest module uses, found once per module.
 #[derive(Clone, Copy)]
@@ -83,7 +100,15 @@ impl GuestModule {
             free: module.get_export_index(FREE_EXPORT),
             stack_pointer: module.get_export_index(STACK_POINTER_EXPORT),
         };
-        Ok(GuestModule { inner: Arc::new(Inner { module, pre, exports, layout: OnceLock::new() }) })
+        Ok(GuestModule {
+            inner: Arc::new(Inner {
+                module,
+                pre,
+                exports,
+                layout: OnceLock::new(),
+                validated: Mutex::new(HashSet::new()),
+            }),
+        })
     }
 
     pub fn pre(&self) -> &InstancePre<Limiter> {
@@ -108,6 +133,20 @@ impl GuestModule {
     /// Records the layout that the first instance read.
     pub fn set_layout(&self, layout: Layout) -> Layout {
         *self.inner.layout.get_or_init(|| layout)
+    }
+
+    /// Whether a load has validated this closure of the module.
+    pub fn validated(&self, closure: &ClosureKey) -> bool {
+        self.inner.validated.lock().unwrap_or_else(|e| e.into_inner()).contains(closure)
+    }
+
+    /// Remembers that a load validated this closure of the module.
+    pub fn remember_validated(&self, closure: ClosureKey) {
+        let mut validated = self.inner.validated.lock().unwrap_or_else(|e| e.into_inner());
+        if validated.len() >= MAX_VALIDATED {
+            validated.clear();
+        }
+        validated.insert(closure);
     }
 
     /// The guest ABI the module speaks, once an instance of it has run.
