@@ -276,3 +276,38 @@ fn a_closure_validated_once_loads_without_an_instance_and_its_state_is_checked_b
     let forged = shipfn_format::Package::new(m.source.clone(), swapped, good.module.clone(), good.state.clone());
     assert_eq!(host.load(&forged.to_bytes()).err().unwrap().kind(), ErrorKind::BadPackage);
 }
+
+#[test]
+fn the_module_cache_keeps_the_most_recently_used_modules_within_its_bound() {
+    let host = Host::builder().max_modules(2).build().unwrap();
+    let suite = std::fs::read(suite()).unwrap();
+    let seed = std::fs::read(seed_wasm()).unwrap();
+    let fib = host.load(&host.make(&suite, "fib_from", &["0".into()]).unwrap().to_bytes()).unwrap();
+    let seed_package = host.make(&seed, "closure_maker", &["3".into()]).unwrap().to_bytes();
+    assert_eq!(host.cached_modules(), 2);
+    let golden = std::fs::read(repo().join("tests/golden/seed-v1.fnpkg")).unwrap();
+    for _ in 0..3 {
+        // A third module, then the other two again: never more than two kept.
+        assert_eq!(host.load(&golden).unwrap().call_json(&["4".into()]).unwrap(), "10");
+        assert_eq!(host.load(&seed_package).unwrap().call_json(&["4".into()]).unwrap(), "10");
+        assert_eq!(host.cached_modules(), 2);
+    }
+    // A function keeps its module alive after the cache dropped it.
+    assert_eq!(fib.call::<(u64,), u64>(&(10,)).unwrap(), 55);
+}
+
+#[test]
+fn a_prepared_maker_packs_what_make_packs() {
+    let host = Host::new(Limits::default()).unwrap();
+    let wasm = std::fs::read(suite()).unwrap();
+    let maker = host.maker(&wasm).unwrap();
+    assert_eq!(maker.module_sha256(), &shipfn_format::sha256(&wasm));
+    for k in 0..5 {
+        let made = maker.make("compose", &[k.to_string()]).unwrap();
+        assert_eq!(made.to_bytes(), host.make(&wasm, "compose", &[k.to_string()]).unwrap().to_bytes());
+        assert_eq!(host.load(&made.to_bytes()).unwrap().call::<(i64,), i64>(&(4,)).unwrap(), 4 * k + 1);
+    }
+    assert!(maker.catalog().makers.contains(&"compose".to_string()));
+    let err = maker.make("nope", &[]).unwrap_err();
+    assert!(err.to_string().contains("has no maker `nope`"), "{err}");
+}

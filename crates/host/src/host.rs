@@ -9,7 +9,7 @@ use shipfn_format::{Hash, PublicKey, VerifiedPackage, sha256};
 use crate::cache::DiskCache;
 use crate::function::Function;
 use crate::module::GuestModule;
-use crate::modules::Modules;
+use crate::modules::{DEFAULT_CAPACITY, Modules};
 use crate::runtime::{Compiler, InstanceStrategy, Runtime};
 use crate::store::{DirModuleStore, ModuleStore};
 use crate::stores::StorePool;
@@ -42,13 +42,27 @@ struct Inner {
 
 /// Configures a [`Host`]: its limits, compiler, instance strategy and
 /// on-disk cache.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct HostBuilder {
     limits: Limits,
     cache_dir: Option<PathBuf>,
     module_store: Option<Arc<dyn ModuleStore>>,
     compiler: Compiler,
     instances: InstanceStrategy,
+    max_modules: usize,
+}
+
+impl Default for HostBuilder {
+    fn default() -> Self {
+        HostBuilder {
+            limits: Limits::default(),
+            cache_dir: None,
+            module_store: None,
+            compiler: Compiler::default(),
+            instances: InstanceStrategy::default(),
+            max_modules: DEFAULT_CAPACITY,
+        }
+    }
 }
 
 impl std::fmt::Debug for HostBuilder {
@@ -59,6 +73,7 @@ impl std::fmt::Debug for HostBuilder {
             .field("module_store", &self.module_store.as_ref().map(|_| "dyn ModuleStore"))
             .field("compiler", &self.compiler)
             .field("instances", &self.instances)
+            .field("max_modules", &self.max_modules)
             .finish()
     }
 }
@@ -95,6 +110,15 @@ impl HostBuilder {
         self
     }
 
+    /// Keep at most `n` compiled modules in memory (default 64; at least
+    /// one): past it, the least recently used is dropped (and compiled again,
+    /// or read from the disk cache, if it is needed again). Functions already
+    /// loaded keep their module alive.
+    pub fn max_modules(mut self, n: usize) -> Self {
+        self.max_modules = n;
+        self
+    }
+
     /// Get instances' memories and tables by `strategy` (default: a pool).
     pub fn instances(mut self, strategy: InstanceStrategy) -> Self {
         self.instances = strategy;
@@ -110,7 +134,7 @@ impl HostBuilder {
     /// or the cache directory cannot be used safely (see
     /// [`cache_dir`](HostBuilder::cache_dir)).
     pub fn build(self) -> Result<Host> {
-        let HostBuilder { limits, cache_dir, mut module_store, compiler, instances } = self;
+        let HostBuilder { limits, cache_dir, mut module_store, compiler, instances, max_modules } = self;
         let runtime = Runtime::new(limits, compiler, instances)?;
         let refused =
             |dir: &std::path::Path, e| Error::internal(format!("cannot use the cache directory {}", dir.display()), e);
@@ -123,7 +147,7 @@ impl HostBuilder {
             module_store = Some(Arc::new(store));
         }
         let stores = Arc::new(StorePool::new(&runtime));
-        Ok(Host { inner: Arc::new(Inner { runtime, stores, modules: Modules::new(disk), module_store }) })
+        Ok(Host { inner: Arc::new(Inner { runtime, stores, modules: Modules::new(disk, max_modules), module_store }) })
     }
 }
 
@@ -220,6 +244,11 @@ impl Host {
             self.module_store().ok_or_else(|| Error::internal("adding a module", "the host has no module store"))?;
         store.put(&sha256, wasm).map_err(|e| Error::internal("writing to the module store", e))?;
         Ok(sha256)
+    }
+
+    /// How many compiled modules the host keeps in memory now.
+    pub fn cached_modules(&self) -> usize {
+        self.inner.modules.len()
     }
 
     /// The module store, if the host has one.

@@ -86,7 +86,7 @@ pub use error::{Error, ErrorKind, Result, Source as ErrorSource};
 pub use function::{Function, VALIDATE_STATE_UP_TO, Warm};
 pub use host::{Host, HostBuilder};
 pub use limits::Limits;
-pub use pack::Catalog;
+pub use pack::{Catalog, Maker};
 pub use runtime::{Compiler, InstanceStrategy};
 pub use screen::screen_module;
 pub use shipfn_abi::{Field, Signature, StateJson};

@@ -1,6 +1,7 @@
-//! The host's modules by SHA-256: checked guest modules in memory, their
-//! compiled code on disk if configured. A module is compiled and checked
-//! once per host, however many packages carry it.
+//! The host's modules by SHA-256: checked guest modules in memory (the
+//! least recently used dropped past a bound), their compiled code on disk
+//! if configured. A module is compiled and checked once per host, however
+//! many packages carry it, while it stays in memory.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -12,30 +13,67 @@ use crate::cache::DiskCache;
 use crate::module::{GuestModule, compile};
 use crate::runtime::Runtime;
 
-/// Most modules kept in memory; past it, one is dropped per insert.
-const CAPACITY: usize = 64;
+/// Modules kept in memory unless the builder says otherwise.
+pub(crate) const DEFAULT_CAPACITY: usize = 64;
 
 pub(crate) struct Modules {
-    memory: Mutex<HashMap<Hash, GuestModule>>,
+    memory: Mutex<Lru>,
     disk: Option<DiskCache>,
 }
 
+/// Modules by hash, each with the tick of its last use.
+struct Lru {
+    entries: HashMap<Hash, (GuestModule, u64)>,
+    tick: u64,
+    capacity: usize,
+}
+
+impl Lru {
+    fn get(&mut self, sha256: &Hash) -> Option<GuestModule> {
+        self.tick += 1;
+        let (module, used) = self.entries.get_mut(sha256)?;
+        *used = self.tick;
+        Some(module.clone())
+    }
+
+    fn insert(&mut self, sha256: Hash, module: GuestModule) {
+        self.tick += 1;
+        if self.entries.len() >= self.capacity && !self.entries.contains_key(&sha256) {
+            let oldest = self.entries.iter().min_by_key(|(_, (_, used))| *used).map(|(hash, _)| *hash);
+            if let Some(oldest) = oldest {
+                self.entries.remove(&oldest);
+            }
+        }
+        self.entries.insert(sha256, (module, self.tick));
+    }
+}
+
 impl Modules {
-    pub fn new(disk: Option<DiskCache>) -> Modules {
-        Modules { memory: Mutex::new(HashMap::new()), disk }
+    /// Keeps up to `capacity` (at least one) checked modules in memory.
+    pub fn new(disk: Option<DiskCache>, capacity: usize) -> Modules {
+        let lru = Lru { entries: HashMap::new(), tick: 0, capacity: capacity.max(1) };
+        Modules { memory: Mutex::new(lru), disk }
+    }
+
+    fn memory(&self) -> std::sync::MutexGuard<'_, Lru> {
+        self.memory.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The checked module with this SHA-256, if it is in memory.
     pub fn cached(&self, sha256: &Hash) -> Option<GuestModule> {
-        self.memory.lock().unwrap_or_else(|e| e.into_inner()).get(sha256).cloned()
+        self.memory().get(sha256)
+    }
+
+    /// How many modules are in memory.
+    pub fn len(&self) -> usize {
+        self.memory().entries.len()
     }
 
     /// The checked module for `wasm`, whose SHA-256 is `sha256`: from memory,
     /// from the disk cache, or compiled now (and then kept in both).
     pub fn get(&self, runtime: &Runtime, wasm: &[u8], sha256: Hash) -> Result<GuestModule> {
-        let memory = || self.memory.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(module) = memory().get(&sha256) {
-            return Ok(module.clone());
+        if let Some(module) = self.cached(&sha256) {
+            return Ok(module);
         }
         let compiled = match self.disk.as_ref().and_then(|d| d.get(runtime.engine(), &sha256)) {
             Some(compiled) => compiled,
@@ -48,12 +86,7 @@ impl Modules {
             }
         };
         let module = GuestModule::new(runtime, compiled)?;
-        let mut memory = memory();
-        if memory.len() >= CAPACITY {
-            let victim = *memory.keys().next().expect("the cache is not empty");
-            memory.remove(&victim);
-        }
-        memory.insert(sha256, module.clone());
+        self.memory().insert(sha256, module.clone());
         Ok(module)
     }
 }

@@ -1,47 +1,99 @@
 //! The sender's side: run a maker inside the sandbox and pack the closure
 //! it returns.
 
+use std::sync::Arc;
+
 use shipfn_abi::{ArgError, FN_PREFIX, MAKER_PREFIX, Made, status, word};
-use shipfn_format::{Closure, Hashed, Package, Source, sha256};
+use shipfn_format::{Closure, Hash, Hashed, Package, Source};
 
 use crate::instance::{Guest, Lifetime, Placement};
+use crate::module::GuestModule;
 use crate::{Error, Host, Result};
 
 impl Host {
+    /// Prepares `wasm` for packing many closures: it is hashed, compiled
+    /// and checked once, and each [`Maker::make`] then only runs the maker.
+    ///
+    /// # Errors
+    ///
+    /// As for a package's module in [`Host::load`].
+    pub fn maker(&self, wasm: &[u8]) -> Result<Maker> {
+        let wasm = Hashed::from(wasm.to_vec());
+        let module = self.module(&wasm.bytes, wasm.sha256)?;
+        Ok(Maker { host: self.clone(), module, wasm: Arc::new(wasm) })
+    }
+
     /// Runs the maker `name` of a guest module with one JSON text per
     /// parameter, inside the sandbox and under this host's limits, and packs
-    /// the closure it returns together with the module.
+    /// the closure it returns together with the module. To pack many
+    /// closures of one module, prepare it once with [`maker`](Host::maker).
     pub fn make(&self, wasm: &[u8], name: &str, args: &[String]) -> Result<Package> {
-        let source = Source::Maker { name: name.into(), args: args.to_vec() };
-        self.pack(wasm, ("maker", MAKER_PREFIX, name), args, source)
+        self.maker(wasm)?.make(name, args)
     }
 
     /// Packs the plain function `name` (marked `#[export]` in the guest).
     pub fn pack_function(&self, wasm: &[u8], name: &str) -> Result<Package> {
-        self.pack(wasm, ("exported function", FN_PREFIX, name), &[], Source::Function { name: name.into() })
+        self.maker(wasm)?.pack_function(name)
     }
 
     /// The makers and exported functions a guest module offers.
     pub fn catalog(&self, wasm: &[u8]) -> Result<Catalog> {
-        let module = self.module(wasm, sha256(wasm))?;
-        Ok(Catalog { makers: module.names_with_prefix(MAKER_PREFIX), functions: module.names_with_prefix(FN_PREFIX) })
+        Ok(self.maker(wasm)?.catalog())
+    }
+}
+
+/// A guest module prepared for packing: hashed, compiled and checked once.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct Maker {
+    host: Host,
+    module: GuestModule,
+    wasm: Arc<Hashed>,
+}
+
+impl Maker {
+    /// Runs the maker `name` with one JSON text per parameter, inside the
+    /// sandbox and under the host's limits, and packs the closure it returns
+    /// together with the module.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSuchExport`] naming the makers there are, [`Error::BadArgs`]
+    /// for arguments the maker refuses, and any failure of the maker's run.
+    pub fn make(&self, name: &str, args: &[String]) -> Result<Package> {
+        let source = Source::Maker { name: name.into(), args: args.to_vec() };
+        self.pack(("maker", MAKER_PREFIX, name), args, source)
+    }
+
+    /// Packs the plain function `name` (marked `#[export]` in the guest).
+    pub fn pack_function(&self, name: &str) -> Result<Package> {
+        self.pack(("exported function", FN_PREFIX, name), &[], Source::Function { name: name.into() })
+    }
+
+    /// The makers and exported functions the module offers.
+    pub fn catalog(&self) -> Catalog {
+        let module = &self.module;
+        Catalog { makers: module.names_with_prefix(MAKER_PREFIX), functions: module.names_with_prefix(FN_PREFIX) }
+    }
+
+    /// SHA-256 of the module.
+    pub fn module_sha256(&self) -> &Hash {
+        &self.wasm.sha256
     }
 
     fn pack(
         &self,
-        wasm: &[u8],
         (what, prefix, name): (&'static str, &str, &str),
         args: &[String],
         source: Source,
     ) -> Result<Package> {
-        let module_sha256 = sha256(wasm);
-        let module = self.module(wasm, module_sha256)?;
+        let (host, module) = (&self.host, &self.module);
         let export = format!("{prefix}{name}");
         if !module.has_entry(&export) {
             return Err(Error::NoSuchExport { what, name: name.into(), available: module.names_with_prefix(prefix) });
         }
         // The maker's instance hands its state on, so it lives on its own.
-        let mut guest = Guest::new(self.runtime(), self.stores(), &module, Lifetime::Reused, self.limits())?;
+        let mut guest = Guest::new(host.runtime(), host.stores(), module, Lifetime::Reused, host.limits())?;
         let input = postcard::to_allocvec(args).map_err(|e| Error::internal("encoding the arguments", e))?;
         guest.place(Placement::Scratch, &[(word::INPUT_PTR, &input)])?;
         let made = guest.invoke(&export, |status, output| match status {
@@ -63,7 +115,7 @@ impl Host {
             drop(guest);
             state.into()
         };
-        let module = Hashed { bytes: wasm.to_vec(), sha256: module_sha256 };
+        let module = Hashed::clone(&self.wasm);
         let mut package = Package::new(source, Closure { entry, trampoline, body, signature }, module, state);
         package.manifest.abi_version = version;
         Ok(package)
