@@ -419,3 +419,18 @@ fn release_pages(bytes: &mut [u8]) {
 
 #[cfg(not(target_os = "linux"))]
 fn release_pages(_: &mut [u8]) {}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    #[test]
+    fn released_pages_read_as_zeros() {
+        const PAGE: usize = 4096;
+        let mut bytes = vec![7u8; 6 * PAGE];
+        super::release_pages(&mut bytes);
+        // Every whole page inside the buffer is zero again; the partial
+        // pages at its ends (if it is not page-aligned) are left alone.
+        let whole = (bytes.as_ptr() as usize).next_multiple_of(PAGE) - bytes.as_ptr() as usize;
+        assert!(bytes[whole..whole + 4 * PAGE].iter().all(|&b| b == 0));
+        assert!(bytes[..whole].iter().all(|&b| b == 7));
+    }
+}
