@@ -2,13 +2,15 @@
 
 use std::path::PathBuf;
 
-use shipfn_host::{Form, Function, StateJson, VerifiedPackage};
+use shipfn_host::{Error, Form, StateJson, VerifiedPackage};
 
 use super::{HostArgs, human_size, pack::made_by, read};
 
 /// Show what a package holds: format, hashes, sizes, signature, and the
 /// captured state and globals as JSON. The state is rendered by the
-/// package's own code, inside the sandbox; nothing else runs.
+/// package's own code, inside the sandbox; nothing else runs. For a thin
+/// package whose module is not in this machine's store, everything but the
+/// captured values is shown.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The .fnpkg file.
@@ -24,21 +26,35 @@ pub struct Args {
 pub fn main(args: Args) -> anyhow::Result<()> {
     let bytes = read(&args.package)?;
     let host = args.host.host()?;
-    let function = host.load(&bytes)?;
-    let state = function.describe();
     let file = File { size: bytes.len(), sha256: hex::encode(shipfn_format::sha256(&bytes)) };
-    let state_json = state.as_ref().ok();
+    let (function, package);
+    let (package, state) = match host.load(&bytes) {
+        Ok(loaded) => {
+            function = loaded;
+            (function.package(), Some(function.describe()))
+        }
+        Err(missing @ Error::ModuleMissing { .. }) => {
+            crate::out::note(&format!("note: captured values not shown: {}", missing.report()));
+            package = VerifiedPackage::from_bytes(&bytes)?;
+            (&package, None)
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let state_json = state.as_ref().and_then(|s| s.as_ref().ok());
     if args.json {
         // Pretty JSON has line breaks only between tokens, never in strings.
-        for line in serde_json::to_string_pretty(&json(&function, &file, state_json))?.lines() {
+        for line in serde_json::to_string_pretty(&json(package, &file, state_json))?.lines() {
             crate::out::json_line(line)?;
         }
     } else {
-        for line in text(&function, &args.package, &file, state_json) {
+        for line in text(package, &args.package, &file, state_json) {
             crate::out::line(&line)?;
         }
     }
-    state.map(drop).map_err(|e| anyhow::Error::new(e).context("cannot render the captured state"))
+    match state {
+        Some(Err(e)) => Err(anyhow::Error::new(e).context("cannot render the captured state")),
+        _ => Ok(()),
+    }
 }
 
 /// The file as a whole.
@@ -55,8 +71,7 @@ fn fields(fields: &[shipfn_host::Field]) -> serde_json::Value {
     fields.iter().map(|f| serde_json::json!({ "name": f.name, "type": f.ty })).collect()
 }
 
-fn json(function: &Function, file: &File, state: Option<&StateJson>) -> serde_json::Value {
-    let package = function.package();
+fn json(package: &VerifiedPackage, file: &File, state: Option<&StateJson>) -> serde_json::Value {
     let m = package.manifest();
     let sig = &m.signature;
     serde_json::json!({
@@ -82,9 +97,8 @@ fn json(function: &Function, file: &File, state: Option<&StateJson>) -> serde_js
 }
 
 /// The text report's lines; the caller escapes what the package controls.
-fn text(function: &Function, path: &std::path::Path, file: &File, state: Option<&StateJson>) -> Vec<String> {
+fn text(package: &VerifiedPackage, path: &std::path::Path, file: &File, state: Option<&StateJson>) -> Vec<String> {
     let mut lines = Vec::new();
-    let package: &VerifiedPackage = function.package();
     let m = package.manifest();
     let sig = &m.signature;
     let form = match package.form() {
