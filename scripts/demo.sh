@@ -4,7 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo build --release --quiet --bin shipfn
+if [ ! -x target/release/shipfn ]; then
+    echo "demo: building shipfn (release). The first build takes about 8 minutes on 2 cores, most of"
+    echo "demo: it wasmtime's compilers; later builds take seconds."
+fi
+cargo build --release --bin shipfn
 shipfn="$PWD/target/release/shipfn"
 out="$PWD/target/demo"
 mkdir -p "$out"
