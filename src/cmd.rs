@@ -11,6 +11,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
+
+use crate::exit;
 use shipfn_host::{Compiler, Function, Host, InstanceStrategy, Limits, PublicKey, SecretKey, VerifiedPackage};
 
 /// Sandbox limits and the compiled-module cache, shared by every command
@@ -206,4 +208,40 @@ pub fn write_atomically(
     file.as_file().sync_all().with_context(context)?;
     file.persist(path).map_err(|e| e.error).with_context(context)?;
     Ok(())
+}
+
+/// The JSON arguments of a call or a maker: each `--arg` as given, except
+/// `@FILE` (the file's text) and `-` (standard input, once); or, with
+/// `--args FILE` (`-` for standard input), the elements of the JSON array in
+/// that file. An argument too long for the command line goes in a file.
+pub fn json_args(args: &[String], args_file: Option<&Path>) -> anyhow::Result<Vec<String>> {
+    use anyhow::bail;
+    let read_text = |path: &Path| -> anyhow::Result<String> {
+        if path == Path::new("-") {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).context("cannot read standard input")?;
+            Ok(text)
+        } else {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))
+        }
+    };
+    if let Some(path) = args_file {
+        let text = read_text(path)?;
+        let values: Vec<serde_json::Value> = serde_json::from_str(&text)
+            .map_err(|e| exit::Usage(format!("--args {}: not a JSON array of the arguments: {e}", path.display())))?;
+        return Ok(values.iter().map(serde_json::Value::to_string).collect());
+    }
+    if args.iter().filter(|a| *a == "-").count() > 1 {
+        bail!(exit::Usage("only one --arg can be read from standard input (`-`)".into()));
+    }
+    args.iter()
+        .map(|arg| match arg.strip_prefix('@') {
+            Some(file) => {
+                let text = read_text(Path::new(file))?;
+                Ok(text.strip_suffix('\n').map(str::to_owned).unwrap_or(text))
+            }
+            None if arg == "-" => Ok(read_text(Path::new("-"))?.trim_end_matches('\n').to_owned()),
+            None => Ok(arg.clone()),
+        })
+        .collect()
 }

@@ -76,6 +76,15 @@ pub(crate) fn parse_arg<T: DeserializeOwned>(index: usize, raw: &str) -> Result<
             serde_json::from_value::<T>(serde_json::Value::String(raw.to_owned()))
                 .map_err(|_| fail(format!("`{}` is not valid JSON ({err})", shorten(raw))))
         }
+        // `--arg 5` for a string: the text is JSON, but not a string.
+        Err(err) if serde_json::from_value::<T>(serde_json::Value::String(raw.to_owned())).is_ok() => {
+            let quoted = serde_json::Value::String(raw.to_owned()).to_string();
+            Err(fail(format!(
+                "{err} (to pass the text `{}` as a string, quote it as JSON: '{}')",
+                shorten(raw),
+                shorten(&quoted)
+            )))
+        }
         Err(err) => Err(fail(err.to_string())),
     }
 }

@@ -25,8 +25,13 @@ pub struct Args {
     function: Option<String>,
     /// One maker argument, as JSON; repeat in parameter order. A bare word
     /// that is not JSON is taken as a string.
+    /// `@FILE` reads the argument from a file, `-` from standard input.
     #[arg(long = "arg", value_name = "JSON", allow_hyphen_values = true)]
     args: Vec<String>,
+    /// A file holding a JSON array of all the maker's arguments (`-` for
+    /// standard input).
+    #[arg(long = "args", value_name = "FILE", conflicts_with_all = ["args", "function"])]
+    args_file: Option<PathBuf>,
     /// Where to write the package [default: NAME.fnpkg].
     #[arg(short, long, value_name = "FILE")]
     output: Option<PathBuf>,
@@ -66,7 +71,9 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     let wasm = slim_module(&module_bytes(&args)?, keep)?;
     let host = args.host.host()?;
     let (package, name) = match (&args.make, &args.function) {
-        (Some(maker), _) => (host.make(&wasm, maker, &args.args)?, maker),
+        (Some(maker), _) => {
+            (host.make(&wasm, maker, &super::json_args(&args.args, args.args_file.as_deref())?)?, maker)
+        }
         (None, Some(function)) => (host.pack_function(&wasm, function)?, function),
         (None, None) => unreachable!("clap requires --make or --fn"),
     };

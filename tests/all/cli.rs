@@ -102,3 +102,34 @@ fn each_compiler_runs_the_seed_and_has_its_own_cached_code() {
     assert_eq!(artifacts.count(), 2, "one compiled module per compiler");
     fails(&shipfn_in(dir.path(), &["run", seed.to_str().unwrap(), "--compiler", "v8"]), 2, "invalid value 'v8'");
 }
+
+#[test]
+fn arguments_come_from_files_standard_input_or_a_json_array_and_strays_get_a_hint() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let p = pack_suite("greeter", &["hi"]);
+    // Longer than Linux allows for one command-line argument (128 KiB).
+    let long = "x".repeat(200 << 10);
+    std::fs::write(p.dir.path().join("name.json"), format!("\"{long}\"\n")).unwrap();
+    let greeting: String = serde_json::from_str(&ok(&p.run(&["--arg", "@name.json"]))).unwrap();
+    assert_eq!(greeting, format!("hi, {long}!"));
+    std::fs::write(p.dir.path().join("all.json"), "[\"you\"]").unwrap();
+    assert_eq!(ok(&p.run(&["--args", "all.json"])), r#""hi, you!""#);
+
+    let mut child = shipfn()
+        .current_dir(p.dir.path())
+        .args(["run", p.file.to_str().unwrap(), "--arg", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"\"stdin\"\n").unwrap();
+    assert_eq!(ok(&child.wait_with_output().unwrap()), r#""hi, stdin!""#);
+
+    fails(&p.run(&["you"]), 2, "unexpected argument `you`: pass the closure's arguments as --arg you");
+    fails(&p.run(&["--args", "name.json"]), 2, "not a JSON array of the arguments");
+    fails(&p.run(&["--arg", "@absent.json"]), 3, "cannot read absent.json");
+    // A number where a string is expected: the hint says how to quote it.
+    fails(&p.run(&["--arg", "5"]), 5, r#"quote it as JSON: '"5"'"#);
+}
