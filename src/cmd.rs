@@ -195,8 +195,9 @@ pub fn write_atomically(
         _ => Path::new("."),
     };
     let context = || format!("cannot write {}", path.display());
-    // The temporary file starts with mode 0600.
-    let mut file = tempfile::NamedTempFile::new_in(dir).with_context(context)?;
+    // The temporary file starts with mode 0600. Its name is ours, not the
+    // user's: errors name `path`, with the system's reason.
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(without_temp_path).with_context(context)?;
     write(file.as_file_mut()).with_context(context)?;
     #[cfg(unix)]
     {
@@ -206,8 +207,18 @@ pub fn write_atomically(
     #[cfg(not(unix))]
     let _ = mode;
     file.as_file().sync_all().with_context(context)?;
-    file.persist(path).map_err(|e| e.error).with_context(context)?;
+    file.persist(path).map_err(|e| without_temp_path(e.error)).with_context(context)?;
     Ok(())
+}
+
+/// The system's error without the temporary file's path, which tempfile
+/// appends to it (` at path "…"`).
+fn without_temp_path(error: std::io::Error) -> std::io::Error {
+    let text = error.to_string();
+    match text.split_once(" at path \"") {
+        Some((reason, _)) => std::io::Error::new(error.kind(), reason.to_owned()),
+        None => error,
+    }
 }
 
 /// The JSON arguments of a call or a maker: each `--arg` as given, except

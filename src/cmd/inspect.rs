@@ -82,8 +82,7 @@ fn json(package: &VerifiedPackage, file: &File, state: Option<&StateJson>) -> se
         "signature": m.signature_text(),
         "params": fields(&sig.params),
         "result": sig.result,
-        "ok": sig.ok,
-        "error": sig.error,
+        "fallible": sig.ok.as_ref().zip(sig.error.as_ref()).map(|(ok, error)| serde_json::json!({ "ok": ok, "error": error })),
         "size": file.size,
         "sha256": file.sha256,
         "signed_by": package.signer().map(|k| k.to_string()),
@@ -116,16 +115,18 @@ fn text(package: &VerifiedPackage, path: &std::path::Path, file: &File, state: O
         Some(key) => lines.push(format!("  signed by   {key}")),
         None => lines.push("  signed by   (unsigned)".into()),
     }
-    lines.push(format!("  package     {:>10}  sha256 {}", human_size(file.size), file.sha256));
+    // Hash prefixes keep lines short; `--json` has them whole.
+    let short = |hex: &str| format!("{}…", &hex[..16]);
+    lines.push(format!("  package     {:>11}  sha256 {}", human_size(file.size), short(&file.sha256)));
     lines.push(format!(
-        "  module      {:>10}  sha256 {}",
+        "  module      {:>11}  sha256 {}",
         package.module().map_or_else(|| "not carried".into(), |module| human_size(module.len())),
-        hex::encode(m.module_sha256)
+        short(&hex::encode(m.module_sha256))
     ));
     lines.push(format!(
-        "  state       {:>10}  sha256 {}",
+        "  state       {:>11}  sha256 {}",
         human_size(package.state().len()),
-        hex::encode(m.state_sha256)
+        short(&hex::encode(m.state_sha256))
     ));
     let list = |fields: &[shipfn_host::Field]| {
         if fields.is_empty() {
@@ -138,7 +139,7 @@ fn text(package: &VerifiedPackage, path: &std::path::Path, file: &File, state: O
     lines.push(format!("  globals     {}", list(&sig.globals)));
     if let Some(state) = state {
         lines.push(format!("  captured    {}", state.captures));
-        lines.push(format!("  global values {}", state.globals));
+        lines.push(format!("  snapshot    {}", state.globals));
     }
     lines
 }

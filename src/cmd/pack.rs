@@ -117,6 +117,9 @@ pub fn made_by(manifest: &Manifest) -> String {
 
 fn module_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {
     if args.guest.is_dir() {
+        if !args.guest.join("Cargo.toml").is_file() {
+            return Err(BuildError::NotACrate(args.guest.clone()).into());
+        }
         let toolchain = match (&args.cargo, &args.rustc) {
             (Some(cargo), Some(rustc)) => Toolchain::probe(cargo, rustc).ok_or_else(|| BuildError::NoToolchain {
                 tried: format!("--cargo {} --rustc {} cannot build wasm32", cargo.display(), rustc.display()),

@@ -43,7 +43,25 @@ fn no_toolchain_is_a_clear_build_error() {
 fn a_directory_that_is_not_a_crate_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let out = shipfn_in(dir.path(), &["pack", ".", "--make", "m"]);
-    fails(&out, 10, "is not a guest crate");
+    let err = fails(&out, 10, "is not a guest crate");
+    assert!(!err.contains("building"), "no build is announced for a directory that is not a crate: {err}");
+}
+
+#[test]
+fn an_unwritable_output_is_named_without_temporary_files() {
+    let p = pack_suite("linear", &["2"]);
+    let out = shipfn_in(
+        p.dir.path(),
+        &["pack", suite().to_str().unwrap(), "--make", "linear", "--arg", "2", "-o", "no/such/dir/f.fnpkg"],
+    );
+    let err = fails(&out, 3, "cannot write no/such/dir/f.fnpkg: No such file or directory");
+    assert!(!err.contains(".tmp"), "{err}");
+    // inspect --json says whether the closure is fallible, and how.
+    let inspected = p.inspect_json();
+    assert_eq!(inspected["fallible"], serde_json::Value::Null);
+    assert!(inspected.get("ok").is_none() && inspected.get("error").is_none(), "{inspected}");
+    let fallible = pack_suite("checked_div", &["7"]).inspect_json();
+    assert_eq!(fallible["fallible"], serde_json::json!({ "ok": "i64", "error": "String" }));
 }
 
 #[test]

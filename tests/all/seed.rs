@@ -77,8 +77,8 @@ fn inspect_shows_signature_hashes_and_state() {
         "signature   fn(own_arg: i64) -> i64",
         "captures    closure_arg: i64",
         "globals     GLOBAL_ARG: i64",
-        r#"{"closure_arg":3}"#,
-        r#"{"GLOBAL_ARG":2}"#,
+        r#"captured    {"closure_arg":3}"#,
+        r#"snapshot    {"GLOBAL_ARG":2}"#,
     ] {
         assert!(text.contains(needle), "inspect lacks {needle:?}:\n{text}");
     }
@@ -94,4 +94,74 @@ fn inspect_shows_signature_hashes_and_state() {
     let package = read_package(&bytes);
     assert_eq!(json["module"]["sha256"], hex(&shipfn_format::sha256(&package.module)));
     assert_eq!(json["state"]["size"], package.state.len());
+}
+
+/// The README's seed session, run for real: each `$ shipfn …` line of its
+/// console block, and the lines after it compared with what the binary
+/// prints, with sizes, hashes and the toolchain line masked (they depend on
+/// the toolchain that built the guest).
+#[test]
+fn the_readme_seed_session_is_what_the_binary_prints() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find("```console\n$ shipfn pack examples/closure").expect("the README's seed session");
+    let block = &readme[start + "```console\n".len()..];
+    let block = &block[..block.find("```").unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    let mut sessions = Vec::new();
+    for line in block.lines() {
+        match line.strip_prefix("$ shipfn ") {
+            Some(command) => sessions.push((command.to_owned(), Vec::new())),
+            None => sessions.last_mut().expect("output after a command").1.push(line.to_owned()),
+        }
+    }
+    assert!(sessions.len() >= 3, "{block}");
+    for (command, expected) in sessions {
+        let mut args: Vec<String> = command.split_whitespace().map(str::to_owned).collect();
+        if args[0] == "pack" {
+            args[1] = repo().join(&args[1]).to_str().unwrap().to_owned();
+            args.extend(["--target-dir".into(), guest_target_dir().to_str().unwrap().to_owned()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = shipfn_in(dir.path(), &args);
+        let printed = format!("{}{}", stderr(&out), stdout(&out));
+        // Cargo's own progress lines (`   Compiling …`, `    Finished …`) vary with what is built.
+        let cargo = |l: &&str| l.starts_with(' ') && l.trim_start().starts_with(|c: char| c.is_ascii_uppercase());
+        let printed: Vec<String> =
+            printed.lines().filter(|l| !cargo(l)).map(|l| l.replace(&format!("{}/", repo().display()), "")).collect();
+        assert_eq!(
+            printed.iter().map(|l| mask(l)).collect::<Vec<_>>(),
+            expected.iter().map(|l| mask(l)).collect::<Vec<_>>(),
+            "`shipfn {command}` printed:\n{}",
+            printed.join("\n")
+        );
+    }
+}
+
+/// A line with its numbers and hex runs replaced, and a toolchain named by
+/// `with …` cut, so that only its shape and words are compared.
+fn mask(line: &str) -> String {
+    let line = match line.find(" for wasm32 with ") {
+        Some(at) => &line[..at],
+        None => line,
+    };
+    let mut out = String::new();
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_hexdigit() && c != 'e' || c.is_ascii_digit() {
+            let mut run = c.to_string();
+            while let Some(&n) = chars.peek() {
+                if n.is_ascii_hexdigit() || n == '.' {
+                    run.push(n);
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            let digits = run.chars().any(|c| c.is_ascii_digit());
+            out.push_str(if digits { "#" } else { &run });
+        } else {
+            out.push(c);
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -115,7 +115,7 @@ impl fmt::Display for Toolchain {
             StdSource::Prebuilt => "prebuilt std",
             StdSource::BuildStd => "std built from source",
         };
-        write!(f, "{} with {} ({how})", self.cargo.display(), self.rustc.display())
+        write!(f, "{} + {}, {how}", self.cargo.display(), self.rustc.display())
     }
 }
 
