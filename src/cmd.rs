@@ -3,6 +3,7 @@
 pub mod inspect;
 pub mod keygen;
 pub mod module;
+pub mod new;
 pub mod pack;
 pub mod run;
 pub mod verify;

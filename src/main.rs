@@ -23,6 +23,7 @@ Exit codes:
   11  untrusted: --trust was given and the package is unsigned or signed by another key
 
 Quick start:
+  shipfn new mine && shipfn pack mine --make scaled --arg 3 && shipfn run scaled.fnpkg --arg 4
   shipfn pack examples/closure --make closure_maker --arg 3 -o closure.fnpkg
   shipfn run closure.fnpkg --arg 4          # prints 10
   shipfn inspect closure.fnpkg
@@ -47,6 +48,7 @@ enum Command {
     Verify(cmd::verify::Args),
     Keygen(cmd::keygen::Args),
     Module(cmd::module::Args),
+    New(cmd::new::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -58,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::Verify(args) => cmd::verify::main(args),
         Command::Keygen(args) => cmd::keygen::main(args),
         Command::Module(args) => cmd::module::main(args),
+        Command::New(args) => cmd::new::main(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

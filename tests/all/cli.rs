@@ -151,3 +151,16 @@ fn arguments_come_from_files_standard_input_or_a_json_array_and_strays_get_a_hin
     // A number where a string is expected: the hint says how to quote it.
     fails(&p.run(&["--arg", "5"]), 5, r#"quote it as JSON: '"5"'"#);
 }
+
+#[test]
+fn shipfn_new_makes_a_guest_that_packs_and_runs_as_it_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = ok(&shipfn_in(dir.path(), &["new", "mine"]));
+    assert!(created.contains("shipfn pack mine --make scaled --arg 3"), "{created}");
+    let target = guest_target_dir();
+    let args = ["pack", "mine", "--make", "scaled", "--arg", "3", "-o", "scaled.fnpkg", "--target-dir"];
+    ok(&shipfn_in(dir.path(), &[&args[..], &[target.to_str().unwrap()]].concat()));
+    assert_eq!(ok(&shipfn_in(dir.path(), &["run", "scaled.fnpkg", "--arg", "4"])), "12");
+    fails(&shipfn_in(dir.path(), &["new", "mine"]), 2, "already exists");
+    fails(&shipfn_in(dir.path(), &["new", "9lives"]), 2, "must be a crate name");
+}

@@ -141,6 +141,11 @@ fn process_ms(shipfn: &Path, args: &[&str], runs: usize) -> Option<f64> {
     Some(samples[samples.len() / 2])
 }
 
+/// A target's mark in the table: met or missed, in this run.
+fn met(ok: bool) -> String {
+    if ok { " ✓".into() } else { " ✗ missed".into() }
+}
+
 fn cloudpickle() -> Option<serde_json::Value> {
     let out = Command::new("python3").arg(repo().join("scripts/cloudpickle_bench.py")).output().ok()?;
     if !out.status.success() {
@@ -232,7 +237,8 @@ fn main() {
     let ratio = |ours: f64, theirs: Option<f64>| theirs.map_or("—".into(), |t| format!("{:.2}×", ours / t));
     let us = |v: Option<f64>| v.map_or("—".into(), |v| format!("{v:.2} µs"));
     println!(
-        "| call on a fresh instance, module compiled (typed) | {fresh_us:.2} µs | ≤ 4 µs | {} (loads+call) | {} |",
+        "| call on a fresh instance, module compiled (typed) | {fresh_us:.2} µs | ≤ 4 µs{} | {} (loads+call) | {} |",
+        met(fresh_us <= 4.0),
         us(cp_loads),
         ratio(fresh_us, cp_loads)
     );
@@ -241,16 +247,20 @@ fn main() {
         fresh_us / floor_us
     );
     println!("| call on a fresh instance (JSON in and out) | {fresh_json_us:.2} µs | | | |");
-    println!("| call on a reused instance (typed) | {warm_us:.3} µs | ≤ 0.5 µs | | |");
+    println!("| call on a reused instance (typed) | {warm_us:.3} µs | ≤ 0.5 µs{} | | |", met(warm_us <= 0.5));
     println!(
         "| fresh call touching little memory, after 200 that touched 1.5 MiB (suite `stack_user`) | {after_heavy_us:.2} µs | | | before them {light_us:.2} µs: {:.2}× |",
         after_heavy_us / light_us
     );
     println!("| fresh-instance calls/s, 1 thread | {per_second_1:.0} | | | |");
-    println!("| fresh-instance calls/s, 2 threads | {per_second_2:.0} | ≥ 200 000 | | |");
+    println!(
+        "| fresh-instance calls/s, 2 threads | {per_second_2:.0} | ≥ 200 000{} | | |",
+        met(per_second_2 >= 200_000.0)
+    );
     println!("| load a package (verify + validate; module cached) | {load_us:.1} µs | | | |");
     println!(
-        "| load + first call of a new thin package (module compiled) | {thin_load_call_us:.2} µs | ≤ 6 µs | {} (loads+call) | {} |",
+        "| load + first call of a new thin package (module compiled) | {thin_load_call_us:.2} µs | ≤ 6 µs{} | {} (loads+call) | {} |",
+        met(thin_load_call_us <= 6.0),
         us(cp_loads),
         ratio(thin_load_call_us, cp_loads)
     );
@@ -260,19 +270,38 @@ fn main() {
         ratio(pack_us, cp_dumps)
     );
     println!(
-        "| pack from a prepared module (`host.maker`), thin | {pack_prepared_us:.1} µs | ≤ dumps | {} (dumps) | {} |",
+        "| pack from a prepared module (`host.maker`), thin | {pack_prepared_us:.1} µs | ≤ dumps{} | {} (dumps) | {} |",
+        cp_dumps.map_or(String::new(), |d| met(pack_prepared_us <= d)),
         us(cp_dumps),
         ratio(pack_prepared_us, cp_dumps)
     );
     let ms = |v: Option<f64>| v.map_or("— (no target/release/shipfn)".into(), |v| format!("{v:.1} ms"));
-    println!("| `shipfn run`, whole process, warm disk cache | {} | ≤ 10 ms | | |", ms(warm_run_ms));
-    println!("| `shipfn run`, whole process, compiling (Winch, the CLI default) | {} | ≤ 60 ms | | |", ms(cold_run_ms));
+    let within = |v: Option<f64>, limit: f64| v.map_or(String::new(), |v| met(v <= limit));
+    println!(
+        "| `shipfn run`, whole process, warm disk cache | {} | ≤ 10 ms{} | | |",
+        ms(warm_run_ms),
+        within(warm_run_ms, 10.0)
+    );
+    println!(
+        "| `shipfn run`, whole process, compiling (Winch, the CLI default) | {} | ≤ 60 ms{} | | |",
+        ms(cold_run_ms),
+        within(cold_run_ms, 60.0)
+    );
     println!("| `shipfn run --compiler cranelift`, compiling | {} | | | |", ms(cold_cranelift_ms));
     let cp_bytes = cp.as_ref().and_then(|c| c["payload_bytes"].as_u64());
     let bytes_ratio = |ours: usize| cp_bytes.map_or("—".into(), |t| format!("{:.2}×", ours as f64 / t as f64));
     let cp_bytes_text = cp_bytes.map_or("—".into(), |b| format!("{b} B"));
-    println!("| package size, full | {} B | ≤ 48 KB | {cp_bytes_text} | {} |", bytes.len(), bytes_ratio(bytes.len()));
-    println!("| package size, thin | {thin_len} B | ≤ 400 B | {cp_bytes_text} | {} |", bytes_ratio(thin_len));
+    println!(
+        "| package size, full | {} B | ≤ 48 KB{} | {cp_bytes_text} | {} |",
+        bytes.len(),
+        met(bytes.len() <= 48_000),
+        bytes_ratio(bytes.len())
+    );
+    println!(
+        "| package size, thin | {thin_len} B | ≤ 400 B{} | {cp_bytes_text} | {} |",
+        met(thin_len <= 400),
+        bytes_ratio(thin_len)
+    );
     let figures = serde_json::json!({
         "fresh_call_us": fresh_us,
         "floor_us": floor_us,
