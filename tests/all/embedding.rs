@@ -255,6 +255,9 @@ fn a_closure_validated_once_loads_without_an_instance_and_its_state_is_checked_b
     // Same closure, other captured values: no throwaway instance at load.
     let other = host.make(&wasm, "compose", &["5".into()]).unwrap();
     assert_eq!(host.load(&other.to_bytes()).unwrap().call::<(i64,), i64>(&(4,)).unwrap(), 21);
+    // Typed calls checked for one package of the closure are known for the next; other types are not.
+    let err = host.load(&other.to_bytes()).unwrap().call::<(u64,), u64>(&(4,)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::BadArgs, "{err}");
 
     // A state forged for this known closure loads, and its first call refuses it.
     let m = &good.manifest;

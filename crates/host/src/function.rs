@@ -9,7 +9,7 @@ use shipfn_abi::{ArgError, Field, Signature, StateJson, mode, status, word};
 use shipfn_format::{Manifest, VerifiedPackage};
 
 use crate::instance::{Guest, Lifetime, Placement, Reply};
-use crate::module::{ClosureKey, GuestModule};
+use crate::module::GuestModule;
 use crate::runtime::Runtime;
 use crate::stores::StorePool;
 use crate::typed::Params;
@@ -58,18 +58,19 @@ impl Function {
     ) -> Result<Function> {
         let limits = runtime.limits().clone();
         let m = package.manifest();
-        let closure = ClosureKey { indices: [m.entry, m.trampoline, m.body], signature: m.signature.clone() };
+        let indices = [m.entry, m.trampoline, m.body];
         // A closure of a module validated once needs no throwaway instance
         // again: what remains to check is the state, which a guest of ABI 4
         // checks in full, captured closures included, as every call decodes it.
-        let known = module.abi_version().is_some_and(|v| v >= 4) && module.validated(&closure);
+        let known = module.abi_version().is_some_and(|v| v >= 4) && module.validated(indices, &m.signature);
         let inner = Inner { runtime, stores, module, package, checked_types: OnceLock::new() };
         let function = Function { inner: Arc::new(inner), limits };
         if !known {
             let small = function.inner.package.state().len() <= VALIDATE_STATE_UP_TO;
             function.validate(if small { mode::VALIDATE } else { mode::VALIDATE_INDICES })?;
             if function.inner.module.abi_version().is_some_and(|v| v >= 4) {
-                function.inner.module.remember_validated(closure);
+                let m = function.manifest();
+                function.inner.module.remember_validated(indices, &m.signature);
             }
         }
         Ok(function)
@@ -137,7 +138,13 @@ impl Function {
         if self.inner.checked_types.get() == Some(&key) {
             return Ok(());
         }
-        crate::typed::check::<A, R>(&self.manifest().signature)?;
+        // Another package of the same closure may have been called with them.
+        let m = self.manifest();
+        let (module, indices) = (&self.inner.module, [m.entry, m.trampoline, m.body]);
+        if !module.typed_call_checked(indices, &m.signature, key) {
+            crate::typed::check::<A, R>(&m.signature)?;
+            module.remember_typed_call(indices, &m.signature, key);
+        }
         let _ = self.inner.checked_types.set(key);
         Ok(())
     }

@@ -5,7 +5,8 @@
 //! the exports the ABI relies on; code holding one may call those exports
 //! without checking their types again.
 
-use std::collections::HashSet;
+use std::any::TypeId;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use shipfn_abi::{ABI_BLOCK_EXPORT, ALLOC_EXPORT, CALL_EXPORT, Signature};
@@ -36,22 +37,22 @@ struct Inner {
     /// speaks: the same in every fresh instance of a module (a constant
     /// global and the initial memory image), so read from the first one.
     layout: OnceLock<Layout>,
-    /// Closures of this module whose indices and signature a load has
-    /// validated (guests of ABI 4 and later only).
-    validated: Mutex<HashSet<ClosureKey>>,
+    /// Closures of this module that a load has validated (guests of ABI 4
+    /// and later only), by table indices: what load validation checks
+    /// depends on nothing but the module, the indices, the signature and the
+    /// state, which each call checks.
+    validated: Mutex<HashMap<[u32; 3], Vec<Validated>>>,
 }
 
-/// A closure of a module as a manifest describes it: table indices and
-/// signature. What load validation checks depends on nothing else but the
-/// module and the state.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub(crate) struct ClosureKey {
-    pub indices: [u32; 3],
-    pub signature: Signature,
+/// A validated closure's signature, and the Rust types that typed calls of
+/// it were found to match.
+struct Validated {
+    signature: Signature,
+    typed_calls: Vec<(TypeId, TypeId)>,
 }
 
-/// Most validated closures remembered per module; past it, the set starts
-/// over.
+/// Most validated closures remembered per module; past it, the record
+/// starts over.
 const MAX_VALIDATED: usize = 4096;
 
 /// The exports an instance of a guest module uses, found once per module.
@@ -106,7 +107,7 @@ impl GuestModule {
                 pre,
                 exports,
                 layout: OnceLock::new(),
-                validated: Mutex::new(HashSet::new()),
+                validated: Mutex::new(HashMap::new()),
             }),
         })
     }
@@ -135,18 +136,48 @@ impl GuestModule {
         *self.inner.layout.get_or_init(|| layout)
     }
 
+    /// Runs `f` on the record of the closure at `indices` with `signature`,
+    /// if a load has validated it.
+    fn with_validated<T>(
+        &self,
+        indices: [u32; 3],
+        signature: &Signature,
+        f: impl FnOnce(&mut Validated) -> T,
+    ) -> Option<T> {
+        let mut validated = self.inner.validated.lock().unwrap_or_else(|e| e.into_inner());
+        validated.get_mut(&indices)?.iter_mut().find(|v| v.signature == *signature).map(f)
+    }
+
     /// Whether a load has validated this closure of the module.
-    pub fn validated(&self, closure: &ClosureKey) -> bool {
-        self.inner.validated.lock().unwrap_or_else(|e| e.into_inner()).contains(closure)
+    pub fn validated(&self, indices: [u32; 3], signature: &Signature) -> bool {
+        self.with_validated(indices, signature, |_| ()).is_some()
     }
 
     /// Remembers that a load validated this closure of the module.
-    pub fn remember_validated(&self, closure: ClosureKey) {
+    pub fn remember_validated(&self, indices: [u32; 3], signature: &Signature) {
         let mut validated = self.inner.validated.lock().unwrap_or_else(|e| e.into_inner());
-        if validated.len() >= MAX_VALIDATED {
+        if validated.values().map(Vec::len).sum::<usize>() >= MAX_VALIDATED {
             validated.clear();
         }
-        validated.insert(closure);
+        let closures = validated.entry(indices).or_default();
+        if !closures.iter().any(|v| v.signature == *signature) {
+            closures.push(Validated { signature: signature.clone(), typed_calls: Vec::new() });
+        }
+    }
+
+    /// Whether typed calls with `types` were found to match this validated
+    /// closure's signature.
+    pub fn typed_call_checked(&self, indices: [u32; 3], signature: &Signature, types: (TypeId, TypeId)) -> bool {
+        self.with_validated(indices, signature, |v| v.typed_calls.contains(&types)).unwrap_or(false)
+    }
+
+    /// Remembers that typed calls with `types` match this validated closure.
+    pub fn remember_typed_call(&self, indices: [u32; 3], signature: &Signature, types: (TypeId, TypeId)) {
+        self.with_validated(indices, signature, |v| {
+            if v.typed_calls.len() < 16 && !v.typed_calls.contains(&types) {
+                v.typed_calls.push(types);
+            }
+        });
     }
 
     /// The guest ABI the module speaks, once an instance of it has run.
