@@ -147,7 +147,7 @@ fn mask(line: &str) -> String {
     let mut out = String::new();
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
-        if c.is_ascii_hexdigit() && c != 'e' || c.is_ascii_digit() {
+        if c.is_ascii_hexdigit() {
             let mut run = c.to_string();
             while let Some(&n) = chars.peek() {
                 if n.is_ascii_hexdigit() || n == '.' {
@@ -164,4 +164,11 @@ fn mask(line: &str) -> String {
         }
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn masking_hides_numbers_and_hashes_but_not_words() {
+    assert_eq!(mask("  package   121.6 KiB  sha256 ec7f8fc5c1fa7f0f…"), mask("package 1 KiB sha256 0123456789abcdef…"));
+    assert_eq!(mask("created by shipfn 0.1.0 (guest ABI 4)"), "created by shipfn # (guest ABI #)");
+    assert_ne!(mask("captured {\"a\":1}"), mask("snapshot {\"a\":1}"));
 }
