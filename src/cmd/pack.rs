@@ -81,9 +81,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     if form == Form::Thin {
         // The sender can run what it packs: its store keeps the module.
         match host.module_store() {
-            Some(store) => store
-                .put(&package.manifest.module_sha256, &package.module)
-                .context("cannot add the module to this machine's module store")?,
+            Some(_) => drop(host.add_module(&package.module)?),
             None => crate::out::note("warning: no module store (--no-cache): this machine cannot run the thin package"),
         }
     }

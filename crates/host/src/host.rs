@@ -216,14 +216,13 @@ impl Host {
     /// whose module the host does not have.
     pub fn load_package(&self, package: VerifiedPackage) -> Result<Function> {
         let sha256 = package.manifest().module_sha256;
-        let module = match package.module() {
-            Some(wasm) => {
-                if self.inner.modules.cached(&sha256).is_none() {
-                    self.keep_module(&sha256, wasm);
-                }
+        let module = match (self.inner.modules.cached(&sha256), package.module()) {
+            (Some(module), _) => module,
+            (None, Some(wasm)) => {
+                self.keep_module(&sha256, wasm);
                 self.module(wasm, sha256)?
             }
-            None => self.named_module(&sha256)?,
+            (None, None) => self.named_module(&sha256)?,
         };
         Function::new(self.inner.runtime.clone(), self.inner.stores.clone(), module, package)
     }
@@ -266,12 +265,9 @@ impl Host {
         }
     }
 
-    /// The module a thin package names: in memory, or read from the store
-    /// and checked against its hash.
+    /// The module a thin package names, which is not in memory: read from
+    /// the store and checked against its hash.
     fn named_module(&self, sha256: &Hash) -> Result<GuestModule> {
-        if let Some(module) = self.inner.modules.cached(sha256) {
-            return Ok(module);
-        }
         let missing = |damaged| Error::ModuleMissing { sha256: hex::encode(sha256), damaged };
         let Some(store) = self.module_store() else { return Err(missing(false)) };
         let wasm = store.get(sha256).map_err(|e| Error::internal("reading the module store", e))?;
