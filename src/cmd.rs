@@ -2,11 +2,13 @@
 
 pub mod inspect;
 pub mod keygen;
+pub mod map;
 pub mod module;
 pub mod new;
 pub mod pack;
 pub mod run;
 pub mod verify;
+pub mod worker;
 
 use std::path::Path;
 use std::time::Duration;
@@ -59,7 +61,17 @@ pub enum CompilerArg {
 }
 
 impl HostArgs {
+    /// A host for a process that makes a call or two: no pool to reserve.
     pub fn host(&self) -> anyhow::Result<Host> {
+        self.host_with(InstanceStrategy::OnDemand)
+    }
+
+    /// A host for many calls, from several threads.
+    pub fn pooled_host(&self) -> anyhow::Result<Host> {
+        self.host_with(InstanceStrategy::Pooling)
+    }
+
+    fn host_with(&self, instances: InstanceStrategy) -> anyhow::Result<Host> {
         let limits = Limits::default()
             .timeout(self.timeout)
             .max_memory(usize::try_from(self.max_memory).unwrap_or(usize::MAX))
@@ -71,8 +83,7 @@ impl HostArgs {
             Some(CompilerArg::Winch) => Compiler::Winch,
             Some(CompilerArg::Cranelift) => Compiler::Cranelift,
         };
-        // One process, a call or two: no pool to reserve.
-        let builder = Host::builder().limits(limits).compiler(compiler).instances(InstanceStrategy::OnDemand);
+        let builder = Host::builder().limits(limits).compiler(compiler).instances(instances);
         if self.no_cache {
             return Ok(builder.build()?);
         }
@@ -86,6 +97,16 @@ impl HostArgs {
                 Ok(builder.build()?)
             }
         }
+    }
+}
+
+impl HostArgs {
+    /// The module store's directory, unless caching is off.
+    pub fn module_dir(&self) -> Option<std::path::PathBuf> {
+        if self.no_cache {
+            return None;
+        }
+        Some(self.cache_dir.clone().or_else(default_cache_dir)?.join("modules"))
     }
 }
 
@@ -158,17 +179,21 @@ pub struct TrustArgs {
 }
 
 impl TrustArgs {
-    /// Loads the package in `bytes` with `host`, enforcing the trusted keys
-    /// if any were given. The state stays in `bytes`' buffer.
-    pub fn load(&self, host: &Host, bytes: Vec<u8>) -> anyhow::Result<Function> {
-        let keys = self
-            .keys
+    /// The trusted keys, read from their files.
+    pub fn keys(&self) -> anyhow::Result<Vec<PublicKey>> {
+        self.keys
             .iter()
             .map(|path| {
                 let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
                 PublicKey::from_file_text(&text).with_context(|| format!("{} is not a public key", path.display()))
             })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect()
+    }
+
+    /// Loads the package in `bytes` with `host`, enforcing the trusted keys
+    /// if any were given. The state stays in `bytes`' buffer.
+    pub fn load(&self, host: &Host, bytes: Vec<u8>) -> anyhow::Result<Function> {
+        let keys = self.keys()?;
         let package = VerifiedPackage::from_vec(bytes)?;
         if keys.is_empty() {
             return Ok(host.load_package(package)?);

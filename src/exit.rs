@@ -16,20 +16,49 @@ impl std::fmt::Display for Usage {
 
 impl std::error::Error for Usage {}
 
+/// Some inputs of a map failed (exit code: the first failure's, as `run`'s).
+#[derive(Debug)]
+pub struct Failed {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failed {}
+
+/// The exit code of a failure of `kind`.
+fn for_kind(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::BadPackage => 4,
+        ErrorKind::BadArgs => 5,
+        ErrorKind::GuestError => 6,
+        ErrorKind::Trap => 7,
+        ErrorKind::Timeout => 8,
+        ErrorKind::ResourceLimit => 9,
+        ErrorKind::Untrusted => 11,
+        _ => 1,
+    }
+}
+
 /// The exit code for `error`: the class of the first typed error in its chain.
 pub fn code(error: &anyhow::Error) -> ExitCode {
     for cause in error.chain() {
         if let Some(e) = cause.downcast_ref::<Error>() {
-            return ExitCode::from(match e.kind() {
-                ErrorKind::BadPackage => 4,
-                ErrorKind::BadArgs => 5,
-                ErrorKind::GuestError => 6,
-                ErrorKind::Trap => 7,
-                ErrorKind::Timeout => 8,
-                ErrorKind::ResourceLimit => 9,
-                ErrorKind::Untrusted => 11,
-                _ => 1,
-            });
+            return ExitCode::from(for_kind(e.kind()));
+        }
+        if let Some(failed) = cause.downcast_ref::<Failed>() {
+            return ExitCode::from(for_kind(failed.kind));
+        }
+        if let Some(shipfn_cluster::Error::Host(e)) = cause.downcast_ref::<shipfn_cluster::Error>() {
+            return ExitCode::from(for_kind(e.kind()));
+        }
+        if let Some(shipfn_cluster::Error::Format(_)) = cause.downcast_ref::<shipfn_cluster::Error>() {
+            return ExitCode::from(4);
         }
         match cause.downcast_ref::<FormatError>() {
             Some(FormatError::BadKey(_)) => return ExitCode::from(2),

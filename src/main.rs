@@ -29,7 +29,10 @@ Quick start:
   shipfn inspect closure.fnpkg
   shipfn keygen -o me && shipfn pack … --sign me && shipfn run f.fnpkg --trust me.pub
   shipfn pack … --thin -o f.fnpkg           # names its module; the receiver needs
-  shipfn module add closure.wasm            #   the module in its store once";
+  shipfn module add closure.wasm            #   the module in its store once
+  shipfn map closure.fnpkg --input xs.jsonl -o ys.jsonl     # every core of this machine
+  shipfn worker --nats nats://host:4222 &                   # on each machine, then:
+  shipfn map closure.fnpkg --input xs.jsonl --nats nats://host:4222";
 
 /// Ship a Rust closure to another machine: pack it with its captured state
 /// into one .fnpkg file, run it anywhere in a WebAssembly sandbox.
@@ -48,6 +51,8 @@ enum Command {
     Verify(cmd::verify::Args),
     Keygen(cmd::keygen::Args),
     Module(cmd::module::Args),
+    Map(cmd::map::Args),
+    Worker(cmd::worker::Args),
     New(cmd::new::Args),
 }
 
@@ -60,6 +65,8 @@ fn main() -> std::process::ExitCode {
         Command::Verify(args) => cmd::verify::main(args),
         Command::Keygen(args) => cmd::keygen::main(args),
         Command::Module(args) => cmd::module::main(args),
+        Command::Map(args) => cmd::map::main(args),
+        Command::Worker(args) => cmd::worker::main(args),
         Command::New(args) => cmd::new::main(args),
     };
     match result {

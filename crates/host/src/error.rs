@@ -163,6 +163,46 @@ pub enum ErrorKind {
     Internal,
 }
 
+impl ErrorKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ErrorKind; 8] = [
+        ErrorKind::BadPackage,
+        ErrorKind::Untrusted,
+        ErrorKind::BadArgs,
+        ErrorKind::GuestError,
+        ErrorKind::Trap,
+        ErrorKind::Timeout,
+        ErrorKind::ResourceLimit,
+        ErrorKind::Internal,
+    ];
+
+    /// The kind's stable name in snake case (`bad_args`, `guest_error`, …),
+    /// as written in JSON results.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::BadPackage => "bad_package",
+            ErrorKind::Untrusted => "untrusted",
+            ErrorKind::BadArgs => "bad_args",
+            ErrorKind::GuestError => "guest_error",
+            ErrorKind::Trap => "trap",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::ResourceLimit => "resource_limit",
+            ErrorKind::Internal => "internal",
+        }
+    }
+
+    /// The kind named `name` (see [`name`](ErrorKind::name)).
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|kind| kind.name() == name)
+    }
+}
+
+impl std::fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl Error {
     /// The class of this error.
     pub fn kind(&self) -> ErrorKind {

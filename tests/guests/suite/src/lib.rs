@@ -96,6 +96,17 @@ fn fib(n: u64) -> u64 {
     if n < 2 { n } else { fib(n - 1) + fib(n - 2) }
 }
 
+/// For `shipfn map`: `x * k`; an error for a negative `x`, a panic for 13.
+#[maker]
+pub fn mapper(k: i64) -> Closure<(i64,), Result<i64, String>> {
+    ship!(move |x: i64| {
+        if x == 13 {
+            panic!("13 is unlucky");
+        }
+        if x < 0 { Err(format!("{x} is negative")) } else { Ok(x * k) }
+    })
+}
+
 /// Recursion inside shipped code.
 #[maker]
 pub fn fib_from(offset: u64) -> Closure<(u64,), u64> {

@@ -1,0 +1,71 @@
+//! Many machines through one NATS JetStream server, with its own primitives:
+//! an Object Store bucket for modules and packages (each shipped once, by
+//! SHA-256), a WorkQueue stream of tasks read by one durable pull consumer
+//! that every worker shares (explicit acks, an ack wait, a delivery limit,
+//! progress acks), and a stream of results that de-duplicates by task.
+
+mod submit;
+mod wire;
+mod worker;
+
+use std::time::Duration;
+
+pub use submit::{JobStats, Nats};
+pub use worker::Worker;
+
+/// How to reach the server and how tasks are cut and delivered. Workers and
+/// submitters of one server should agree on the delivery settings: whoever
+/// creates the task consumer first sets them (a worker updates them).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NatsConfig {
+    /// The server's URL, e.g. `nats://127.0.0.1:4222`.
+    pub url: String,
+    /// Inputs per task message.
+    pub batch: usize,
+    /// Tasks a submitter keeps in flight (submitted, results not yet out).
+    pub ahead: usize,
+    /// How long a worker may hold a task without acking it (progress acks
+    /// keep a long task alive) before it goes to another worker.
+    pub ack_wait: Duration,
+    /// How many times a task is delivered before it is given up, and its
+    /// inputs reported as failed.
+    pub max_deliver: i64,
+}
+
+impl NatsConfig {
+    /// The defaults for the server at `url`.
+    pub fn new(url: impl Into<String>) -> NatsConfig {
+        NatsConfig {
+            url: url.into(),
+            batch: 100,
+            ahead: 64,
+            ack_wait: Duration::from_secs(30),
+            max_deliver: 5,
+        }
+    }
+
+    /// Inputs per task message (at least 1).
+    pub fn batch(mut self, inputs: usize) -> NatsConfig {
+        self.batch = inputs.max(1);
+        self
+    }
+
+    /// Tasks in flight per submitter (at least 1).
+    pub fn ahead(mut self, tasks: usize) -> NatsConfig {
+        self.ahead = tasks.max(1);
+        self
+    }
+
+    /// The ack wait of the task consumer (at least 1 s).
+    pub fn ack_wait(mut self, wait: Duration) -> NatsConfig {
+        self.ack_wait = wait.max(Duration::from_secs(1));
+        self
+    }
+
+    /// The delivery limit of the task consumer (at least 1).
+    pub fn max_deliver(mut self, times: i64) -> NatsConfig {
+        self.max_deliver = times.max(1);
+        self
+    }
+}

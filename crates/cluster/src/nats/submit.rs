@@ -1,0 +1,362 @@
+//! The submitting side: ship the package once, queue the inputs as tasks,
+//! collect the results in input order.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_nats::HeaderMap;
+use async_nats::jetstream::{self, consumer};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use shipfn_host::{ErrorKind, Form, ModuleStore, VerifiedPackage, sha256};
+use tokio::sync::mpsc;
+
+use super::NatsConfig;
+use super::wire::{self, Setup, Side};
+use crate::outcome::parse_line;
+use crate::{Error, Failure, Inputs, Outcome, Outcomes, Pool, Result};
+
+/// How long a submitter keeps retrying a publish (a server restart).
+const PUBLISH_PATIENCE: Duration = Duration::from_secs(120);
+
+/// Submits maps to the workers of a NATS JetStream server.
+///
+/// The package's module is uploaded once to the server's object store (by
+/// SHA-256; a later map of the same module uploads nothing), tasks carry
+/// batches of inputs, and the outcomes come back in input order. A task
+/// whose worker dies is delivered again to another; one that is delivered
+/// [`max_deliver`](NatsConfig::max_deliver) times without a result is
+/// reported as an `internal` failure of each of its inputs.
+pub struct Nats {
+    config: NatsConfig,
+    modules: Option<Arc<dyn ModuleStore>>,
+    stats: Arc<Mutex<JobStats>>,
+}
+
+/// What the last map sent and received.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct JobStats {
+    /// Bytes uploaded to the object store (0 when it had the module and package).
+    pub uploaded_bytes: usize,
+    /// Task messages published.
+    pub tasks: u64,
+    /// Bytes of task messages (inputs).
+    pub task_bytes: usize,
+    /// Tasks given up after their delivery limit.
+    pub given_up: u64,
+}
+
+impl Nats {
+    /// A submitter for the server in `config`.
+    pub fn new(config: NatsConfig) -> Nats {
+        Nats { config, modules: None, stats: Arc::default() }
+    }
+
+    /// Where to find the modules of thin packages that the server does not
+    /// have yet.
+    pub fn module_store(mut self, store: Arc<dyn ModuleStore>) -> Nats {
+        self.modules = Some(store);
+        self
+    }
+
+    /// What the last (or the running) map sent.
+    pub fn stats(&self) -> JobStats {
+        self.stats.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Pool for Nats {
+    fn map(&self, package: Vec<u8>, inputs: Inputs) -> Result<Outcomes> {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        *self.stats.lock().expect("stats lock") = JobStats::default();
+        let job = runtime.block_on(Job::start(&self.config, package, self.modules.as_deref(), self.stats.clone()))?;
+        let (batch_tx, batch_rx) = mpsc::channel::<Vec<String>>(2);
+        let batch = self.config.batch;
+        std::thread::Builder::new().name("shipfn-map-input".into()).spawn(move || {
+            let mut inputs = inputs;
+            loop {
+                let lines: Vec<String> = inputs.by_ref().take(batch).collect();
+                if lines.is_empty() || batch_tx.blocking_send(lines).is_err() {
+                    return;
+                }
+            }
+        })?;
+        let (out_tx, out_rx) = mpsc::channel(4);
+        std::thread::Builder::new()
+            .name("shipfn-map-nats".into())
+            .spawn(move || runtime.block_on(job.run(batch_rx, out_tx)))?;
+        Ok(Box::new(Received { rx: out_rx, current: Vec::new().into_iter() }))
+    }
+}
+
+/// The outcomes as they arrive from the job's thread, batch by batch.
+struct Received {
+    rx: mpsc::Receiver<Vec<Outcome>>,
+    current: std::vec::IntoIter<Outcome>,
+}
+
+impl Iterator for Received {
+    type Item = Outcome;
+
+    fn next(&mut self) -> Option<Outcome> {
+        loop {
+            if let Some(outcome) = self.current.next() {
+                return Some(outcome);
+            }
+            self.current = self.rx.blocking_recv()?.into_iter();
+        }
+    }
+}
+
+/// A task in flight: its size and where it sits in the task stream.
+struct Pending {
+    count: usize,
+    sequence: u64,
+    outcomes: Option<Vec<Outcome>>,
+}
+
+/// One map on the server.
+struct Job {
+    id: String,
+    config: NatsConfig,
+    client: async_nats::Client,
+    js: jetstream::Context,
+    setup: Setup,
+    package_object: String,
+    stats: Arc<Mutex<JobStats>>,
+}
+
+impl Job {
+    /// Connects, and ships the module and package unless the server has them.
+    async fn start(
+        config: &NatsConfig,
+        package: Vec<u8>,
+        modules: Option<&dyn ModuleStore>,
+        stats: Arc<Mutex<JobStats>>,
+    ) -> Result<Job> {
+        let client = wire::connect(config, "shipfn map").await?;
+        let js = jetstream::new(client.clone());
+        let setup = Setup::ensure(&js, config, Side::Submitter).await?;
+        let verified = VerifiedPackage::from_bytes(&package)?;
+        let module_sha = verified.manifest().module_sha256;
+        let module_object = wire::module_object(&module_sha);
+        // The module travels alone, once; the package that travels names it.
+        // A signed full package travels as it is: its signature covers the
+        // bytes of the full form.
+        let (shipped, module) = match (verified.form(), verified.signer()) {
+            (Form::Thin, _) => (package, None),
+            (_, Some(_)) => (package, None),
+            (_, None) => {
+                let full = verified.into_package();
+                (full.encode_as(Form::Thin, None), Some(full.module))
+            }
+        };
+        let mut uploaded = 0;
+        let thin = VerifiedPackage::from_bytes(&shipped)?.form() == Form::Thin;
+        if thin {
+            let module = match module {
+                Some(module) => Some(module),
+                None if setup.bucket.info(&module_object).await.is_ok() => None,
+                None => Some(module_from(modules, &module_sha)?),
+            };
+            if let Some(module) = module {
+                uploaded += wire::put_once(&setup.bucket, &module_object, &module).await?;
+            }
+        }
+        let package_object = wire::package_object(&sha256(&shipped));
+        uploaded += wire::put_once(&setup.bucket, &package_object, &shipped).await?;
+        stats.lock().expect("stats lock").uploaded_bytes = uploaded;
+        let id = nuid::next().to_string();
+        debug_assert!(wire::valid_job(&id));
+        Ok(Job { id, config: config.clone(), client, js, setup, package_object, stats })
+    }
+
+    /// Submits the batches from `inputs` and sends their outcomes to `out`
+    /// in order, keeping at most `ahead` tasks in flight.
+    async fn run(self, mut inputs: mpsc::Receiver<Vec<String>>, out: mpsc::Sender<Vec<Outcome>>) {
+        let result_subject = format!("{}{}", wire::RESULT_PREFIX, self.id);
+        let mut pending: BTreeMap<u64, Pending> = BTreeMap::new();
+        let mut by_sequence: HashMap<u64, u64> = HashMap::new();
+        let (mut submitted, mut emitted, mut inputs_done) = (0u64, 0u64, false);
+        let fatal = match self.listen(&result_subject).await {
+            Err(e) => Some(e),
+            Ok((mut results, mut advisories)) => loop {
+                // Hand over what is complete, in order.
+                while let Some(outcomes) = pending.get_mut(&emitted).and_then(|p| p.outcomes.take()) {
+                    pending.remove(&emitted);
+                    if out.send(outcomes).await.is_err() {
+                        self.clean_up(&result_subject).await;
+                        return;
+                    }
+                    emitted += 1;
+                }
+                if inputs_done && emitted == submitted {
+                    break None;
+                }
+                let room = !inputs_done && submitted < emitted + self.config.ahead as u64;
+                tokio::select! {
+                    batch = inputs.recv(), if room => match batch {
+                        None => inputs_done = true,
+                        Some(lines) => match self.submit(submitted, &lines).await {
+                            Ok(sequence) => {
+                                by_sequence.insert(sequence, submitted);
+                                pending.insert(submitted, Pending { count: lines.len(), sequence, outcomes: None });
+                                submitted += 1;
+                            }
+                            Err(e) => {
+                                // Not submitted: it fails with the rest.
+                                pending.insert(submitted, Pending { count: lines.len(), sequence: 0, outcomes: None });
+                                break Some(e);
+                            }
+                        },
+                    },
+                    message = results.next() => match message {
+                        Some(Ok(message)) => accept_result(&mut pending, &message),
+                        Some(Err(_)) => {} // the ordered consumer recreates itself
+                        None => break Some(Error::nats("reading results", "the result stream ended")),
+                    },
+                    advisory = advisories.next() => {
+                        let Some(advisory) = advisory else {
+                            break Some(Error::nats("watching deliveries", "the subscription ended"));
+                        };
+                        self.give_up(&mut pending, &by_sequence, &advisory.payload).await;
+                    }
+                }
+            },
+        };
+        if let Some(error) = fatal {
+            // Every input still gets its line: the failure that stopped the map.
+            let failure = Failure::new(ErrorKind::Internal, format!("not run: {error}"));
+            let fail = |count: usize| vec![Err(failure.clone()); count];
+            let mut unfinished: Vec<Vec<Outcome>> = Vec::new();
+            for (_, p) in std::mem::take(&mut pending).into_iter().filter(|(batch, _)| *batch >= emitted) {
+                unfinished.push(p.outcomes.unwrap_or_else(|| fail(p.count)));
+            }
+            for outcomes in unfinished {
+                if out.send(outcomes).await.is_err() {
+                    break;
+                }
+            }
+            while let Some(lines) = inputs.recv().await {
+                if out.send(fail(lines.len())).await.is_err() {
+                    break;
+                }
+            }
+        }
+        self.clean_up(&result_subject).await;
+    }
+
+    /// The job's results, and the advisories of tasks given up.
+    async fn listen(
+        &self,
+        result_subject: &str,
+    ) -> Result<(consumer::pull::Ordered, async_nats::Subscriber)> {
+        let advisories = self
+            .client
+            .subscribe(format!("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.{}", wire::TASKS, wire::WORKERS))
+            .await
+            .map_err(|e| Error::nats("watching deliveries", e))?;
+        let results = self
+            .setup
+            .results
+            .create_consumer(consumer::pull::OrderedConfig {
+                filter_subject: result_subject.to_owned(),
+                deliver_policy: consumer::DeliverPolicy::All,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::nats("reading results", e))?
+            .messages()
+            .await
+            .map_err(|e| Error::nats("reading results", e))?;
+        Ok((results, advisories))
+    }
+
+    /// Publishes task `batch`; its sequence in the task stream. A retried
+    /// publish that had landed is dropped by the server as a duplicate.
+    async fn submit(&self, batch: u64, lines: &[String]) -> Result<u64> {
+        let mut headers = HeaderMap::new();
+        headers.insert("Nats-Msg-Id", format!("{}.{batch}", self.id).as_str());
+        headers.insert(wire::PACKAGE, self.package_object.as_str());
+        headers.insert(wire::BATCH, batch.to_string().as_str());
+        headers.insert(wire::COUNT, lines.len().to_string().as_str());
+        let payload = Bytes::from(lines.join("\n"));
+        let subject = format!("{}{}", wire::TASK_PREFIX, self.id);
+        let ack = wire::retry(PUBLISH_PATIENCE, || async {
+            self.js.publish_with_headers(subject.clone(), headers.clone(), payload.clone()).await?.await
+        })
+        .await
+        .map_err(|e| Error::nats("publishing a task", e))?;
+        if let Ok(mut stats) = self.stats.lock() {
+            stats.tasks += 1;
+            stats.task_bytes += payload.len();
+        }
+        Ok(ack.sequence)
+    }
+
+    /// A task went past its delivery limit: its inputs fail, and it leaves
+    /// the queue.
+    async fn give_up(&self, pending: &mut BTreeMap<u64, Pending>, by_sequence: &HashMap<u64, u64>, advisory: &[u8]) {
+        let Ok(advisory) = serde_json::from_slice::<serde_json::Value>(advisory) else { return };
+        let Some(sequence) = advisory["stream_seq"].as_u64() else { return };
+        let Some(batch) = by_sequence.get(&sequence) else { return };
+        let Some(task) = pending.get_mut(batch).filter(|p| p.outcomes.is_none()) else { return };
+        let message = format!(
+            "the task holding this input was delivered {} times without a result (its workers died or stalled)",
+            self.config.max_deliver
+        );
+        task.outcomes = Some(vec![Err(Failure::new(ErrorKind::Internal, message)); task.count]);
+        let _ = self.setup.tasks.delete_message(task.sequence).await;
+        if let Ok(mut stats) = self.stats.lock() {
+            stats.given_up += 1;
+        }
+    }
+
+    /// Removes what is left of the job from the server: unrun tasks (after
+    /// a stop) and the collected results.
+    async fn clean_up(&self, result_subject: &str) {
+        let task_subject = format!("{}{}", wire::TASK_PREFIX, self.id);
+        let _ = self.setup.tasks.purge().filter(task_subject).await;
+        let _ = self.setup.results.purge().filter(result_subject).await;
+    }
+}
+
+/// Records a result message's outcomes, unless its task already has them
+/// (a task run twice after a redelivery is reported once).
+fn accept_result(pending: &mut BTreeMap<u64, Pending>, message: &jetstream::Message) {
+    let Some(batch) = header_u64(message.headers.as_ref(), wire::BATCH) else { return };
+    let Some(task) = pending.get_mut(&batch).filter(|p| p.outcomes.is_none()) else { return };
+    let text = String::from_utf8_lossy(&message.payload);
+    let outcomes: Vec<Outcome> = text
+        .split('\n')
+        .map(|line| {
+            parse_line(line)
+                .unwrap_or_else(|why| Err(Failure::new(ErrorKind::Internal, format!("a malformed result: {why}"))))
+        })
+        .collect();
+    task.outcomes = Some(if outcomes.len() == task.count {
+        outcomes
+    } else {
+        let why = format!("a result of {} outcomes for a task of {} inputs", outcomes.len(), task.count);
+        vec![Err(Failure::new(ErrorKind::Internal, why)); task.count]
+    });
+}
+
+/// A numeric header.
+pub(super) fn header_u64(headers: Option<&HeaderMap>, name: &str) -> Option<u64> {
+    headers?.get(name)?.as_str().parse().ok()
+}
+
+/// A thin package's module from the local store, for a server that lacks it.
+fn module_from(modules: Option<&dyn ModuleStore>, sha: &shipfn_host::Hash) -> Result<Vec<u8>> {
+    let missing = |damaged| shipfn_host::Error::ModuleMissing { sha256: hex::encode(sha), damaged };
+    let store = modules.ok_or_else(|| missing(false))?;
+    let wasm = store.get(sha)?;
+    let wasm = wasm.ok_or_else(|| missing(false))?;
+    if sha256(&wasm) != *sha {
+        return Err(missing(true).into());
+    }
+    Ok(wasm)
+}

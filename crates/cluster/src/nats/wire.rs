@@ -1,0 +1,190 @@
+//! The names, streams and messages that submitters and workers share.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, object_store, stream};
+use tokio::io::AsyncReadExt;
+
+use super::NatsConfig;
+use crate::{Error, Result};
+
+/// The stream of tasks: one message per batch of inputs, removed once a
+/// worker acks it.
+pub const TASKS: &str = "SHIPFN_TASKS";
+/// Tasks of job J are published to `shipfn.tasks.J`.
+pub const TASK_PREFIX: &str = "shipfn.tasks.";
+/// The stream of results: one message per task, de-duplicated by task id.
+pub const RESULTS: &str = "SHIPFN_RESULTS";
+/// Results of job J are published to `shipfn.results.J`.
+pub const RESULT_PREFIX: &str = "shipfn.results.";
+/// The durable consumer of the tasks that every worker pulls from.
+pub const WORKERS: &str = "shipfn-workers";
+/// The Object Store bucket of modules (`module-<sha256>`) and packages
+/// (`package-<sha256>`).
+pub const BUCKET: &str = "shipfn";
+
+/// Header: the object name of the task's package.
+pub const PACKAGE: &str = "Shipfn-Package";
+/// Header: the task's number within its job.
+pub const BATCH: &str = "Shipfn-Batch";
+/// Header: how many inputs (or outcomes) the message holds.
+pub const COUNT: &str = "Shipfn-Count";
+
+/// How long the servers remember message ids to drop duplicates: longer
+/// than a submitter retries a publish, and than a worker takes to publish
+/// the result of a task.
+const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
+/// How long results nobody collected (a submitter that died) are kept.
+const RESULTS_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The largest package or module a worker reads from the bucket.
+pub const MAX_OBJECT: usize = 256 << 20;
+
+/// A job's id, as it appears in subjects: letters and digits only.
+pub fn valid_job(job: &str) -> bool {
+    !job.is_empty() && job.len() <= 64 && job.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The object name of a module.
+pub fn module_object(sha256: &[u8]) -> String {
+    format!("module-{}", hex::encode(sha256))
+}
+
+/// The object name of a package.
+pub fn package_object(sha256: &[u8]) -> String {
+    format!("package-{}", hex::encode(sha256))
+}
+
+/// The streams, the task consumer and the bucket, created if missing.
+pub struct Setup {
+    pub tasks: stream::Stream,
+    pub results: stream::Stream,
+    pub consumer: consumer::PullConsumer,
+    pub bucket: object_store::ObjectStore,
+}
+
+/// Which side sets up: a worker updates the task consumer's delivery
+/// settings to its own; a submitter takes them as they are.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Worker,
+    Submitter,
+}
+
+/// Connects to the server in `config`.
+pub async fn connect(config: &NatsConfig, name: &str) -> Result<async_nats::Client> {
+    async_nats::ConnectOptions::new()
+        .name(name)
+        .connection_timeout(Duration::from_secs(5))
+        .connect(config.url.as_str())
+        .await
+        .map_err(|e| Error::nats("connecting", format!("{}: {e}", config.url)))
+}
+
+impl Setup {
+    pub async fn ensure(js: &jetstream::Context, config: &NatsConfig, side: Side) -> Result<Setup> {
+        let tasks = js
+            .get_or_create_stream(stream::Config {
+                name: TASKS.into(),
+                subjects: vec![format!("{TASK_PREFIX}>")],
+                retention: stream::RetentionPolicy::WorkQueue,
+                storage: stream::StorageType::File,
+                duplicate_window: DUPLICATE_WINDOW,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::nats("creating the task stream", e))?;
+        let results = js
+            .get_or_create_stream(stream::Config {
+                name: RESULTS.into(),
+                subjects: vec![format!("{RESULT_PREFIX}>")],
+                storage: stream::StorageType::File,
+                duplicate_window: DUPLICATE_WINDOW,
+                max_age: RESULTS_MAX_AGE,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::nats("creating the result stream", e))?;
+        let consumer_config = consumer::pull::Config {
+            durable_name: Some(WORKERS.into()),
+            description: Some("shipfn workers".into()),
+            ack_policy: consumer::AckPolicy::Explicit,
+            ack_wait: config.ack_wait,
+            max_deliver: config.max_deliver,
+            filter_subject: format!("{TASK_PREFIX}>"),
+            ..Default::default()
+        };
+        let consumer = match side {
+            Side::Worker => tasks.create_consumer(consumer_config).await,
+            Side::Submitter => tasks.get_or_create_consumer(WORKERS, consumer_config).await,
+        }
+        .map_err(|e| Error::nats("creating the task consumer", e))?;
+        let bucket = match js.get_object_store(BUCKET).await {
+            Ok(bucket) => bucket,
+            Err(_) => js
+                .create_object_store(object_store::Config {
+                    bucket: BUCKET.into(),
+                    description: Some("shipfn modules and packages, by SHA-256".into()),
+                    storage: stream::StorageType::File,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| Error::nats("creating the object store bucket", e))?,
+        };
+        Ok(Setup { tasks, results, consumer, bucket })
+    }
+}
+
+/// Puts `bytes` under `name` unless the bucket has it; how many bytes were sent.
+pub async fn put_once(bucket: &object_store::ObjectStore, name: &str, bytes: &[u8]) -> Result<usize> {
+    if bucket.info(name).await.is_ok() {
+        return Ok(0);
+    }
+    let mut reader = bytes;
+    bucket.put(name, &mut reader).await.map_err(|e| Error::nats("uploading to the object store", e))?;
+    Ok(bytes.len())
+}
+
+/// The object `name`, if it is at most `max` bytes. `Ok(None)` if the
+/// bucket does not have it.
+pub async fn get_object(
+    bucket: &object_store::ObjectStore,
+    name: &str,
+    max: usize,
+) -> std::result::Result<Option<Vec<u8>>, String> {
+    let mut object = match bucket.get(name).await {
+        Ok(object) => object,
+        Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    if object.info().size > max {
+        return Err(format!("{name} is {} bytes, over the limit of {max}", object.info().size));
+    }
+    let mut bytes = Vec::with_capacity(object.info().size);
+    (&mut object).take(max as u64 + 1).read_to_end(&mut bytes).await.map_err(|e| e.to_string())?;
+    if bytes.len() > max {
+        return Err(format!("{name} is over the limit of {max} bytes"));
+    }
+    Ok(Some(bytes))
+}
+
+/// Awaits `attempt` until it succeeds or `patience` has passed, backing off
+/// between tries: for publishes and acks across a server restart.
+pub async fn retry<T, E: std::fmt::Display, F, Fut>(patience: Duration, mut attempt: F) -> std::result::Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, E>>,
+{
+    let start = tokio::time::Instant::now();
+    let mut pause = Duration::from_millis(50);
+    loop {
+        match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(e) if start.elapsed() >= patience => return Err(e.to_string()),
+            Err(_) => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}

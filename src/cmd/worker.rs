@@ -1,0 +1,65 @@
+//! `shipfn worker`: run the tasks of a NATS JetStream server's queue.
+
+use std::time::Duration;
+
+use shipfn_cluster::{NatsConfig, Worker};
+
+use super::{HostArgs, TrustArgs, parse_duration};
+
+/// Join a pool of workers: take tasks that `shipfn map --nats` submitted to
+/// a NATS JetStream server, run them in this machine's sandbox under this
+/// worker's own limits and trusted keys, and send the results back. Runs
+/// until interrupted (Ctrl-C or SIGTERM), then finishes the tasks it holds.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The NATS server, e.g. nats://127.0.0.1:4222 (JetStream enabled).
+    #[arg(long, value_name = "URL")]
+    nats: String,
+    /// Tasks at a time [default: the number of cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// How long a task may go without an ack before it is given to another
+    /// worker (a running task sends progress acks, so this bounds how long a
+    /// dead worker's tasks wait, not how long a task may run).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    ack_wait: Duration,
+    /// How many times a task is delivered before its inputs are reported
+    /// as failed.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..=1000))]
+    max_deliver: i64,
+    #[command(flatten)]
+    trust: TrustArgs,
+    #[command(flatten)]
+    host: HostArgs,
+}
+
+pub fn main(args: Args) -> anyhow::Result<()> {
+    let keys = args.trust.keys()?;
+    let host = args.host.pooled_host()?;
+    let config = NatsConfig::new(args.nats.clone()).ack_wait(args.ack_wait).max_deliver(args.max_deliver);
+    let mut worker = Worker::new(host, config).trust(keys);
+    if let Some(jobs) = args.jobs {
+        worker = worker.jobs(usize::from(jobs));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    crate::out::note(&format!("worker: taking tasks from {}; stop with Ctrl-C", args.nats));
+    runtime.block_on(worker.run(stop_signal()))?;
+    crate::out::note("worker: stopped");
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
