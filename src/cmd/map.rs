@@ -108,7 +108,9 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     };
     match &args.output {
         Some(path) => write_atomically(path, 0o644, |file| write(&mut std::io::BufWriter::new(file)))?,
-        None => write(&mut std::io::BufWriter::new(std::io::stdout().lock())).context("cannot write to standard output")?,
+        None => {
+            write(&mut std::io::BufWriter::new(std::io::stdout().lock())).context("cannot write to standard output")?
+        }
     }
     progress.finish();
     if let Some(error) = read_error.lock().ok().and_then(|mut e| e.take()) {
@@ -130,7 +132,10 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         None => Ok(()),
         Some((index, kind, message)) => Err(Failed {
             kind,
-            message: format!("{} of {} inputs failed; the first, input {index}: {kind}: {message}", tally.failed, tally.inputs),
+            message: format!(
+                "{} of {} inputs failed; the first, input {index}: {kind}: {message}",
+                tally.failed, tally.inputs
+            ),
         }
         .into()),
     }
@@ -157,10 +162,14 @@ impl Place {
             Place::Nats(nats, url) => {
                 let stats = nats.stats();
                 format!(
-                    "via {url}; uploaded {} to the object store, {} tasks of {} inputs{}",
+                    "via {url}; uploaded {} to the object store, {} tasks of {} inputs{}{}",
                     human_size(stats.uploaded_bytes),
                     stats.tasks,
                     human_size(stats.task_bytes),
+                    match stats.redelivered {
+                        0 => String::new(),
+                        n => format!(", {n} run again after their first worker was lost"),
+                    },
                     match stats.given_up {
                         0 => String::new(),
                         n => format!(", {n} given up after their delivery limit"),
@@ -200,9 +209,10 @@ impl Progress {
             return Progress(None);
         }
         let (bar, template) = match total {
-            Some(total) => {
-                (indicatif::ProgressBar::new(total), "{bar:30} {human_pos}/{human_len} inputs · {per_sec} · ETA {eta} {msg}")
-            }
+            Some(total) => (
+                indicatif::ProgressBar::new(total),
+                "{bar:30} {human_pos}/{human_len} inputs · {per_sec} · ETA {eta} {msg}",
+            ),
             None => (indicatif::ProgressBar::new_spinner(), "{spinner} {human_pos} inputs · {per_sec} {msg}"),
         };
         if let Ok(style) = indicatif::ProgressStyle::with_template(template) {

@@ -9,6 +9,8 @@ mod golden;
 mod harness;
 mod hostile;
 mod macros;
+mod map;
+mod nats;
 mod seed;
 mod signing;
 mod thin;

@@ -99,10 +99,9 @@ mod tests {
 
     #[test]
     fn lines_round_trip() {
-        for outcome in [
-            Ok("[1,\"a\"]".to_owned()),
-            Err(Failure::new(ErrorKind::Trap, "the guest panicked: \"x\"\nat line 3")),
-        ] {
+        for outcome in
+            [Ok("[1,\"a\"]".to_owned()), Err(Failure::new(ErrorKind::Trap, "the guest panicked: \"x\"\nat line 3"))]
+        {
             assert_eq!(parse_line(&line(&outcome)).unwrap(), outcome);
             assert!(!line(&outcome).contains('\n'));
         }

@@ -36,13 +36,7 @@ pub struct NatsConfig {
 impl NatsConfig {
     /// The defaults for the server at `url`.
     pub fn new(url: impl Into<String>) -> NatsConfig {
-        NatsConfig {
-            url: url.into(),
-            batch: 100,
-            ahead: 64,
-            ack_wait: Duration::from_secs(30),
-            max_deliver: 5,
-        }
+        NatsConfig { url: url.into(), batch: 100, ahead: 64, ack_wait: Duration::from_secs(30), max_deliver: 5 }
     }
 
     /// Inputs per task message (at least 1).

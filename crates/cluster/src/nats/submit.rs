@@ -46,6 +46,9 @@ pub struct JobStats {
     pub task_bytes: usize,
     /// Tasks given up after their delivery limit.
     pub given_up: u64,
+    /// Tasks whose result came from a second or later delivery: their first
+    /// worker died, stalled, or lost the server before it acked.
+    pub redelivered: u64,
 }
 
 impl Nats {
@@ -213,7 +216,14 @@ impl Job {
                         },
                     },
                     message = results.next() => match message {
-                        Some(Ok(message)) => accept_result(&mut pending, &message),
+                        Some(Ok(message)) => {
+                            if accept_result(&mut pending, &message)
+                                && header_u64(message.headers.as_ref(), wire::DELIVERY).is_some_and(|n| n > 1)
+                                && let Ok(mut stats) = self.stats.lock()
+                            {
+                                stats.redelivered += 1;
+                            }
+                        }
                         Some(Err(_)) => {} // the ordered consumer recreates itself
                         None => break Some(Error::nats("reading results", "the result stream ended")),
                     },
@@ -249,10 +259,7 @@ impl Job {
     }
 
     /// The job's results, and the advisories of tasks given up.
-    async fn listen(
-        &self,
-        result_subject: &str,
-    ) -> Result<(consumer::pull::Ordered, async_nats::Subscriber)> {
+    async fn listen(&self, result_subject: &str) -> Result<(consumer::pull::Ordered, async_nats::Subscriber)> {
         let advisories = self
             .client
             .subscribe(format!("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.{}", wire::TASKS, wire::WORKERS))
@@ -324,10 +331,10 @@ impl Job {
 }
 
 /// Records a result message's outcomes, unless its task already has them
-/// (a task run twice after a redelivery is reported once).
-fn accept_result(pending: &mut BTreeMap<u64, Pending>, message: &jetstream::Message) {
-    let Some(batch) = header_u64(message.headers.as_ref(), wire::BATCH) else { return };
-    let Some(task) = pending.get_mut(&batch).filter(|p| p.outcomes.is_none()) else { return };
+/// (a task run twice after a redelivery is reported once); whether it did.
+fn accept_result(pending: &mut BTreeMap<u64, Pending>, message: &jetstream::Message) -> bool {
+    let Some(batch) = header_u64(message.headers.as_ref(), wire::BATCH) else { return false };
+    let Some(task) = pending.get_mut(&batch).filter(|p| p.outcomes.is_none()) else { return false };
     let text = String::from_utf8_lossy(&message.payload);
     let outcomes: Vec<Outcome> = text
         .split('\n')
@@ -342,6 +349,7 @@ fn accept_result(pending: &mut BTreeMap<u64, Pending>, message: &jetstream::Mess
         let why = format!("a result of {} outcomes for a task of {} inputs", outcomes.len(), task.count);
         vec![Err(Failure::new(ErrorKind::Internal, why)); task.count]
     });
+    true
 }
 
 /// A numeric header.

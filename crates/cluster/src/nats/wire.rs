@@ -29,6 +29,8 @@ pub const PACKAGE: &str = "Shipfn-Package";
 pub const BATCH: &str = "Shipfn-Batch";
 /// Header: how many inputs (or outcomes) the message holds.
 pub const COUNT: &str = "Shipfn-Count";
+/// Header of a result: which delivery of its task it answers (1 for the first).
+pub const DELIVERY: &str = "Shipfn-Delivery";
 
 /// How long the servers remember message ids to drop duplicates: longer
 /// than a submitter retries a publish, and than a worker takes to publish
@@ -170,7 +172,10 @@ pub async fn get_object(
 
 /// Awaits `attempt` until it succeeds or `patience` has passed, backing off
 /// between tries: for publishes and acks across a server restart.
-pub async fn retry<T, E: std::fmt::Display, F, Fut>(patience: Duration, mut attempt: F) -> std::result::Result<T, String>
+pub async fn retry<T, E: std::fmt::Display, F, Fut>(
+    patience: Duration,
+    mut attempt: F,
+) -> std::result::Result<T, String>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = std::result::Result<T, E>>,

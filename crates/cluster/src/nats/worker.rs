@@ -124,8 +124,7 @@ impl Shared {
             let _ = message.ack_with(AckKind::Term).await;
             return;
         };
-        let lines: Vec<String> =
-            String::from_utf8_lossy(&message.payload).split('\n').map(str::to_owned).collect();
+        let lines: Vec<String> = String::from_utf8_lossy(&message.payload).split('\n').map(str::to_owned).collect();
         let work = async {
             let package = message.headers.as_ref().and_then(|h| h.get(wire::PACKAGE)).map(|v| v.as_str().to_owned());
             let function = match package {
@@ -157,6 +156,9 @@ impl Shared {
         headers.insert("Nats-Msg-Id", format!("{job}.{batch}").as_str());
         headers.insert(wire::BATCH, batch.to_string().as_str());
         headers.insert(wire::COUNT, body.len().to_string().as_str());
+        if let Ok(info) = message.info() {
+            headers.insert(wire::DELIVERY, info.delivered.to_string().as_str());
+        }
         let payload = Bytes::from(body.join("\n"));
         let subject = format!("{}{job}", wire::RESULT_PREFIX);
         let published = wire::retry(self.ack_wait, || async {

@@ -1,0 +1,365 @@
+//! `shipfn map`: on this machine's cores, and through a real NATS JetStream
+//! server with real `shipfn worker` processes (killed, restarted).
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::harness::{fails, pack_suite, shipfn, shipfn_in};
+use crate::nats::{NatsServer, WorkerProcess};
+
+/// The suite's `mapper(3)`: `x * 3`, an error below 0, a panic at 13.
+fn mapper_inputs(n: usize) -> (String, Vec<String>) {
+    let mut input = String::new();
+    let mut expected = Vec::new();
+    for i in 0..n {
+        let (line, out) = match i {
+            13 => ("[13]".to_owned(), r#"{"error":{"kind":"trap","message":"#.to_owned()),
+            100 => ("oops".to_owned(), r#"{"error":{"kind":"bad_args","message":"the input is not JSON"#.to_owned()),
+            200 => (
+                r#"["a"]"#.to_owned(),
+                r#"{"error":{"kind":"bad_args","message":"argument 1 `x` expects i64"#.to_owned(),
+            ),
+            300 => (
+                "[-5]".to_owned(),
+                r#"{"error":{"kind":"guest_error","message":"the function returned an error: -5 is negative"}}"#
+                    .to_owned(),
+            ),
+            i => (format!("[{i}]"), format!("{{\"ok\":{}}}", i * 3)),
+        };
+        input.push_str(&line);
+        input.push('\n');
+        expected.push(out);
+    }
+    (input, expected)
+}
+
+/// Each output line is its expected line, or starts with it for errors.
+#[track_caller]
+fn assert_outputs(stdout: &str, expected: &[String]) {
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), expected.len(), "one output line per input");
+    for (i, (line, want)) in lines.iter().zip(expected).enumerate() {
+        assert!(line.starts_with(want.as_str()), "input {i}: got {line}, want {want}…");
+    }
+}
+
+/// Runs `shipfn ARGS` in `dir`, feeding `stdin`; fails the test after `limit`.
+fn run_bounded(dir: &Path, args: &[&str], stdin: &str, limit: Duration) -> Output {
+    let mut child = shipfn()
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("shipfn starts");
+    let mut stdin_pipe = child.stdin.take().expect("stdin");
+    let input = stdin.to_owned();
+    let feeder = std::thread::spawn(move || {
+        let _ = stdin_pipe.write_all(input.as_bytes());
+    });
+    let mut out = child.stdout.take().expect("stdout");
+    let mut err = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = out.read_to_end(&mut text);
+        text
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = err.read_to_end(&mut text);
+        text
+    });
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("shipfn {args:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    feeder.join().expect("feeder");
+    Output { status, stdout: reader.join().expect("stdout"), stderr: err_reader.join().expect("stderr") }
+}
+
+#[test]
+fn local_map_of_10000_inputs_is_in_order_and_bad_lines_are_error_lines() {
+    let packed = pack_suite("mapper", &["3"]);
+    let (input, expected) = mapper_inputs(10_000);
+    let file = packed.file.to_str().unwrap();
+    let out = run_bounded(packed.dir.path(), &["map", file, "--input", "-"], &input, Duration::from_secs(120));
+    // Exit code of the first failure (input 13 panics: a trap), after every line.
+    let stderr = fails(&out, 7, "4 of 10000 inputs failed; the first, input 14: trap: the guest panicked");
+    assert!(stderr.contains("map: 10000 inputs, 9996 ok, 4 failed"), "{stderr}");
+    assert_outputs(&String::from_utf8_lossy(&out.stdout), &expected);
+
+    // -o writes the same lines to a file; --jobs 1 gives the same order.
+    std::fs::write(packed.dir.path().join("in.jsonl"), &input).unwrap();
+    let out =
+        shipfn_in(packed.dir.path(), &["map", file, "--input", "in.jsonl", "-o", "out.jsonl", "--jobs", "1", "-q"]);
+    fails(&out, 7, "the first, input 14: trap: the guest panicked");
+    assert!(out.stdout.is_empty());
+    assert_outputs(&std::fs::read_to_string(packed.dir.path().join("out.jsonl")).unwrap(), &expected);
+
+    // --fail-fast stops at the first failure, which is the last line.
+    let out =
+        run_bounded(packed.dir.path(), &["map", file, "--input", "-", "--fail-fast"], &input, Duration::from_secs(60));
+    fails(&out, 7, "input 14: trap: the guest panicked");
+    assert_outputs(&String::from_utf8_lossy(&out.stdout), &expected[..14]);
+}
+
+#[test]
+fn local_map_success_and_usage_errors() {
+    let packed = pack_suite("mapper", &["2"]);
+    let file = packed.file.to_str().unwrap();
+    let out =
+        run_bounded(packed.dir.path(), &["map", file, "--input", "-"], "[1]\n[2]\r\n[3]", Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "{\"ok\":2}\n{\"ok\":4}\n{\"ok\":6}\n");
+    // No inputs, no outputs, success.
+    let out = run_bounded(packed.dir.path(), &["map", file, "--input", "-"], "", Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty());
+    fails(&shipfn_in(packed.dir.path(), &["map", file, "--input", "missing.jsonl"]), 3, "cannot read missing.jsonl");
+    fails(&shipfn_in(packed.dir.path(), &["map", file]), 2, "--input");
+    fails(&shipfn_in(packed.dir.path(), &["map", file, "--input", "-", "--jobs", "0"]), 2, "--jobs");
+}
+
+#[test]
+fn local_map_streams_with_bounded_memory() {
+    // 150 000 inputs of 1 KiB each (150 MiB in, as much out) through a pipe:
+    // a map that held its inputs or outputs would pass 150 MiB of RSS.
+    let packed = pack_suite("greeter", &["\"hi\""]);
+    let mut child = shipfn()
+        .current_dir(packed.dir.path())
+        .args(["map", packed.file.to_str().unwrap(), "--input", "-", "-q"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("shipfn starts");
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let feeder = std::thread::spawn(move || {
+        let line = format!("[\"{}\"]\n", "x".repeat(1024));
+        for _ in 0..150_000 {
+            if stdin.write_all(line.as_bytes()).is_err() {
+                return;
+            }
+        }
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let counter = std::thread::spawn(move || {
+        let (mut lines, mut buffer) = (0usize, vec![0u8; 1 << 16]);
+        while let Ok(n) = stdout.read(&mut buffer) {
+            if n == 0 {
+                break;
+            }
+            lines += buffer[..n].iter().filter(|&&b| b == b'\n').count();
+        }
+        lines
+    });
+    let (mut peak_kib, deadline) = (0u64, Instant::now() + Duration::from_secs(300));
+    while child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "the map did not finish in time");
+        if let Some(hwm) = vm_hwm_kib(pid) {
+            peak_kib = peak_kib.max(hwm);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    feeder.join().unwrap();
+    assert_eq!(counter.join().unwrap(), 150_000);
+    assert!(peak_kib > 0, "could not read the map's memory use");
+    assert!(peak_kib < 120 * 1024, "peak RSS {peak_kib} KiB for a streamed map");
+}
+
+/// The process's peak resident set (Linux).
+fn vm_hwm_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn nats_map_of_10000_inputs_with_two_workers_is_exactly_once_and_in_order() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let _workers = [WorkerProcess::start(&url, &[]), WorkerProcess::start(&url, &[])];
+    let packed = pack_suite("mapper", &["3"]);
+    let (input, expected) = mapper_inputs(10_000);
+    let file = packed.file.to_str().unwrap();
+    let args = ["map", file, "--input", "-", "--nats", &url];
+    let out = run_bounded(packed.dir.path(), &args, &input, Duration::from_secs(180));
+    let stderr = fails(&out, 7, "4 of 10000 inputs failed; the first, input 14: trap: the guest panicked");
+    assert!(stderr.contains("100 tasks"), "{stderr}");
+    assert_outputs(&String::from_utf8_lossy(&out.stdout), &expected);
+
+    // The module and package travel once: a second map uploads nothing.
+    let out = run_bounded(packed.dir.path(), &args, &input, Duration::from_secs(180));
+    let stderr = fails(&out, 7, "the first, input 14: trap: the guest panicked");
+    assert!(stderr.contains("uploaded 0 B to the object store"), "{stderr}");
+    assert_outputs(&String::from_utf8_lossy(&out.stdout), &expected);
+}
+
+/// `fib(n)` inputs, milliseconds each: a map of a thousand lasts seconds.
+fn fib_inputs(n: usize) -> (String, Vec<String>) {
+    fn fib(n: u64) -> u64 {
+        let (mut a, mut b) = (0u64, 1u64);
+        for _ in 0..n {
+            (a, b) = (b, a + b);
+        }
+        a
+    }
+    let mut input = String::new();
+    let mut expected = Vec::new();
+    for i in 0..n {
+        let k = 24 + (i % 3) as u64;
+        input.push_str(&format!("[{k}]\n"));
+        expected.push(format!("{{\"ok\":{}}}", fib(k)));
+    }
+    (input, expected)
+}
+
+/// `shipfn map` in the background, its output lines counted as they come,
+/// so that a test can interfere in the middle of the batch.
+struct Background {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stdout: std::thread::JoinHandle<Vec<u8>>,
+    feeder: std::thread::JoinHandle<()>,
+}
+
+impl Background {
+    fn start(dir: &Path, args: &[&str], input: String) -> Background {
+        let mut child = shipfn()
+            .current_dir(dir)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("shipfn starts");
+        let mut stdin = child.stdin.take().unwrap();
+        let feeder = std::thread::spawn(move || {
+            let _ = stdin.write_all(input.as_bytes());
+        });
+        let lines = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (mut out, counted) = (child.stdout.take().unwrap(), lines.clone());
+        let stdout = std::thread::spawn(move || {
+            let (mut all, mut buffer) = (Vec::new(), [0u8; 4096]);
+            while let Ok(n) = out.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                let new = buffer[..n].iter().filter(|&&b| b == b'\n').count();
+                counted.fetch_add(new, std::sync::atomic::Ordering::SeqCst);
+                all.extend_from_slice(&buffer[..n]);
+            }
+            all
+        });
+        Background { child, lines, stdout, feeder }
+    }
+
+    /// Waits until `n` lines are out (the map is under way), within `limit`.
+    fn wait_for_lines(&self, n: usize, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while self.lines.load(std::sync::atomic::Ordering::SeqCst) < n {
+            assert!(Instant::now() < deadline, "the map wrote fewer than {n} lines in {limit:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn lines_so_far(&self) -> usize {
+        self.lines.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn finish(mut self, limit: Duration) -> Output {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+                panic!("shipfn map did not finish within {limit:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = Vec::new();
+        let _ = self.child.stderr.take().expect("stderr").read_to_end(&mut stderr);
+        self.feeder.join().unwrap();
+        Output { status, stdout: self.stdout.join().unwrap(), stderr }
+    }
+}
+
+#[test]
+fn nats_map_survives_a_worker_killed_mid_batch() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let mut doomed = WorkerProcess::start(&url, &[]);
+    let _survivor = WorkerProcess::start(&url, &[]);
+    let packed = pack_suite("fib_from", &["0"]);
+    let (input, expected) = fib_inputs(1000);
+    let file = packed.file.to_str().unwrap();
+    let map =
+        Background::start(packed.dir.path(), &["map", file, "--input", "-", "--nats", &url, "--batch", "10"], input);
+    // Both workers hold tasks from the start until the queue runs dry.
+    map.wait_for_lines(50, Duration::from_secs(120));
+    doomed.kill();
+    assert!(map.lines_so_far() < 1000, "the map ended before the worker was killed");
+    let out = map.finish(Duration::from_secs(240));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("run again after their first worker was lost"), "no task was redelivered: {stderr}");
+    assert_outputs(&String::from_utf8_lossy(&out.stdout), &expected);
+}
+
+#[test]
+fn nats_map_survives_a_server_restart_mid_batch() {
+    let mut server = NatsServer::start();
+    let url = server.url();
+    let _workers = [WorkerProcess::start(&url, &[]), WorkerProcess::start(&url, &[])];
+    let packed = pack_suite("fib_from", &["0"]);
+    let (input, expected) = fib_inputs(1000);
+    let file = packed.file.to_str().unwrap();
+    let map =
+        Background::start(packed.dir.path(), &["map", file, "--input", "-", "--nats", &url, "--batch", "10"], input);
+    map.wait_for_lines(50, Duration::from_secs(120));
+    assert!(map.lines_so_far() < 1000, "the map ended before the server was stopped");
+    server.restart(Duration::from_secs(1));
+    let out = map.finish(Duration::from_secs(240));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains(" 0 ok"), "{stderr}");
+    assert_outputs(&String::from_utf8_lossy(&out.stdout), &expected);
+}
+
+#[test]
+fn a_trusting_worker_answers_an_unsigned_package_with_untrusted_per_input() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let packed = pack_suite("mapper", &["3"]);
+    let dir = packed.dir.path();
+    crate::harness::ok(&shipfn_in(dir, &["keygen", "-o", "alice"]));
+    let key = dir.join("alice.pub");
+    let _worker = WorkerProcess::start(&url, &["--trust", key.to_str().unwrap()]);
+    let file = packed.file.to_str().unwrap();
+    let out =
+        run_bounded(dir, &["map", file, "--input", "-", "--nats", &url], "[1]\n[2]\n[3]\n", Duration::from_secs(120));
+    fails(&out, 11, "3 of 3 inputs failed; the first, input 1: untrusted");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().count(), 3);
+    for line in stdout.lines() {
+        assert!(
+            line.starts_with(r#"{"error":{"kind":"untrusted","message":"untrusted package: the package is not signed"#),
+            "{line}"
+        );
+    }
+}
