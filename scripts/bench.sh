@@ -2,7 +2,8 @@
 # shipfn beside cloudpickle on the seed closure: installs what it needs
 # (a wasm32 toolchain, cloudpickle from PyPI), runs both in one go, and
 # prints a table of figures, targets and ratios; then the same for a closure
-# capturing 100 MiB.
+# capturing 100 MiB; then `shipfn map` on this machine's cores and through
+# a NATS server with two workers (started and stopped by the bench).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -11,5 +12,7 @@ if [ "$(python3 -c 'import cloudpickle; print(cloudpickle.__version__)' 2>/dev/n
 fi
 cargo build --release --bin shipfn
 cargo bench -p shipfn-host --bench compare
+echo
+cargo bench -p shipfn-cluster --bench map
 echo
 cargo run --quiet --release -p shipfn-host --example big_state -- 100
