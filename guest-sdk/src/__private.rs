@@ -7,7 +7,7 @@ use crate::Global;
 use crate::args::type_name;
 
 pub use crate::closure::StateFields;
-pub use crate::entry::{EntryProbe, ViaPlain, ViaResult, made, run_maker};
+pub use crate::entry::{EntryProbe, ViaPlain, ViaResult, ViaReturns, ViaReturnsResult, made, run_maker};
 pub use crate::global::unshipped;
 pub use serde;
 pub use shipfn_abi::Field as AbiField;

@@ -43,7 +43,7 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
                 return bad_args(ArgError { index: u32::MAX, message: format!("arguments do not decode: {e}") });
             }
         },
-        mode::JSON => {
+        mode::JSON | mode::MAKE => {
             let raw = match RawArgs::decode(call.input) {
                 Ok(raw) => raw,
                 Err(e) => {
@@ -100,6 +100,9 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
 
 /// Encodes a result, in the scratch buffer when it fits.
 fn encode<T: Serialize>(value: &T, mode: u32) -> Reply {
+    if mode == mode::MAKE {
+        return fail(status::BAD_MODE, format!("the result is a {}, not a closure", type_name::<T>()));
+    }
     // SAFETY: `encode` runs after the closure returned; the call's state and
     // input are not read again (see `dispatch`).
     let in_scratch = unsafe {
@@ -138,6 +141,45 @@ fn entry_result<A: Args, T: Serialize, E: Display>(call: &Call) -> Reply {
     })
 }
 
+/// The entry of a closure that returns a closure whose own entry is
+/// `inner`: in [`mode::MAKE`] it answers with the returned closure, as a
+/// maker does, for the host to pack; otherwise as [`entry_plain`].
+fn entry_returning<A: Args, A2: Args, R2>(call: &Call, inner: fn() -> EntryInfo) -> Reply
+where
+    Closure<A2, R2>: Serialize,
+{
+    dispatch::<A, Closure<A2, R2>>(
+        call,
+        || (None, None),
+        |closure, mode| match mode {
+            mode::MAKE => match made(closure, inner()) {
+                Ok(mut made) => {
+                    reply_state(core::mem::take(&mut made.state));
+                    (status::OK, postcard::to_allocvec(&made).unwrap_or_default().into())
+                }
+                Err(e) => fail(status::BAD_MODE, format!("the returned closure cannot be packed: {e}")),
+            },
+            _ => encode(&closure, mode),
+        },
+    )
+}
+
+fn entry_returning_plain<A: Args, A2: Args, R2: Serialize>(call: &Call) -> Reply {
+    entry_returning::<A, A2, R2>(call, || EntryInfo {
+        index: entry_plain::<A2, R2> as EntryFn as usize,
+        ok: None,
+        error: None,
+    })
+}
+
+fn entry_returning_result<A: Args, A2: Args, T: Serialize, E: Display>(call: &Call) -> Reply {
+    entry_returning::<A, A2, Result<T, E>>(call, || EntryInfo {
+        index: entry_result::<A2, T, E> as EntryFn as usize,
+        ok: Some(type_name::<T>()),
+        error: Some(type_name::<E>()),
+    })
+}
+
 /// Which entry a closure needs, chosen where its result type is concrete.
 #[doc(hidden)]
 pub struct EntryInfo {
@@ -146,15 +188,40 @@ pub struct EntryInfo {
     error: Option<String>,
 }
 
-/// Autoref-specialization probe: `(&&EntryProbe::of(&c)).__shipfn_entry()`
-/// picks the fallible entry for `Result<T, E: Display>` and the plain one
-/// for every other serde result.
+/// Autoref-specialization probe: `(&&&&EntryProbe::of(&c)).__shipfn_entry()`
+/// picks, where the closure's types are concrete (a maker's signature), the
+/// entry of a closure that returns a fallible closure, then of one that
+/// returns any other closure (both can hand the returned closure to the
+/// host to pack), then the fallible entry for `Result<T, E: Display>`, then
+/// the plain one for every other serde result.
 #[doc(hidden)]
 pub struct EntryProbe<A, R>(PhantomData<fn(A) -> R>);
 
 impl<A, R> EntryProbe<A, R> {
     pub fn of(_: &Closure<A, R>) -> Self {
         EntryProbe(PhantomData)
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaReturnsResult {
+    fn __shipfn_entry(&self) -> EntryInfo;
+}
+
+impl<A: Args, A2: Args, T: Serialize, E: Display> ViaReturnsResult for &&&EntryProbe<A, Closure<A2, Result<T, E>>> {
+    fn __shipfn_entry(&self) -> EntryInfo {
+        EntryInfo { index: entry_returning_result::<A, A2, T, E> as EntryFn as usize, ok: None, error: None }
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaReturns {
+    fn __shipfn_entry(&self) -> EntryInfo;
+}
+
+impl<A: Args, A2: Args, R2: Serialize> ViaReturns for &&EntryProbe<A, Closure<A2, R2>> {
+    fn __shipfn_entry(&self) -> EntryInfo {
+        EntryInfo { index: entry_returning_plain::<A, A2, R2> as EntryFn as usize, ok: None, error: None }
     }
 }
 
@@ -184,7 +251,8 @@ impl<A: Args, R: Serialize> ViaPlain for EntryProbe<A, R> {
     }
 }
 
-/// Everything a maker export reports about the closure it made.
+/// Everything a maker export reports about the closure it made (and a
+/// closure that returns a closure, about the one it returned).
 #[doc(hidden)]
 pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<Made, String> {
     let meta = closure.__meta().ok_or("the closure was not built by ship! in this call")?;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use shipfn_build::{BuildError, BuildOptions, Toolchain};
-use shipfn_host::{Form, Keep, Manifest, Source, slim_module};
+use shipfn_host::{Form, Keep, Manifest, slim_module};
 
 use super::{HostArgs, human_size, read, read_secret_key, write_atomically};
 
@@ -105,12 +105,9 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `closure_maker(3)` or `add`.
+/// `closure_maker(3)`, `add`, or `adder(3)(4)` for a returned closure.
 pub fn made_by(manifest: &Manifest) -> String {
-    match &manifest.source {
-        Source::Maker { name, args } => format!("{name}({})", args.join(", ")),
-        Source::Function { name } => name.clone(),
-    }
+    manifest.source.to_string()
 }
 
 fn module_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {

@@ -11,6 +11,7 @@ mod hostile;
 mod macros;
 mod map;
 mod nats;
+mod returned;
 mod seed;
 mod signing;
 mod thin;

@@ -42,7 +42,9 @@ use serde::{Deserialize, Serialize};
 ///   captured in it included, so a host that has validated a closure of a
 ///   module once may leave the state of later packages of that closure to
 ///   their first call.
-pub const ABI_VERSION: u32 = 4;
+/// - 5: [`mode::MAKE`]: a closure whose result is a closure answers with the
+///   returned closure as a maker does, so that the host can pack it.
+pub const ABI_VERSION: u32 = 5;
 
 /// Most parameters a shipped closure (or a maker) takes.
 pub const MAX_PARAMS: usize = 8;
@@ -117,6 +119,12 @@ pub mod mode {
     /// mode (ABI 1) answer [`BAD_MODE`](super::status::BAD_MODE); use
     /// `VALIDATE` with them.
     pub const VALIDATE_INDICES: u32 = 4;
+    /// Input: as [`JSON`]. Output (ABI 5): postcard [`Made`](super::Made) of
+    /// the closure that the call returned, its state handed over in the
+    /// block's `STATE_PTR`/`STATE_LEN` words as a maker's is; a result that
+    /// is not one closure built in this call is [`BAD_MODE`](super::status::BAD_MODE)
+    /// with a message. Older guests answer `BAD_MODE` ("unknown mode").
+    pub const MAKE: u32 = 5;
 }
 
 /// What `shipfn_call` and the maker exports return.

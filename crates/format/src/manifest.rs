@@ -20,6 +20,25 @@ pub enum Source {
         /// The function's name.
         name: String,
     },
+    /// `shipfn run PACKAGE --arg … -o FILE`: the closure that a packaged
+    /// closure returned when called with these arguments.
+    Returned {
+        /// How the closure that returned this one was made.
+        by: Box<Source>,
+        /// The arguments it was called with (JSON text).
+        args: Vec<String>,
+    },
+}
+
+impl std::fmt::Display for Source {
+    /// `maker(3)`, `name`, or `maker(3)(4)` for a returned closure.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Maker { name, args } => write!(f, "{name}({})", args.join(", ")),
+            Source::Function { name } => f.write_str(name),
+            Source::Returned { by, args } => write!(f, "{by}({})", args.join(", ")),
+        }
+    }
 }
 
 /// What a package holds and how to call it.

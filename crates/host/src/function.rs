@@ -5,8 +5,8 @@ use serde::de::DeserializeOwned;
 use std::any::TypeId;
 use std::sync::{Arc, OnceLock};
 
-use shipfn_abi::{ArgError, Field, Signature, StateJson, mode, status, word};
-use shipfn_format::{Manifest, VerifiedPackage};
+use shipfn_abi::{ArgError, Field, Made, Signature, StateJson, mode, status, word};
+use shipfn_format::{Closure as FormatClosure, Hashed, Manifest, Package, Source, VerifiedPackage};
 
 use crate::instance::{Guest, Lifetime, Placement, Reply};
 use crate::module::GuestModule;
@@ -270,6 +270,52 @@ impl Function {
             status::OK => json_output(reply),
             other => Err(failure(&manifest, other, &reply.output)),
         }
+    }
+
+    /// Calls a closure that returns a closure, with one JSON text per
+    /// parameter, and packs the closure it returns: same module, its own
+    /// captured state. The package is not verified here; load it to check it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::BadArgs`] if this closure's result is not a closure, or for
+    /// wrong arguments; [`Error::Abi`] for a guest older than ABI 5 (rebuild
+    /// it) or a returned closure that cannot be packed (one that was not
+    /// built by `ship!` during this call); then any error of the call itself.
+    pub fn call_to_package(&self, args: &[String]) -> Result<Package> {
+        let manifest = self.manifest();
+        let result = &manifest.signature.result;
+        if manifest.signature.ok.is_some() || !result.starts_with("Closure<") {
+            return Err(Error::BadArgs(format!(
+                "the closure returns {result}, not a closure: only a returned closure can be saved as a package"
+            )));
+        }
+        let version = self.inner.module.abi_version().unwrap_or(0);
+        if version < 5 {
+            return Err(Error::Abi(format!(
+                "this package's guest speaks ABI {version}; returning a closure as a package needs ABI 5: \
+                 rebuild it with this version of shipfn-guest"
+            )));
+        }
+        let input = self.json_input(args)?;
+        // The instance hands the returned closure's state on, as a maker's
+        // does: it must not give its pages back after the call.
+        let mut guest = self.instance(Lifetime::Reused)?;
+        guest.place(Placement::Scratch, &[(word::STATE_PTR, self.inner.package.state()), (word::INPUT_PTR, &input)])?;
+        let made = guest.call_with(mode::MAKE, |status, output| match status {
+            status::OK => postcard::from_bytes::<Made>(output)
+                .map_err(|e| Error::Abi(format!("the returned closure does not decode: {e}"))),
+            other => Err(self.failure(other, output)),
+        })??;
+        let Made { entry, trampoline, body, signature, state } = made;
+        let state = if state.is_empty() { guest.take_hashed(word::STATE_PTR, word::STATE_LEN)? } else { state.into() };
+        let package = &self.inner.package;
+        let module =
+            Hashed { bytes: package.module().map(<[u8]>::to_vec).unwrap_or_default(), sha256: manifest.module_sha256 };
+        let source = Source::Returned { by: Box::new(manifest.source.clone()), args: args.to_vec() };
+        let mut made = Package::new(source, FormatClosure { entry, trampoline, body, signature }, module, state);
+        made.manifest.abi_version = version;
+        Ok(made)
     }
 
     /// Calls with a typed argument tuple (e.g. `(4i64,)`), postcard both ways.

@@ -113,10 +113,10 @@ fn made_export(export: String, wrapper: Ident, idents: &[Ident], tys: &[Type], m
         #[unsafe(export_name = #export)]
         pub extern "C" fn #wrapper() -> u32 {
             #[allow(unused_imports)]
-            use #sdk::{ViaPlain as _, ViaResult as _};
+            use #sdk::{ViaPlain as _, ViaResult as _, ViaReturns as _, ViaReturnsResult as _};
             #sdk::run_maker::<(#(#tys,)*)>(&[#(#names),*], |(#(#idents,)*)| {
                 let __shipfn_closure = #make;
-                let __shipfn_entry = (&&#sdk::EntryProbe::of(&__shipfn_closure)).__shipfn_entry();
+                let __shipfn_entry = (&&&&#sdk::EntryProbe::of(&__shipfn_closure)).__shipfn_entry();
                 #sdk::made(__shipfn_closure, __shipfn_entry)
             })
         }

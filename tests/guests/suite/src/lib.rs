@@ -107,6 +107,18 @@ pub fn mapper(k: i64) -> Closure<(i64,), Result<i64, String>> {
     })
 }
 
+/// A closure that returns a closure: `adder(k)(x)` is `|y| x + y + k`.
+#[maker]
+pub fn adder(k: i64) -> Closure<(i64,), Closure<(i64,), i64>> {
+    ship!(move |x: i64| ship!(move |y: i64| x + y + k))
+}
+
+/// As `adder`, returning a fallible closure: `divider(k)(x)` is `|d| (x + k) / d`.
+#[maker]
+pub fn divider(k: i64) -> Closure<(i64,), Closure<(i64,), Result<i64, String>>> {
+    ship!(move |x: i64| { ship!(move |d: i64| if d == 0 { Err(format!("{} / 0", x + k)) } else { Ok((x + k) / d) }) })
+}
+
 /// Recursion inside shipped code.
 #[maker]
 pub fn fib_from(offset: u64) -> Closure<(u64,), u64> {
