@@ -80,7 +80,8 @@ pub fn main(args: Args) -> anyhow::Result<()> {
                     ));
                 }
             }
-            let mut nats = Nats::new(NatsConfig::new(url.clone()).batch(args.batch as usize));
+            let mut nats = Nats::new(NatsConfig::new(url.clone()).batch(args.batch as usize))
+                .on_idle(|notice| crate::out::note(&format!("map: {notice}")));
             if let Some(store) = args.host.module_dir().and_then(|dir| DirModuleStore::open(dir).ok()) {
                 nats = nats.module_store(Arc::new(store));
             }

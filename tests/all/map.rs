@@ -342,6 +342,33 @@ fn nats_map_survives_a_server_restart_mid_batch() {
 }
 
 #[test]
+fn a_nats_map_waits_for_a_worker_that_starts_late_and_says_so() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let packed = pack_suite("mapper", &["2"]);
+    let file = packed.file.to_str().unwrap();
+    let input: String = (0..300).map(|i| format!("[{i}]\n")).collect();
+    let map = Background::start(packed.dir.path(), &["map", file, "--input", "-", "--nats", &url], input);
+    std::thread::sleep(Duration::from_secs(12));
+    assert_eq!(map.lines_so_far(), 0);
+    let _worker = WorkerProcess::start(&url, &[]);
+    let out = map.finish(Duration::from_secs(120));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("3 tasks are queued and no worker has taken one for 10 s; is a worker running?"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let want: Vec<String> = (0..300)
+        .map(|i| match i {
+            13 => r#"{"error":{"kind":"trap""#.to_owned(),
+            i => format!("{{\"ok\":{}}}", i * 2),
+        })
+        .collect();
+    assert_outputs(&stdout, &want);
+}
+
+#[test]
 fn a_trusting_worker_answers_an_unsigned_package_with_untrusted_per_input() {
     let server = NatsServer::start();
     let url = server.url();

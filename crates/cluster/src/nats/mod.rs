@@ -31,12 +31,22 @@ pub struct NatsConfig {
     /// How many times a task is delivered before it is given up, and its
     /// inputs reported as failed.
     pub max_deliver: i64,
+    /// How long a submitter waits with tasks queued and none taken before
+    /// it tells its [`on_idle`](Nats::on_idle) callback.
+    pub idle_notice: Duration,
 }
 
 impl NatsConfig {
     /// The defaults for the server at `url`.
     pub fn new(url: impl Into<String>) -> NatsConfig {
-        NatsConfig { url: url.into(), batch: 100, ahead: 64, ack_wait: Duration::from_secs(30), max_deliver: 5 }
+        NatsConfig {
+            url: url.into(),
+            batch: 100,
+            ahead: 64,
+            ack_wait: Duration::from_secs(30),
+            max_deliver: 5,
+            idle_notice: Duration::from_secs(10),
+        }
     }
 
     /// Inputs per task message (at least 1).
@@ -54,6 +64,12 @@ impl NatsConfig {
     /// The ack wait of the task consumer (at least 1 s).
     pub fn ack_wait(mut self, wait: Duration) -> NatsConfig {
         self.ack_wait = wait.max(Duration::from_secs(1));
+        self
+    }
+
+    /// How long queued tasks may wait untaken before the submitter says so.
+    pub fn idle_notice(mut self, wait: Duration) -> NatsConfig {
+        self.idle_notice = wait;
         self
     }
 

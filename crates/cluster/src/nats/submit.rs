@@ -32,7 +32,11 @@ pub struct Nats {
     config: NatsConfig,
     modules: Option<Arc<dyn ModuleStore>>,
     stats: Arc<Mutex<JobStats>>,
+    on_idle: Option<Notice>,
 }
+
+/// Told, from the map's own thread, what a person watching should know.
+type Notice = Arc<dyn Fn(String) + Send + Sync>;
 
 /// What the last map sent and received.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -54,7 +58,15 @@ pub struct JobStats {
 impl Nats {
     /// A submitter for the server in `config`.
     pub fn new(config: NatsConfig) -> Nats {
-        Nats { config, modules: None, stats: Arc::default() }
+        Nats { config, modules: None, stats: Arc::default(), on_idle: None }
+    }
+
+    /// Calls `notice` when tasks have been queued for
+    /// [`idle_notice`](NatsConfig::idle_notice) and no worker has taken
+    /// any: most likely no worker is running. The map goes on waiting.
+    pub fn on_idle(mut self, notice: impl Fn(String) + Send + Sync + 'static) -> Nats {
+        self.on_idle = Some(Arc::new(notice));
+        self
     }
 
     /// Where to find the modules of thin packages that the server does not
@@ -74,7 +86,9 @@ impl Pool for Nats {
     fn map(&self, package: Vec<u8>, inputs: Inputs) -> Result<Outcomes> {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
         *self.stats.lock().expect("stats lock") = JobStats::default();
-        let job = runtime.block_on(Job::start(&self.config, package, self.modules.as_deref(), self.stats.clone()))?;
+        let mut job =
+            runtime.block_on(Job::start(&self.config, package, self.modules.as_deref(), self.stats.clone()))?;
+        job.on_idle = self.on_idle.clone();
         let (batch_tx, batch_rx) = mpsc::channel::<Vec<String>>(2);
         let batch = self.config.batch;
         std::thread::Builder::new().name("shipfn-map-input".into()).spawn(move || {
@@ -129,6 +143,7 @@ struct Job {
     setup: Setup,
     package_object: String,
     stats: Arc<Mutex<JobStats>>,
+    on_idle: Option<Notice>,
 }
 
 impl Job {
@@ -173,7 +188,7 @@ impl Job {
         stats.lock().expect("stats lock").uploaded_bytes = uploaded;
         let id = nuid::next().to_string();
         debug_assert!(wire::valid_job(&id));
-        Ok(Job { id, config: config.clone(), client, js, setup, package_object, stats })
+        Ok(Job { id, config: config.clone(), client, js, setup, package_object, stats, on_idle: None })
     }
 
     /// Submits the batches from `inputs` and sends their outcomes to `out`
@@ -183,6 +198,7 @@ impl Job {
         let mut pending: BTreeMap<u64, Pending> = BTreeMap::new();
         let mut by_sequence: HashMap<u64, u64> = HashMap::new();
         let (mut submitted, mut emitted, mut inputs_done) = (0u64, 0u64, false);
+        let (mut last_result, mut idle_told) = (tokio::time::Instant::now(), false);
         let fatal = match self.listen(&result_subject).await {
             Err(e) => Some(e),
             Ok((mut results, mut advisories)) => loop {
@@ -217,6 +233,7 @@ impl Job {
                     },
                     message = results.next() => match message {
                         Some(Ok(message)) => {
+                            (last_result, idle_told) = (tokio::time::Instant::now(), false);
                             if accept_result(&mut pending, &message)
                                 && header_u64(message.headers.as_ref(), wire::DELIVERY).is_some_and(|n| n > 1)
                                 && let Ok(mut stats) = self.stats.lock()
@@ -227,6 +244,11 @@ impl Job {
                         Some(Err(_)) => {} // the ordered consumer recreates itself
                         None => break Some(Error::nats("reading results", "the result stream ended")),
                     },
+                    () = tokio::time::sleep_until(last_result + self.config.idle_notice),
+                        if !idle_told && !pending.is_empty() && self.on_idle.is_some() => {
+                        idle_told = true;
+                        self.tell_if_idle().await;
+                    }
                     advisory = advisories.next() => {
                         let Some(advisory) = advisory else {
                             break Some(Error::nats("watching deliveries", "the subscription ended"));
@@ -256,6 +278,20 @@ impl Job {
             }
         }
         self.clean_up(&result_subject).await;
+    }
+
+    /// Tells `on_idle` if tasks wait and no worker holds any.
+    async fn tell_if_idle(&self) {
+        let (Some(notice), Ok(info)) = (&self.on_idle, self.setup.consumer.get_info().await) else { return };
+        if info.num_pending > 0 && info.num_ack_pending == 0 {
+            notice(format!(
+                "{} tasks are queued and no worker has taken one for {} s; is a worker running? \
+                 (shipfn worker --nats {})",
+                info.num_pending,
+                self.config.idle_notice.as_secs(),
+                self.config.url
+            ));
+        }
     }
 
     /// The job's results, and the advisories of tasks given up.
