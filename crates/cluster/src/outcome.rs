@@ -76,11 +76,11 @@ pub fn line(outcome: &Outcome) -> String {
     }
 }
 
-/// The outcome an output line stands for (the inverse of [`line`]).
+/// The outcome an output line stands for (the inverse of [`line()`]).
 ///
 /// # Errors
 ///
-/// A description of what is wrong with a line that [`line`] did not write.
+/// A description of what is wrong with a line that [`line()`] did not write.
 pub fn parse_line(text: &str) -> Result<Outcome, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     let object = value.as_object().filter(|o| o.len() == 1).ok_or("not an object with one key")?;
