@@ -38,10 +38,14 @@ impl From<shipfn_host::Error> for Failure {
 /// The arguments in an input line: the texts of the elements of its JSON array.
 pub(crate) fn parse_input(input: &str) -> Result<Vec<String>, Failure> {
     let bad = |why: String| Failure::new(ErrorKind::BadArgs, why);
-    match serde_json::from_str::<serde_json::Value>(input) {
-        Ok(serde_json::Value::Array(args)) => Ok(args.iter().map(serde_json::Value::to_string).collect()),
-        Ok(other) => Err(bad(format!("an input must be a JSON array of the arguments, like [4], not {other}"))),
-        Err(e) => Err(bad(format!("the input is not JSON: {e}"))),
+    // The arguments' texts are taken as they are, not parsed into values:
+    // the guest parses each as its parameter's type.
+    match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(input) {
+        Ok(args) => Ok(args.iter().map(|arg| arg.get().to_owned()).collect()),
+        Err(e) => match serde_json::from_str::<serde_json::Value>(input) {
+            Ok(other) => Err(bad(format!("an input must be a JSON array of the arguments, like [4], not {other}"))),
+            Err(_) => Err(bad(format!("the input is not JSON: {e}"))),
+        },
     }
 }
 
@@ -109,7 +113,7 @@ mod tests {
 
     #[test]
     fn inputs_must_be_arrays() {
-        assert_eq!(parse_input("[4, \"x\"]").unwrap(), ["4", "\"x\""]);
+        assert_eq!(parse_input("[4, \"x\", {\"a\": [1, 2]}]").unwrap(), ["4", "\"x\"", "{\"a\": [1, 2]}"]);
         assert_eq!(parse_input("[]").unwrap(), Vec::<String>::new());
         assert!(parse_input("4").unwrap_err().message.contains("JSON array"));
         assert!(parse_input("[4").unwrap_err().message.contains("not JSON"));

@@ -199,6 +199,7 @@ impl Job {
         let mut by_sequence: HashMap<u64, u64> = HashMap::new();
         let (mut submitted, mut emitted, mut inputs_done) = (0u64, 0u64, false);
         let (mut last_result, mut idle_told) = (tokio::time::Instant::now(), false);
+        let mut publishes = tokio::task::JoinSet::new();
         let fatal = match self.listen(&result_subject).await {
             Err(e) => Some(e),
             Ok((mut results, mut advisories)) => loop {
@@ -218,18 +219,22 @@ impl Job {
                 tokio::select! {
                     batch = inputs.recv(), if room => match batch {
                         None => inputs_done = true,
-                        Some(lines) => match self.submit(submitted, &lines).await {
-                            Ok(sequence) => {
-                                by_sequence.insert(sequence, submitted);
-                                pending.insert(submitted, Pending { count: lines.len(), sequence, outcomes: None });
-                                submitted += 1;
+                        Some(lines) => {
+                            // Publishes go out without waiting for each ack.
+                            publishes.spawn(self.submit(submitted, &lines));
+                            pending.insert(submitted, Pending { count: lines.len(), sequence: 0, outcomes: None });
+                            submitted += 1;
+                        }
+                    },
+                    Some(published) = publishes.join_next(), if !publishes.is_empty() => match published {
+                        Ok((batch, Ok(sequence))) => {
+                            by_sequence.insert(sequence, batch);
+                            if let Some(task) = pending.get_mut(&batch) {
+                                task.sequence = sequence;
                             }
-                            Err(e) => {
-                                // Not submitted: it fails with the rest.
-                                pending.insert(submitted, Pending { count: lines.len(), sequence: 0, outcomes: None });
-                                break Some(e);
-                            }
-                        },
+                        }
+                        Ok((_, Err(e))) => break Some(e),
+                        Err(e) => break Some(Error::nats("publishing a task", e)),
                     },
                     message = results.next() => match message {
                         Some(Ok(message)) => {
@@ -317,9 +322,14 @@ impl Job {
         Ok((results, advisories))
     }
 
-    /// Publishes task `batch`; its sequence in the task stream. A retried
-    /// publish that had landed is dropped by the server as a duplicate.
-    async fn submit(&self, batch: u64, lines: &[String]) -> Result<u64> {
+    /// Publishing task `batch`: its number and its sequence in the task
+    /// stream. A retried publish that had landed is dropped by the server
+    /// as a duplicate.
+    fn submit(
+        &self,
+        batch: u64,
+        lines: &[String],
+    ) -> impl std::future::Future<Output = (u64, Result<u64>)> + Send + 'static {
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", format!("{}.{batch}", self.id).as_str());
         headers.insert(wire::PACKAGE, self.package_object.as_str());
@@ -327,16 +337,18 @@ impl Job {
         headers.insert(wire::COUNT, lines.len().to_string().as_str());
         let payload = Bytes::from(lines.join("\n"));
         let subject = format!("{}{}", wire::TASK_PREFIX, self.id);
-        let ack = wire::retry(PUBLISH_PATIENCE, || async {
-            self.js.publish_with_headers(subject.clone(), headers.clone(), payload.clone()).await?.await
-        })
-        .await
-        .map_err(|e| Error::nats("publishing a task", e))?;
         if let Ok(mut stats) = self.stats.lock() {
             stats.tasks += 1;
             stats.task_bytes += payload.len();
         }
-        Ok(ack.sequence)
+        let js = self.js.clone();
+        async move {
+            let ack = wire::retry(PUBLISH_PATIENCE, || async {
+                js.publish_with_headers(subject.clone(), headers.clone(), payload.clone()).await?.await
+            })
+            .await;
+            (batch, ack.map(|ack| ack.sequence).map_err(|e| Error::nats("publishing a task", e)))
+        }
     }
 
     /// A task went past its delivery limit: its inputs fail, and it leaves

@@ -68,15 +68,14 @@ impl Worker {
             ack_wait: self.config.ack_wait,
         });
         let slots = Arc::new(Semaphore::new(self.jobs));
+        let mut tasks = tokio::task::JoinSet::new();
         tokio::pin!(stop);
+        // One continuous pull: the client keeps requests outstanding, a few
+        // tasks ahead of the free slots, and renews them after a reconnect.
         'work: loop {
-            let slot = tokio::select! {
-                () = &mut stop => break 'work,
-                slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-            };
-            let want = 1 + slots.available_permits();
-            let fetched = consumer.fetch().max_messages(want).expires(Duration::from_secs(2)).messages().await;
-            let mut messages = match fetched {
+            let stream =
+                consumer.stream().max_messages_per_batch(self.jobs * 2).expires(Duration::from_secs(5)).messages();
+            let mut messages = match stream.await {
                 Ok(messages) => messages,
                 Err(_) => {
                     // The server is away: the client reconnects; try again.
@@ -84,26 +83,27 @@ impl Worker {
                     continue;
                 }
             };
-            let mut slot = Some(slot);
             loop {
                 let message = tokio::select! {
                     () = &mut stop => break 'work,
                     message = messages.next() => message,
                 };
-                let Some(Ok(message)) = message else { break };
-                let slot = match slot.take() {
-                    Some(slot) => slot,
-                    None => slots.clone().acquire_owned().await.expect("the semaphore is never closed"),
+                let message = match message {
+                    Some(Ok(message)) => message,
+                    // A missed heartbeat or a lost connection: pull anew.
+                    Some(Err(_)) | None => break,
+                };
+                let slot = tokio::select! {
+                    () = &mut stop => break 'work,
+                    slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
                 };
                 let shared = shared.clone();
-                tokio::spawn(async move {
-                    shared.handle(message).await;
-                    drop(slot);
-                });
+                tasks.spawn(async move { shared.handle(message, slot).await });
+                while tasks.try_join_next().is_some() {}
             }
         }
-        // Finish what was taken: every slot back means every task is done.
-        let _ = slots.acquire_many(self.jobs as u32).await;
+        // Finish what was taken: run, publish and ack every task held.
+        while tasks.join_next().await.is_some() {}
         Ok(())
     }
 }
@@ -116,9 +116,10 @@ struct Shared {
 }
 
 impl Shared {
-    /// Runs one task, publishes its result, acks it. A task whose result
-    /// cannot be published is not acked, so it is delivered again.
-    async fn handle(&self, message: jetstream::Message) {
+    /// Runs one task in `slot`, then (the slot given back for the next
+    /// task) publishes its result and acks it. A task whose result cannot
+    /// be published is not acked, so it is delivered again.
+    async fn handle(&self, message: jetstream::Message, slot: tokio::sync::OwnedSemaphorePermit) {
         let Some((job, batch)) = task_id(&message) else {
             // Not a task of ours: drop it from the queue for good.
             let _ = message.ack_with(AckKind::Term).await;
@@ -151,6 +152,7 @@ impl Shared {
                 _ = ticks.tick() => { let _ = message.ack_with(AckKind::Progress).await; }
             }
         };
+        drop(slot);
         let body: Vec<String> = outcomes.iter().map(line).collect();
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", format!("{job}.{batch}").as_str());
