@@ -44,7 +44,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     let host = args.load.host.host()?;
     let function = args.load.trust.load(&host, super::read(&args.load.package)?)?;
     let Some(output) = &args.output else {
-        let returns_closure = function.manifest().signature.result.starts_with("Closure<");
+        let returns_closure = function.returns_closure();
         let result = function.call_json_once(&call_args)?;
         crate::out::json_line(&result)?;
         if returns_closure {

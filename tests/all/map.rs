@@ -47,45 +47,7 @@ fn assert_outputs(stdout: &str, expected: &[String]) {
 
 /// Runs `shipfn ARGS` in `dir`, feeding `stdin`; fails the test after `limit`.
 fn run_bounded(dir: &Path, args: &[&str], stdin: &str, limit: Duration) -> Output {
-    let mut child = shipfn()
-        .current_dir(dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("shipfn starts");
-    let mut stdin_pipe = child.stdin.take().expect("stdin");
-    let input = stdin.to_owned();
-    let feeder = std::thread::spawn(move || {
-        let _ = stdin_pipe.write_all(input.as_bytes());
-    });
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let reader = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = out.read_to_end(&mut text);
-        text
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut text = Vec::new();
-        let _ = err.read_to_end(&mut text);
-        text
-    });
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("shipfn {args:?} did not finish within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    feeder.join().expect("feeder");
-    Output { status, stdout: reader.join().expect("stdout"), stderr: err_reader.join().expect("stderr") }
+    Background::start(dir, args, stdin.to_owned()).finish(limit)
 }
 
 #[test]

@@ -272,6 +272,13 @@ impl Function {
         }
     }
 
+    /// Whether the closure's result is a closure (which
+    /// [`call_to_package`](Function::call_to_package) can pack).
+    pub fn returns_closure(&self) -> bool {
+        let signature = &self.manifest().signature;
+        signature.ok.is_none() && signature.result.starts_with("Closure<")
+    }
+
     /// Calls a closure that returns a closure, with one JSON text per
     /// parameter, and packs the closure it returns: same module, its own
     /// captured state. The package is not verified here; load it to check it.
@@ -285,7 +292,7 @@ impl Function {
     pub fn call_to_package(&self, args: &[String]) -> Result<Package> {
         let manifest = self.manifest();
         let result = &manifest.signature.result;
-        if manifest.signature.ok.is_some() || !result.starts_with("Closure<") {
+        if !self.returns_closure() {
             return Err(Error::BadArgs(format!(
                 "the closure returns {result}, not a closure: only a returned closure can be saved as a package"
             )));

@@ -163,16 +163,15 @@ impl Job {
         // The module travels alone, once; the package that travels names it.
         // A signed full package travels as it is: its signature covers the
         // bytes of the full form.
-        let (shipped, module) = match (verified.form(), verified.signer()) {
-            (Form::Thin, _) => (package, None),
-            (_, Some(_)) => (package, None),
+        let (shipped, module, thin) = match (verified.form(), verified.signer()) {
+            (Form::Thin, _) => (package, None, true),
+            (_, Some(_)) => (package, None, false),
             (_, None) => {
                 let full = verified.into_package();
-                (full.encode_as(Form::Thin, None), Some(full.module))
+                (full.encode_as(Form::Thin, None), Some(full.module), true)
             }
         };
         let mut uploaded = 0;
-        let thin = VerifiedPackage::from_bytes(&shipped)?.form() == Form::Thin;
         if thin {
             let module = match module {
                 Some(module) => Some(module),
