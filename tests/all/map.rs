@@ -352,3 +352,44 @@ fn a_trusting_worker_answers_an_unsigned_package_with_untrusted_per_input() {
         );
     }
 }
+
+#[test]
+fn a_task_past_its_delivery_limit_is_an_error_line_for_each_of_its_inputs() {
+    let server = NatsServer::start();
+    let url = server.url();
+    // One delivery per task: the tasks a killed worker held are never run
+    // again, so they reach their limit and must still be reported.
+    let mut doomed = WorkerProcess::start(&url, &["--max-deliver", "1"]);
+    let packed = pack_suite("fib_from", &["0"]);
+    let (input, expected) = fib_inputs(1000);
+    let file = packed.file.to_str().unwrap();
+    let map =
+        Background::start(packed.dir.path(), &["map", file, "--input", "-", "--nats", &url, "--batch", "10"], input);
+    map.wait_for_lines(50, Duration::from_secs(120));
+    doomed.kill();
+    let written = map.lines_so_far();
+    assert!(written < 1000, "the map ended before the worker was killed");
+    let _next = WorkerProcess::start(&url, &["--max-deliver", "1"]);
+    let out = map.finish(Duration::from_secs(240));
+    let stderr = fails(&out, 1, "given up after their delivery limit");
+    assert!(stderr.contains("internal: the task holding this input was delivered 1 time without a result"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1000, "one line per input");
+    let given_up = r#"{"error":{"kind":"internal","message":"the task holding this input was delivered 1 time"#;
+    let mut lost = 0;
+    for (task, chunk) in lines.chunks(10).enumerate() {
+        // A task's inputs fail together or not at all.
+        if chunk[0].starts_with(given_up) {
+            assert!(task * 10 >= written, "task {task} was written before the kill, then given up");
+            assert!(chunk.iter().all(|line| line.starts_with(given_up)), "task {task}: {chunk:?}");
+            lost += 1;
+        } else {
+            for (i, line) in chunk.iter().enumerate() {
+                assert_eq!(*line, expected[task * 10 + i], "input {}", task * 10 + i);
+            }
+        }
+    }
+    assert!(lost > 0, "no task was given up: {stderr}");
+    assert!(stderr.contains(&format!(", {lost} given up after their delivery limit")), "{stderr}");
+}

@@ -357,10 +357,15 @@ impl Job {
         let Some(sequence) = advisory["stream_seq"].as_u64() else { return };
         let Some(batch) = by_sequence.get(&sequence) else { return };
         let Some(task) = pending.get_mut(batch).filter(|p| p.outcomes.is_none()) else { return };
-        let message = format!(
-            "the task holding this input was delivered {} times without a result (its workers died or stalled)",
-            self.config.max_deliver
-        );
+        // The limit is the task consumer's, which the workers set: the
+        // advisory says how many deliveries there were.
+        let times = match advisory["deliveries"].as_u64() {
+            Some(1) => "1 time".to_owned(),
+            Some(n) => format!("{n} times"),
+            None => "too many times".to_owned(),
+        };
+        let message =
+            format!("the task holding this input was delivered {times} without a result (its workers died or stalled)");
         task.outcomes = Some(vec![Err(Failure::new(ErrorKind::Internal, message)); task.count]);
         let _ = self.setup.tasks.delete_message(task.sequence).await;
         if let Ok(mut stats) = self.stats.lock() {

@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind, object_store};
@@ -134,11 +135,13 @@ impl Shared {
             };
             let count = lines.len();
             match function {
-                Ok(function) => tokio::task::spawn_blocking(move || {
-                    lines.iter().map(|input| call(&function, input)).collect::<Vec<Outcome>>()
-                })
-                .await
-                .unwrap_or_else(|_| vec![Err(Failure::new(ErrorKind::Internal, "the worker panicked")); count]),
+                // Short work runs here: handing it to a blocking thread and
+                // back costs more than the calls (on a busy machine, a
+                // thread wake-up takes a millisecond).
+                Ok(loaded) if loaded.is_short(count) => loaded.run(&lines),
+                Ok(loaded) => tokio::task::spawn_blocking(move || loaded.run(&lines))
+                    .await
+                    .unwrap_or_else(|_| vec![Err(Failure::new(ErrorKind::Internal, "the worker panicked")); count]),
                 Err(failure) => vec![Err(failure); lines.len()],
             }
         };
@@ -167,8 +170,12 @@ impl Shared {
             self.js.publish_with_headers(subject.clone(), headers.clone(), payload.clone()).await?.await
         })
         .await;
+        // A plain ack: the result is stored, so an ack the server never
+        // sees only means a redelivery, whose result is dropped as a
+        // duplicate. Waiting for the server to confirm would cost a round
+        // trip and a subscription per task.
         if published.is_ok() {
-            let _ = wire::retry(self.ack_wait, || message.double_ack()).await;
+            let _ = message.ack().await;
         }
     }
 }
@@ -180,21 +187,58 @@ fn task_id(message: &jetstream::Message) -> Option<(String, u64)> {
     wire::valid_job(job).then(|| (job.to_owned(), batch))
 }
 
+/// How long a task may take to run on the worker's I/O threads instead of
+/// a blocking thread, judged from the package's calls so far.
+const INLINE_BUDGET: Duration = Duration::from_micros(300);
+
+/// A loaded package and what its calls have cost on this worker.
+#[derive(Clone)]
+struct Loaded {
+    function: Function,
+    /// A moving average of one call's time, in nanoseconds; 0 before the first.
+    call_nanos: Arc<AtomicU64>,
+}
+
+impl Loaded {
+    fn new(function: Function) -> Loaded {
+        Loaded { function, call_nanos: Arc::default() }
+    }
+
+    /// Whether `inputs` calls are expected to fit in [`INLINE_BUDGET`]. A
+    /// package's first task runs on a blocking thread, as does a task after
+    /// calls that were slow.
+    fn is_short(&self, inputs: usize) -> bool {
+        let nanos = self.call_nanos.load(Ordering::Relaxed);
+        nanos > 0 && nanos.saturating_mul(inputs as u64) <= INLINE_BUDGET.as_nanos() as u64
+    }
+
+    /// Calls the function once per input line, and keeps the average up to date.
+    fn run(&self, lines: &[String]) -> Vec<Outcome> {
+        let start = Instant::now();
+        let outcomes: Vec<Outcome> = lines.iter().map(|input| call(&self.function, input)).collect();
+        let per_call = (start.elapsed().as_nanos() / lines.len().max(1) as u128).max(1) as u64;
+        let old = self.call_nanos.load(Ordering::Relaxed);
+        let new = if old == 0 { per_call } else { (old * 3 + per_call) / 4 };
+        self.call_nanos.store(new.max(1), Ordering::Relaxed);
+        outcomes
+    }
+}
+
 /// The packages this worker has loaded, by object name.
 struct Packages {
     bucket: object_store::ObjectStore,
     host: Host,
     trusted: Vec<PublicKey>,
-    loaded: Mutex<HashMap<String, Result<Function, Failure>>>,
+    loaded: Mutex<HashMap<String, Result<Loaded, Failure>>>,
 }
 
 impl Packages {
     /// The function in package object `name`, loaded once.
-    async fn function(&self, name: &str) -> Result<Function, Failure> {
+    async fn function(&self, name: &str) -> Result<Loaded, Failure> {
         if let Some(loaded) = self.loaded.lock().expect("package lock").get(name) {
             return loaded.clone();
         }
-        let loaded = self.load(name).await;
+        let loaded = self.load(name).await.map(Loaded::new);
         // A failure of the server is worth another try; a bad package is not.
         if !matches!(&loaded, Err(f) if f.kind == ErrorKind::Internal) {
             let mut cache = self.loaded.lock().expect("package lock");
