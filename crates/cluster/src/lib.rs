@@ -26,6 +26,7 @@ mod error;
 mod local;
 mod nats;
 mod outcome;
+mod pace;
 
 pub use error::{Error, Result};
 pub use local::Local;

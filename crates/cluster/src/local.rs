@@ -3,15 +3,25 @@
 use std::collections::BTreeMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
 
 use shipfn_host::{ErrorKind, Function, Host, PublicKey, VerifiedPackage};
 
 use crate::outcome::call;
+use crate::pace::Pace;
 use crate::{Failure, Inputs, Outcome, Outcomes, Pool, Result};
 
-/// Inputs handed to a thread at a time: enough to make the hand-over cheap
-/// beside the calls, few enough that a short map still uses every thread.
-const CHUNK: usize = 16;
+/// How long the calls of one chunk of inputs should take: long enough that
+/// handing a chunk to a thread costs little beside its calls (on a busy
+/// machine a thread's wake-up can take a millisecond), short enough that
+/// the threads finish a map together.
+const CHUNK_TIME: Duration = Duration::from_millis(2);
+
+/// Inputs per chunk before any call has been timed.
+const FIRST_CHUNK: usize = 4;
+
+/// The most inputs in one chunk: bounds the inputs held, however fast the calls.
+const MAX_CHUNK: usize = 256;
 
 /// Chunks in flight per thread: how far ahead of the oldest unfinished
 /// input the pool reads.
@@ -55,14 +65,17 @@ impl Local {
         let (task_tx, task_rx) = mpsc::sync_channel::<(u64, Vec<String>)>(self.jobs);
         let (result_tx, result_rx) = mpsc::channel();
         let task_rx = Arc::new(Mutex::new(task_rx));
+        let pace = Arc::new(Pace::default());
         for n in 0..self.jobs {
-            let (function, task_rx, result_tx) = (function.clone(), task_rx.clone(), result_tx.clone());
+            let (function, task_rx, result_tx, pace) =
+                (function.clone(), task_rx.clone(), result_tx.clone(), pace.clone());
             std::thread::Builder::new()
                 .name(format!("shipfn-map-{n}"))
-                .spawn(move || run_chunks(&function, &task_rx, &result_tx))?;
+                .spawn(move || run_chunks(&function, &task_rx, &result_tx, &pace))?;
         }
         Ok(Box::new(Ordered {
             inputs,
+            pace,
             ahead: (self.jobs * CHUNKS_AHEAD_PER_THREAD) as u64,
             tasks: Some(task_tx),
             results: result_rx,
@@ -92,11 +105,14 @@ fn run_chunks(
     function: &Function,
     tasks: &Mutex<mpsc::Receiver<(u64, Vec<String>)>>,
     results: &mpsc::Sender<(u64, Vec<Outcome>)>,
+    pace: &Pace,
 ) {
     loop {
         let next = tasks.lock().map(|rx| rx.recv());
         let Ok(Ok((index, inputs))) = next else { return };
+        let start = Instant::now();
         let outcomes = inputs.iter().map(|input| guarded_call(function, input)).collect();
+        pace.record(start.elapsed(), inputs.len());
         if results.send((index, outcomes)).is_err() {
             return;
         }
@@ -114,6 +130,8 @@ fn guarded_call(function: &Function, input: &str) -> Outcome {
 /// chunks past the oldest one not yet yielded.
 struct Ordered {
     inputs: Inputs,
+    /// What a call costs, which sizes the chunks.
+    pace: Arc<Pace>,
     ahead: u64,
     /// `None` once the inputs have run out: the threads end when it drops.
     tasks: Option<mpsc::SyncSender<(u64, Vec<String>)>>,
@@ -129,7 +147,8 @@ impl Ordered {
     fn fill(&mut self) {
         while self.sent < self.emitted + self.ahead {
             let Some(tasks) = &self.tasks else { return };
-            let chunk: Vec<String> = self.inputs.by_ref().take(CHUNK).collect();
+            let len = self.pace.calls_in(CHUNK_TIME, FIRST_CHUNK, MAX_CHUNK);
+            let chunk: Vec<String> = self.inputs.by_ref().take(len).collect();
             if chunk.is_empty() || tasks.send((self.sent, chunk)).is_err() {
                 self.tasks = None;
                 return;

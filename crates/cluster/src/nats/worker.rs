@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -18,6 +17,7 @@ use super::NatsConfig;
 use super::submit::header_u64;
 use super::wire::{self, Setup, Side};
 use crate::outcome::{call, line};
+use crate::pace::Pace;
 use crate::{Error, Failure, Outcome, Result};
 
 /// Packages a worker keeps loaded.
@@ -195,31 +195,26 @@ const INLINE_BUDGET: Duration = Duration::from_micros(300);
 #[derive(Clone)]
 struct Loaded {
     function: Function,
-    /// A moving average of one call's time, in nanoseconds; 0 before the first.
-    call_nanos: Arc<AtomicU64>,
+    pace: Arc<Pace>,
 }
 
 impl Loaded {
     fn new(function: Function) -> Loaded {
-        Loaded { function, call_nanos: Arc::default() }
+        Loaded { function, pace: Arc::default() }
     }
 
     /// Whether `inputs` calls are expected to fit in [`INLINE_BUDGET`]. A
     /// package's first task runs on a blocking thread, as does a task after
     /// calls that were slow.
     fn is_short(&self, inputs: usize) -> bool {
-        let nanos = self.call_nanos.load(Ordering::Relaxed);
-        nanos > 0 && nanos.saturating_mul(inputs as u64) <= INLINE_BUDGET.as_nanos() as u64
+        self.pace.estimate(inputs).is_some_and(|time| time <= INLINE_BUDGET)
     }
 
-    /// Calls the function once per input line, and keeps the average up to date.
+    /// Calls the function once per input line, timing the calls.
     fn run(&self, lines: &[String]) -> Vec<Outcome> {
         let start = Instant::now();
-        let outcomes: Vec<Outcome> = lines.iter().map(|input| call(&self.function, input)).collect();
-        let per_call = (start.elapsed().as_nanos() / lines.len().max(1) as u128).max(1) as u64;
-        let old = self.call_nanos.load(Ordering::Relaxed);
-        let new = if old == 0 { per_call } else { (old * 3 + per_call) / 4 };
-        self.call_nanos.store(new.max(1), Ordering::Relaxed);
+        let outcomes = lines.iter().map(|input| call(&self.function, input)).collect();
+        self.pace.record(start.elapsed(), lines.len());
         outcomes
     }
 }
