@@ -98,9 +98,30 @@ fn local_map_streams_with_bounded_memory() {
     // 150 000 inputs of 1 KiB each (150 MiB in, as much out) through a pipe:
     // a map that held its inputs or outputs would pass 150 MiB of RSS.
     let packed = pack_suite("greeter", &["\"hi\""]);
+    let peak_kib = peak_rss_of_streamed_map(&packed, &[], 150_000);
+    assert!(peak_kib < 120 * 1024, "peak RSS {peak_kib} KiB for a streamed map");
+}
+
+#[test]
+fn nats_map_streams_with_bounded_memory() {
+    // The same through a server and two workers: the submitter holds the
+    // tasks in flight (64 of 100 inputs), not the 150 MiB of inputs.
+    let server = NatsServer::start();
+    let url = server.url();
+    let _workers = [WorkerProcess::start(&url, &[]), WorkerProcess::start(&url, &[])];
+    let packed = pack_suite("greeter", &["\"hi\""]);
+    let peak_kib = peak_rss_of_streamed_map(&packed, &["--nats", &url], 150_000);
+    assert!(peak_kib < 120 * 1024, "peak RSS {peak_kib} KiB for a streamed map");
+}
+
+/// Pipes `count` inputs of 1 KiB each into `shipfn map PACKAGE --input - ARGS`
+/// as it reads them, checks that every output line comes out, and returns
+/// the map's peak RSS in KiB.
+fn peak_rss_of_streamed_map(packed: &crate::harness::Packed, args: &[&str], count: usize) -> u64 {
     let mut child = shipfn()
         .current_dir(packed.dir.path())
         .args(["map", packed.file.to_str().unwrap(), "--input", "-", "-q"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -110,7 +131,7 @@ fn local_map_streams_with_bounded_memory() {
     let mut stdin = child.stdin.take().unwrap();
     let feeder = std::thread::spawn(move || {
         let line = format!("[\"{}\"]\n", "x".repeat(1024));
-        for _ in 0..150_000 {
+        for _ in 0..count {
             if stdin.write_all(line.as_bytes()).is_err() {
                 return;
             }
@@ -129,16 +150,21 @@ fn local_map_streams_with_bounded_memory() {
     });
     let (mut peak_kib, deadline) = (0u64, Instant::now() + Duration::from_secs(300));
     while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "the map did not finish in time");
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the map did not finish in time");
+        }
         if let Some(hwm) = vm_hwm_kib(pid) {
             peak_kib = peak_kib.max(hwm);
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+    // Exit 0: every input gave a result.
+    assert_eq!(child.wait().unwrap().code(), Some(0), "the map failed");
     feeder.join().unwrap();
-    assert_eq!(counter.join().unwrap(), 150_000);
+    assert_eq!(counter.join().unwrap(), count, "one output line per input");
     assert!(peak_kib > 0, "could not read the map's memory use");
-    assert!(peak_kib < 120 * 1024, "peak RSS {peak_kib} KiB for a streamed map");
+    peak_kib
 }
 
 /// The process's peak resident set (Linux).
