@@ -106,9 +106,8 @@ fn local_map_streams_with_bounded_memory() {
 fn nats_map_streams_with_bounded_memory() {
     // The same through a server and two workers: the submitter holds the
     // tasks in flight (64 of 100 inputs), not the 150 MiB of inputs.
-    let server = NatsServer::start();
+    let (server, _workers) = NatsServer::with_two_workers();
     let url = server.url();
-    let _workers = [WorkerProcess::start(&url, &[]), WorkerProcess::start(&url, &[])];
     let packed = pack_suite("greeter", &["\"hi\""]);
     let peak_kib = peak_rss_of_streamed_map(&packed, &["--nats", &url], 150_000);
     assert!(peak_kib < 120 * 1024, "peak RSS {peak_kib} KiB for a streamed map");
@@ -176,9 +175,8 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
 
 #[test]
 fn nats_map_of_10000_inputs_with_two_workers_is_exactly_once_and_in_order() {
-    let server = NatsServer::start();
+    let (server, _workers) = NatsServer::with_two_workers();
     let url = server.url();
-    let _workers = [WorkerProcess::start(&url, &[]), WorkerProcess::start(&url, &[])];
     let packed = pack_suite("mapper", &["3"]);
     let (input, expected) = mapper_inputs(10_000);
     let file = packed.file.to_str().unwrap();
@@ -311,9 +309,8 @@ fn nats_map_survives_a_worker_killed_mid_batch() {
 
 #[test]
 fn nats_map_survives_a_server_restart_mid_batch() {
-    let mut server = NatsServer::start();
+    let (mut server, _workers) = NatsServer::with_two_workers();
     let url = server.url();
-    let _workers = [WorkerProcess::start(&url, &[]), WorkerProcess::start(&url, &[])];
     let packed = pack_suite("fib_from", &["0"]);
     let (input, expected) = fib_inputs(1000);
     let file = packed.file.to_str().unwrap();

@@ -36,6 +36,14 @@ impl NatsServer {
         server
     }
 
+    /// A server with two plain workers on it.
+    pub fn with_two_workers() -> (NatsServer, [WorkerProcess; 2]) {
+        let server = NatsServer::start();
+        let url = server.url();
+        let workers = [WorkerProcess::start(&url, &[]), WorkerProcess::start(&url, &[])];
+        (server, workers)
+    }
+
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
     }
