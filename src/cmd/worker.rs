@@ -41,7 +41,10 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     if let Some(jobs) = args.jobs {
         worker = worker.jobs(usize::from(jobs));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    // One thread for the messages: calls of all but the shortest tasks run
+    // on blocking threads, and every cross-thread wake-up per task costs
+    // more than such a task's calls.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     crate::out::note(&format!("worker: taking tasks from {}; stop with Ctrl-C", args.nats));
     runtime.block_on(worker.run(stop_signal()))?;
     crate::out::note("worker: stopped");

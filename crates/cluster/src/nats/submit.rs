@@ -84,7 +84,9 @@ impl Nats {
 
 impl Pool for Nats {
     fn map(&self, package: Vec<u8>, inputs: Inputs) -> Result<Outcomes> {
-        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+        // The job's messages need one thread: more would only add
+        // cross-thread wake-ups to every task.
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         *self.stats.lock().expect("stats lock") = JobStats::default();
         let mut job =
             runtime.block_on(Job::start(&self.config, package, self.modules.as_deref(), self.stats.clone()))?;

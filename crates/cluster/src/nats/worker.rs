@@ -55,6 +55,11 @@ impl Worker {
 
     /// Works until `stop` completes, then finishes the tasks it holds.
     ///
+    /// A task runs on one of tokio's blocking threads, unless the package's
+    /// calls so far say that it takes under 300 µs: then it runs on the
+    /// thread that polls this future, since a hand-over would cost more than
+    /// the calls. A current-thread runtime is enough, and the cheapest.
+    ///
     /// # Errors
     ///
     /// The server cannot be reached, or refuses to set up the streams.
@@ -147,8 +152,10 @@ impl Shared {
         };
         // Progress acks keep a long task from going to another worker.
         tokio::pin!(work);
-        let mut ticks = tokio::time::interval(self.ack_wait / 3);
-        ticks.tick().await;
+        // The first tick a period from now: an interval's immediate first
+        // tick still waits for the timer driver, up to a millisecond.
+        let period = (self.ack_wait / 3).max(Duration::from_millis(100));
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         let outcomes = loop {
             tokio::select! {
                 outcomes = &mut work => break outcomes,
