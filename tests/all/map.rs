@@ -212,6 +212,18 @@ fn fib_inputs(n: usize) -> (String, Vec<String>) {
     (input, expected)
 }
 
+/// A NATS map of 1 000 `fib` inputs in tasks of 10, once 50 lines are out:
+/// its package (kept for the map's life), the expected lines, the map.
+fn fib_map_under_way(url: &str) -> (crate::harness::Packed, Vec<String>, Background) {
+    let packed = pack_suite("fib_from", &["0"]);
+    let (input, expected) = fib_inputs(1000);
+    let file = packed.file.to_str().unwrap();
+    let map =
+        Background::start(packed.dir.path(), &["map", file, "--input", "-", "--nats", url, "--batch", "10"], input);
+    map.wait_for_lines(50, Duration::from_secs(120));
+    (packed, expected, map)
+}
+
 /// `shipfn map` in the background, its output lines counted as they come,
 /// so that a test can interfere in the middle of the batch.
 struct Background {
@@ -291,13 +303,8 @@ fn nats_map_survives_a_worker_killed_mid_batch() {
     let url = server.url();
     let mut doomed = WorkerProcess::start(&url, &[]);
     let _survivor = WorkerProcess::start(&url, &[]);
-    let packed = pack_suite("fib_from", &["0"]);
-    let (input, expected) = fib_inputs(1000);
-    let file = packed.file.to_str().unwrap();
-    let map =
-        Background::start(packed.dir.path(), &["map", file, "--input", "-", "--nats", &url, "--batch", "10"], input);
     // Both workers hold tasks from the start until the queue runs dry.
-    map.wait_for_lines(50, Duration::from_secs(120));
+    let (_packed, expected, map) = fib_map_under_way(&url);
     doomed.kill();
     assert!(map.lines_so_far() < 1000, "the map ended before the worker was killed");
     let out = map.finish(Duration::from_secs(240));
@@ -311,12 +318,7 @@ fn nats_map_survives_a_worker_killed_mid_batch() {
 fn nats_map_survives_a_server_restart_mid_batch() {
     let (mut server, _workers) = NatsServer::with_two_workers();
     let url = server.url();
-    let packed = pack_suite("fib_from", &["0"]);
-    let (input, expected) = fib_inputs(1000);
-    let file = packed.file.to_str().unwrap();
-    let map =
-        Background::start(packed.dir.path(), &["map", file, "--input", "-", "--nats", &url, "--batch", "10"], input);
-    map.wait_for_lines(50, Duration::from_secs(120));
+    let (_packed, expected, map) = fib_map_under_way(&url);
     assert!(map.lines_so_far() < 1000, "the map ended before the server was stopped");
     server.restart(Duration::from_secs(1));
     let out = map.finish(Duration::from_secs(240));
@@ -383,12 +385,7 @@ fn a_task_past_its_delivery_limit_is_an_error_line_for_each_of_its_inputs() {
     // One delivery per task: the tasks a killed worker held are never run
     // again, so they reach their limit and must still be reported.
     let mut doomed = WorkerProcess::start(&url, &["--max-deliver", "1"]);
-    let packed = pack_suite("fib_from", &["0"]);
-    let (input, expected) = fib_inputs(1000);
-    let file = packed.file.to_str().unwrap();
-    let map =
-        Background::start(packed.dir.path(), &["map", file, "--input", "-", "--nats", &url, "--batch", "10"], input);
-    map.wait_for_lines(50, Duration::from_secs(120));
+    let (_packed, expected, map) = fib_map_under_way(&url);
     doomed.kill();
     let written = map.lines_so_far();
     assert!(written < 1000, "the map ended before the worker was killed");
