@@ -1,7 +1,6 @@
 //! The embedded pool: threads of this process, one host, no server.
 
 use std::collections::BTreeMap;
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -12,9 +11,9 @@ use crate::pace::Pace;
 use crate::{Failure, Inputs, Outcome, Outcomes, Pool, Result};
 
 /// How long the calls of one chunk of inputs should take: long enough that
-/// handing a chunk to a thread costs little beside its calls (on a busy
-/// machine a thread's wake-up can take a millisecond), short enough that
-/// the threads finish a map together.
+/// handing a chunk to a thread and its outcomes back (two wake-ups) costs
+/// little beside its calls, short enough that the threads finish a map
+/// together.
 const CHUNK_TIME: Duration = Duration::from_millis(2);
 
 /// Inputs per chunk before any call has been timed.
@@ -111,19 +110,12 @@ fn run_chunks(
         let next = tasks.lock().map(|rx| rx.recv());
         let Ok(Ok((index, inputs))) = next else { return };
         let start = Instant::now();
-        let outcomes = inputs.iter().map(|input| guarded_call(function, input)).collect();
+        let outcomes = inputs.iter().map(|input| call(function, input)).collect();
         pace.record(start.elapsed(), inputs.len());
         if results.send((index, outcomes)).is_err() {
             return;
         }
     }
-}
-
-/// A call whose host-side panic (a bug) is that input's failure, so that one
-/// input never loses the rest of the batch.
-fn guarded_call(function: &Function, input: &str) -> Outcome {
-    std::panic::catch_unwind(AssertUnwindSafe(|| call(function, input)))
-        .unwrap_or_else(|_| Err(Failure::new(ErrorKind::Internal, "the host panicked on this input")))
 }
 
 /// The outcomes in input order, reading inputs no further than `ahead`

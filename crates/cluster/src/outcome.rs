@@ -49,11 +49,16 @@ pub(crate) fn parse_input(input: &str) -> Result<Vec<String>, Failure> {
     }
 }
 
-/// Calls `function` with one input line.
+/// Calls `function` with one input line. A host-side panic (a bug) is that
+/// input's failure, so that one input never loses the rest of a batch.
 pub(crate) fn call(function: &Function, input: &str) -> Outcome {
-    let args = parse_input(input)?;
-    let result = function.call_json(&args)?;
-    Ok(one_line(result))
+    let call = || {
+        let args = parse_input(input)?;
+        let result = function.call_json(&args)?;
+        Ok(one_line(result))
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(call))
+        .unwrap_or_else(|_| Err(Failure::new(ErrorKind::Internal, "the host panicked on this input")))
 }
 
 /// The JSON text on one line: a result with line breaks in it (a guest may
