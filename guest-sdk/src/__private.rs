@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use shipfn_abi::Field;
 
 use crate::Global;
-use crate::args::type_name;
+use crate::args::whole_type_name;
 
 pub use crate::closure::StateFields;
 pub use crate::entry::{EntryProbe, ViaPlain, ViaResult, ViaReturns, ViaReturnsResult, made, run_maker};
@@ -37,7 +37,7 @@ pub trait GlobalField {
 
 impl<T> GlobalField for GlobalValue<T> {
     fn ty() -> Option<String> {
-        Some(type_name::<T>())
+        Some(whole_type_name::<T>())
     }
 }
 
@@ -81,7 +81,7 @@ pub mod capture {
 
 /// A field of a generated captures struct.
 pub fn capture_field<T>(name: &str) -> Field {
-    Field { name: name.to_owned(), ty: type_name::<T>() }
+    Field { name: name.to_owned(), ty: whole_type_name::<T>() }
 }
 
 /// A field of a generated globals struct, if it is a global.

@@ -4,19 +4,24 @@
 use core::cell::UnsafeCell;
 use std::sync::{Mutex, Once};
 
-use shipfn_abi::{ABI_VERSION, status, word};
+use shipfn_abi::{ABI_VERSION, feature, status, word};
 
 use crate::closure::fn_from_index;
 
 /// The ABI block. `wasm-ld` exports this data symbol as a wasm global whose
 /// value is the block's address in linear memory. On wasm32 the two pointer
-/// fields are the words `SCRATCH_PTR` and `SCRATCH_LEN`.
+/// fields are the words `SCRATCH_PTR` and `SCRATCH_LEN`, and `features` is
+/// the word `FEATURES`.
 #[repr(C, align(8))]
 pub struct Block {
     words: UnsafeCell<[u32; word::SCRATCH_PTR]>,
     scratch: *mut u8,
     scratch_len: usize,
+    features: u32,
 }
+
+/// What this guest can do: the word `FEATURES`.
+const FEATURES: u32 = if cfg!(feature = "json") { feature::JSON } else { 0 };
 
 /// Size of the scratch buffer: small states, inputs and outputs live here,
 /// so that a call on a fresh instance needs no allocation.
@@ -36,8 +41,12 @@ unsafe impl Sync for Block {}
 /// The block the host locates through the `SHIPFN_ABI` global.
 #[doc(hidden)]
 #[unsafe(no_mangle)]
-pub static SHIPFN_ABI: Block =
-    Block { words: UnsafeCell::new(initial_words()), scratch: SCRATCH.0.get().cast::<u8>(), scratch_len: SCRATCH_LEN };
+pub static SHIPFN_ABI: Block = Block {
+    words: UnsafeCell::new(initial_words()),
+    scratch: SCRATCH.0.get().cast::<u8>(),
+    scratch_len: SCRATCH_LEN,
+    features: FEATURES,
+};
 
 const fn initial_words() -> [u32; word::SCRATCH_PTR] {
     let mut words = [0; word::SCRATCH_PTR];

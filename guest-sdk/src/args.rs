@@ -1,25 +1,40 @@
-//! Argument tuples: decoding from JSON text, and readable type names.
+//! Argument tuples: decoding from JSON text, and type names.
 
+#[cfg(feature = "json")]
 use core::fmt;
 
-use serde::de::{DeserializeOwned, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+#[cfg(feature = "json")]
+use serde::de::{SeqAccess, Visitor};
+#[cfg(feature = "json")]
+use serde::{Deserialize, Deserializer};
 pub use shipfn_abi::type_name;
+#[cfg(feature = "json")]
 use shipfn_abi::{ArgError, MAX_PARAMS};
+
+/// The whole name of `T`, as the ABI reports it (`alloc::string::String`):
+/// the host tells std's types from a user's by it, and shortens it to show.
+pub(crate) fn whole_type_name<T: ?Sized>() -> String {
+    core::any::type_name::<T>().into()
+}
 
 /// A tuple of call arguments, `()` to `(A0, …, A7)`.
 ///
 /// Implemented for tuples of up to eight serde types; the host sends either
-/// postcard of the whole tuple or one JSON text per element.
+/// postcard of the whole tuple or (with the `json` feature) one JSON text
+/// per element.
 pub trait Args: Sized + Serialize + DeserializeOwned {
     /// How many arguments the tuple holds.
     const COUNT: usize;
-    /// The readable type name of each element.
+    /// The whole type name of each element (`alloc::string::String`).
     fn type_names() -> Vec<String>;
     /// Decodes one JSON text per element; errors name the element.
-    fn from_json(raw: &[&str]) -> Result<Self, ArgError>;
+    #[cfg(feature = "json")]
+    fn from_json(raw: &[&str]) -> Result<Self, shipfn_abi::ArgError>;
 }
 
+#[cfg(feature = "json")]
 /// The JSON texts of a call's arguments, borrowed from the host's input:
 /// framing them allocates nothing, so a JSON call of a closure whose
 /// arguments need no heap (numbers, booleans) does not grow a fresh
@@ -32,6 +47,7 @@ pub(crate) struct RawArgs<'a> {
     len: usize,
 }
 
+#[cfg(feature = "json")]
 impl<'a> RawArgs<'a> {
     /// Decodes the postcard `Vec<String>` the host sends.
     pub fn decode(input: &'a [u8]) -> Result<Self, postcard::Error> {
@@ -43,6 +59,7 @@ impl<'a> RawArgs<'a> {
     }
 }
 
+#[cfg(feature = "json")]
 impl<'de> Deserialize<'de> for RawArgs<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct Texts;
@@ -66,6 +83,7 @@ impl<'de> Deserialize<'de> for RawArgs<'de> {
     }
 }
 
+#[cfg(feature = "json")]
 /// Decodes one argument from JSON text. A text that is not JSON at all is
 /// tried once more as a JSON string, so `--arg hello` works for a `String`.
 pub(crate) fn parse_arg<T: DeserializeOwned>(index: usize, raw: &str) -> Result<T, ArgError> {
@@ -89,6 +107,7 @@ pub(crate) fn parse_arg<T: DeserializeOwned>(index: usize, raw: &str) -> Result<
     }
 }
 
+#[cfg(feature = "json")]
 fn shorten(raw: &str) -> String {
     const MAX: usize = 60;
     match raw.char_indices().nth(MAX) {
@@ -102,8 +121,9 @@ macro_rules! impl_args {
         impl<$($name: Serialize + DeserializeOwned),*> Args for ($($name,)*) {
             const COUNT: usize = $count;
             fn type_names() -> Vec<String> {
-                vec![$(type_name::<$name>()),*]
+                vec![$(whole_type_name::<$name>()),*]
             }
+            #[cfg(feature = "json")]
             #[allow(unused_variables)]
             fn from_json(raw: &[&str]) -> Result<Self, ArgError> {
                 if raw.len() != $count {
@@ -144,6 +164,12 @@ mod tests {
         assert_eq!(type_name::<(i64, &str)>(), "(i64, &str)");
     }
 
+    #[test]
+    fn args_report_whole_type_names() {
+        assert_eq!(<(i64, String)>::type_names(), ["i64", "alloc::string::String"]);
+    }
+
+    #[cfg(feature = "json")]
     #[test]
     fn json_args_name_the_failing_position() {
         assert_eq!(<(i64, String)>::from_json(&["4", "hi"]).unwrap(), (4, "hi".into()));

@@ -24,6 +24,7 @@ pub enum Request<A, R> {
     /// Decode the state and call the body.
     Call { args: Option<A>, result: Option<R> },
     /// Decode the state and render it as JSON: (captures, globals).
+    #[cfg(feature = "json")]
     Describe { json: Option<(String, String)> },
     /// Decode the state (checking the closures nested in it too), and name
     /// the captures and globals.
@@ -83,6 +84,7 @@ where
             let args = args.take().ok_or("closure called without arguments")?;
             *result = Some(body::<B, C, G, A, R>(captures, globals, args));
         }
+        #[cfg(feature = "json")]
         Request::Describe { json } => {
             *json = Some((to_json(&captures)?, to_json(&globals)?));
         }
@@ -142,6 +144,7 @@ fn conjure<B: Copy>() -> B {
     unsafe { core::mem::zeroed() }
 }
 
+#[cfg(feature = "json")]
 fn to_json<T: Serialize>(value: &T) -> Result<String, String> {
     serde_json::to_string(value).map_err(|e| e.to_string())
 }
@@ -339,15 +342,15 @@ impl<A, R> Clone for Closure<A, R> {
 /// `shipfn inspect`) get a summary instead of table indices.
 impl<A, R> Serialize for Closure<A, R> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[cfg(feature = "json")]
         if s.is_human_readable() {
             use serde::ser::SerializeStruct;
             let mut st = s.serialize_struct("Closure", 2)?;
             st.serialize_field("closure", &format!("fn{} -> {}", type_name::<A>(), type_name::<R>()))?;
             st.serialize_field("state_len", &self.state.len())?;
-            st.end()
-        } else {
-            (self.trampoline as u32, self.body as u32, BulkSlice(&self.state)).serialize(s)
+            return st.end();
         }
+        (self.trampoline as u32, self.body as u32, BulkSlice(&self.state)).serialize(s)
     }
 }
 

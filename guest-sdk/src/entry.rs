@@ -5,10 +5,14 @@ use core::fmt::Display;
 use core::marker::PhantomData;
 
 use serde::Serialize;
-use shipfn_abi::{ArgError, Field, Made, Signature, StateJson, mode, status, word};
+#[cfg(feature = "json")]
+use shipfn_abi::StateJson;
+use shipfn_abi::{ArgError, Field, Made, Signature, maker_mode, mode, status, word};
 
-use crate::abi::{Call, EntryFn, Output, host_bytes, install_panic_hook, into_scratch, reply, reply_state};
-use crate::args::{Args, RawArgs, type_name};
+use crate::abi::{Call, EntryFn, Output, get, host_bytes, install_panic_hook, into_scratch, reply, reply_state};
+#[cfg(feature = "json")]
+use crate::args::RawArgs;
+use crate::args::{Args, whole_type_name};
 use crate::closure::{Closure, Request, TrampolineFn, fn_from_index, type_key};
 use crate::global::ShippedCall;
 
@@ -37,12 +41,11 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
         Err(e) => return fail(status::BAD_STATE, format!("bad state trampoline: {e}")),
     };
     let args = match call.mode {
-        mode::POSTCARD => match postcard::from_bytes::<A>(call.input) {
+        mode::POSTCARD | mode::MAKE_POSTCARD => match decode_args::<A>(call.input) {
             Ok(args) => args,
-            Err(e) => {
-                return bad_args(ArgError { index: u32::MAX, message: format!("arguments do not decode: {e}") });
-            }
+            Err(e) => return bad_args(e),
         },
+        #[cfg(feature = "json")]
         mode::JSON | mode::MAKE => {
             let raw = match RawArgs::decode(call.input) {
                 Ok(raw) => raw,
@@ -55,6 +58,7 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
                 Err(e) => return bad_args(e),
             }
         }
+        #[cfg(feature = "json")]
         mode::DESCRIBE => {
             let mut request = Request::Describe { json: None };
             return match trampoline(type_key::<A, R>(), call.body, call.state, &mut request) {
@@ -82,10 +86,10 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
             };
             let (ok, error) = outcome();
             let params = A::type_names().into_iter().map(|ty| Field { name: String::new(), ty }).collect();
-            let signature = Signature { params, result: type_name::<R>(), ok, error, captures, globals };
+            let signature = Signature { params, result: whole_type_name::<R>(), ok, error, captures, globals };
             return (status::OK, postcard::to_allocvec(&signature).unwrap_or_default().into());
         }
-        other => return fail(status::BAD_MODE, format!("unknown mode {other}")),
+        other => return fail(status::BAD_MODE, unknown_mode(other)),
     };
     let mut request = Request::Call { args: Some(args), result: None };
     let _shipped = ShippedCall::enter();
@@ -98,31 +102,55 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
     }
 }
 
+/// Why a mode is refused: unknown, or JSON in a guest built without it.
+fn unknown_mode(mode: u32) -> String {
+    match mode {
+        mode::JSON | mode::MAKE | mode::DESCRIBE => {
+            format!("mode {mode} needs JSON, and this guest was built without shipfn-guest's `json` feature")
+        }
+        _ => format!("unknown mode {mode}"),
+    }
+}
+
+/// Decodes a postcard argument tuple.
+fn decode_args<A: Args>(input: &[u8]) -> Result<A, ArgError> {
+    postcard::from_bytes::<A>(input)
+        .map_err(|e| ArgError { index: u32::MAX, message: format!("arguments do not decode: {e}") })
+}
+
+/// Whether `mode` asks for the returned closure.
+fn makes(mode: u32) -> bool {
+    mode == mode::MAKE || mode == mode::MAKE_POSTCARD
+}
+
 /// Encodes a result, in the scratch buffer when it fits.
 fn encode<T: Serialize>(value: &T, mode: u32) -> Reply {
-    if mode == mode::MAKE {
-        return fail(status::BAD_MODE, format!("the result is a {}, not a closure", type_name::<T>()));
+    if makes(mode) {
+        return fail(status::BAD_MODE, format!("the result is a {}, not a closure", whole_type_name::<T>()));
     }
     // SAFETY: `encode` runs after the closure returned; the call's state and
     // input are not read again (see `dispatch`).
     let in_scratch = unsafe {
         into_scratch(|buffer| {
+            #[cfg(feature = "json")]
             if mode == mode::JSON {
                 let mut cursor = std::io::Cursor::new(buffer);
-                serde_json::to_writer(&mut cursor, value).ok().map(|()| cursor.position() as usize)
-            } else {
-                postcard::to_slice(value, buffer).ok().map(|used| used.len())
+                return serde_json::to_writer(&mut cursor, value).ok().map(|()| cursor.position() as usize);
             }
+            postcard::to_slice(value, buffer).ok().map(|used| used.len())
         })
     };
     if let Some(output) = in_scratch {
         return (status::OK, output);
     }
+    #[cfg(feature = "json")]
     let bytes = if mode == mode::JSON {
         serde_json::to_vec(value).map_err(|e| e.to_string())
     } else {
         postcard::to_allocvec(value).map_err(|e| e.to_string())
     };
+    #[cfg(not(feature = "json"))]
+    let bytes = postcard::to_allocvec(value).map_err(|e| e.to_string());
     match bytes {
         Ok(bytes) => (status::OK, bytes.into()),
         Err(e) => fail(status::GUEST_ERROR, format!("result does not serialize: {e}")),
@@ -134,7 +162,7 @@ fn entry_plain<A: Args, R: Serialize>(call: &Call) -> Reply {
 }
 
 fn entry_result<A: Args, T: Serialize, E: Display>(call: &Call) -> Reply {
-    let outcome = || (Some(type_name::<T>()), Some(type_name::<E>()));
+    let outcome = || (Some(whole_type_name::<T>()), Some(whole_type_name::<E>()));
     dispatch::<A, Result<T, E>>(call, outcome, |r, mode| match r {
         Ok(value) => encode(&value, mode),
         Err(e) => fail(status::GUEST_ERROR, e),
@@ -152,7 +180,7 @@ where
         call,
         || (None, None),
         |closure, mode| match mode {
-            mode::MAKE => match made(closure, inner()) {
+            mode::MAKE | mode::MAKE_POSTCARD => match made(closure, inner()) {
                 Ok(mut made) => {
                     reply_state(core::mem::take(&mut made.state));
                     (status::OK, postcard::to_allocvec(&made).unwrap_or_default().into())
@@ -175,8 +203,8 @@ fn entry_returning_plain<A: Args, A2: Args, R2: Serialize>(call: &Call) -> Reply
 fn entry_returning_result<A: Args, A2: Args, T: Serialize, E: Display>(call: &Call) -> Reply {
     entry_returning::<A, A2, Result<T, E>>(call, || EntryInfo {
         index: entry_result::<A2, T, E> as EntryFn as usize,
-        ok: Some(type_name::<T>()),
-        error: Some(type_name::<E>()),
+        ok: Some(whole_type_name::<T>()),
+        error: Some(whole_type_name::<E>()),
     })
 }
 
@@ -234,8 +262,8 @@ impl<A: Args, T: Serialize, E: Display> ViaResult for &EntryProbe<A, Result<T, E
     fn __shipfn_entry(&self) -> EntryInfo {
         EntryInfo {
             index: entry_result::<A, T, E> as EntryFn as usize,
-            ok: Some(type_name::<T>()),
-            error: Some(type_name::<E>()),
+            ok: Some(whole_type_name::<T>()),
+            error: Some(whole_type_name::<E>()),
         }
     }
 }
@@ -258,7 +286,7 @@ pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<Made
     let meta = closure.__meta().ok_or("the closure was not built by ship! in this call")?;
     let signature = Signature {
         params: meta.params,
-        result: type_name::<R>(),
+        result: whole_type_name::<R>(),
         ok: entry.ok,
         error: entry.error,
         captures: meta.captures,
@@ -268,30 +296,37 @@ pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<Made
     Ok(Made { entry: entry.index as u32, trampoline: trampoline as u32, body: body as u32, state, signature })
 }
 
-/// Body of every `#[maker]` export: decodes the maker's JSON arguments, runs
-/// it, and answers with a postcard [`Made`].
+/// Body of every `#[maker]` export: decodes the maker's arguments (JSON or
+/// postcard, as the host's [`maker_mode`] says), runs it, and answers with
+/// a postcard [`Made`]; or names its parameters.
 #[doc(hidden)]
 pub fn run_maker<MA: Args>(names: &[&str], make: impl FnOnce(MA) -> Result<Made, String>) -> u32 {
     install_panic_hook();
     // SAFETY: a maker never writes its reply into the scratch buffer, and
     // `input` is not used after this function returns.
     let input = unsafe { host_bytes(word::INPUT_PTR, word::INPUT_LEN) };
-    let raw = match RawArgs::decode(input) {
-        Ok(raw) => raw,
-        Err(e) => {
-            return reply(status::BAD_MODE, format!("maker arguments are not framed: {e}").into_bytes());
+    let args = match get(word::ENTRY) {
+        maker_mode::PARAMS => {
+            let params: Vec<Field> =
+                names.iter().zip(MA::type_names()).map(|(name, ty)| Field { name: (*name).into(), ty }).collect();
+            return reply(status::OK, postcard::to_allocvec(&params).unwrap_or_default());
+        }
+        maker_mode::POSTCARD => decode_args::<MA>(input),
+        #[cfg(feature = "json")]
+        maker_mode::JSON => json_maker_args::<MA>(names, input),
+        other => {
+            let message = match other {
+                maker_mode::JSON => "JSON maker arguments need shipfn-guest's `json` feature, which this guest \
+                                     was built without"
+                    .to_owned(),
+                _ => format!("unknown maker mode {other}"),
+            };
+            return reply(status::BAD_MODE, message.into_bytes());
         }
     };
-    let args = match MA::from_json(raw.texts()) {
+    let args = match args {
         Ok(args) => args,
-        Err(mut e) => {
-            let types = MA::type_names();
-            if let (Some(name), Some(ty)) = (names.get(e.index as usize), types.get(e.index as usize)) {
-                e.message = format!("`{name}: {ty}`: {}", e.message);
-            } else {
-                let list: Vec<String> = names.iter().zip(&types).map(|(n, t)| format!("{n}: {t}")).collect();
-                e.message = format!("{} (the maker takes ({}))", e.message, list.join(", "));
-            }
+        Err(e) => {
             let (status, output) = bad_args(e);
             return reply(status, output);
         }
@@ -303,4 +338,21 @@ pub fn run_maker<MA: Args>(names: &[&str], make: impl FnOnce(MA) -> Result<Made,
         }
         Err(e) => reply(status::BAD_STATE, e.into_bytes()),
     }
+}
+
+/// A maker's arguments from one JSON text each; errors name the parameter.
+#[cfg(feature = "json")]
+fn json_maker_args<MA: Args>(names: &[&str], input: &[u8]) -> Result<MA, ArgError> {
+    let raw = RawArgs::decode(input)
+        .map_err(|e| ArgError { index: u32::MAX, message: format!("maker arguments are not framed: {e}") })?;
+    MA::from_json(raw.texts()).map_err(|mut e| {
+        let types: Vec<String> = MA::type_names().iter().map(|t| shipfn_abi::short_type_name(t)).collect();
+        if let (Some(name), Some(ty)) = (names.get(e.index as usize), types.get(e.index as usize)) {
+            e.message = format!("`{name}: {ty}`: {}", e.message);
+        } else {
+            let list: Vec<String> = names.iter().zip(&types).map(|(n, t)| format!("{n}: {t}")).collect();
+            e.message = format!("{} (the maker takes ({}))", e.message, list.join(", "));
+        }
+        e
+    })
 }

@@ -80,7 +80,7 @@ impl<T> Global<T> {
                 "shipfn: the global `Global<{}>` declared at {} was read by shipped code, but it was not shipped \
                  with the closure, so its value here need not be the sender's: name it in the ship! body \
                  (`let _ = &NAME;` is enough) to ship its value",
-                crate::args::type_name::<T>(),
+                crate::args::whole_type_name::<T>(),
                 self.declared
             );
         }

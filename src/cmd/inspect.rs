@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use shipfn_host::{Error, Form, StateJson, VerifiedPackage};
+use shipfn_host::{Error, Form, StateJson, VerifiedPackage, short_type_name};
 
 use super::{HostArgs, human_size, pack::made_by, read};
 
@@ -68,7 +68,7 @@ fn parse(text: &str) -> serde_json::Value {
 }
 
 fn fields(fields: &[shipfn_host::Field]) -> serde_json::Value {
-    fields.iter().map(|f| serde_json::json!({ "name": f.name, "type": f.ty })).collect()
+    fields.iter().map(|f| serde_json::json!({ "name": f.name, "type": short_type_name(&f.ty) })).collect()
 }
 
 fn json(package: &VerifiedPackage, file: &File, state: Option<&StateJson>) -> serde_json::Value {
@@ -81,8 +81,8 @@ fn json(package: &VerifiedPackage, file: &File, state: Option<&StateJson>) -> se
         "made_by": made_by(m),
         "signature": m.signature_text(),
         "params": fields(&sig.params),
-        "result": sig.result,
-        "fallible": sig.ok.as_ref().zip(sig.error.as_ref()).map(|(ok, error)| serde_json::json!({ "ok": ok, "error": error })),
+        "result": short_type_name(&sig.result),
+        "fallible": sig.ok.as_ref().zip(sig.error.as_ref()).map(|(ok, error)| serde_json::json!({ "ok": short_type_name(ok), "error": short_type_name(error) })),
         "size": file.size,
         "sha256": file.sha256,
         "signed_by": package.signer().map(|k| k.to_string()),
@@ -109,6 +109,7 @@ fn text(package: &VerifiedPackage, path: &std::path::Path, file: &File, state: O
     lines.push(format!("  made by     {}", made_by(m)));
     lines.push(format!("  signature   {}", m.signature_text()));
     if let (Some(ok), Some(error)) = (&sig.ok, &sig.error) {
+        let (ok, error) = (short_type_name(ok), short_type_name(error));
         lines.push(format!("  fallible    Ok({ok}) is the result, Err({error}) is reported as an error"));
     }
     match package.signer() {
@@ -132,7 +133,7 @@ fn text(package: &VerifiedPackage, path: &std::path::Path, file: &File, state: O
         if fields.is_empty() {
             "(none)".to_string()
         } else {
-            fields.iter().map(|f| format!("{}: {}", f.name, f.ty)).collect::<Vec<_>>().join(", ")
+            fields.iter().map(|f| format!("{}: {}", f.name, short_type_name(&f.ty))).collect::<Vec<_>>().join(", ")
         }
     };
     lines.push(format!("  captures    {}", list(&sig.captures)));

@@ -37,6 +37,18 @@ pub fn seed_wasm() -> &'static Path {
     WASM.get_or_init(|| build_guest("examples/closure"))
 }
 
+/// The `tests/guests/lean` module (built without JSON), built once per test run.
+pub fn lean() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| build_guest("tests/guests/lean"))
+}
+
+/// The same source built with JSON (`tests/guests/lean-json`), once per test run.
+pub fn lean_json() -> &'static Path {
+    static WASM: OnceLock<PathBuf> = OnceLock::new();
+    WASM.get_or_init(|| build_guest("tests/guests/lean-json"))
+}
+
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -114,9 +126,14 @@ pub fn pack_suite(maker: &str, args: &[&str]) -> Packed {
 
 /// Packs the suite guest with `selector` (`["--make", NAME]` or `["--fn", NAME]`).
 pub fn pack_with(selector: &[&str], args: &[&str]) -> Packed {
+    pack_module(suite(), selector, args)
+}
+
+/// Packs the module `wasm` with `selector` and `args` (JSON texts).
+pub fn pack_module(wasm: &Path, selector: &[&str], args: &[&str]) -> Packed {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("f.fnpkg");
-    let mut all = vec!["pack", suite().to_str().expect("utf-8 path")];
+    let mut all = vec!["pack", wasm.to_str().expect("utf-8 path")];
     all.extend_from_slice(selector);
     for a in args {
         all.extend_from_slice(&["--arg", a]);

@@ -8,6 +8,7 @@ mod failures;
 mod golden;
 mod harness;
 mod hostile;
+mod lean;
 mod macros;
 mod map;
 mod nats;

@@ -44,7 +44,14 @@ use serde::{Deserialize, Serialize};
 ///   their first call.
 /// - 5: [`mode::MAKE`]: a closure whose result is a closure answers with the
 ///   returned closure as a maker does, so that the host can pack it.
-pub const ABI_VERSION: u32 = 5;
+/// - 6: type names are whole (`alloc::string::String`, as
+///   `core::any::type_name` writes them), so that a host can tell std's
+///   types from a user's of the same name; the block has a
+///   [`word::FEATURES`] word, and a guest may leave JSON out
+///   ([`feature::JSON`]): the host then converts JSON to and from postcard
+///   itself, for the types it knows. [`mode::MAKE_POSTCARD`] and the maker
+///   modes in [`maker_mode`] exist.
+pub const ABI_VERSION: u32 = 6;
 
 /// Most parameters a shipped closure (or a maker) takes.
 pub const MAX_PARAMS: usize = 8;
@@ -96,8 +103,32 @@ pub mod word {
     pub const SCRATCH_PTR: usize = 12;
     /// Length of the scratch buffer (guest sets).
     pub const SCRATCH_LEN: usize = 13;
-    /// Number of words in the block.
-    pub const COUNT: usize = 14;
+    /// (ABI 6) What the guest can do: the bits of [`feature`](super::feature),
+    /// set statically by the guest. Absent before ABI 6.
+    pub const FEATURES: usize = 14;
+    /// Number of words in the block (ABI 6; 14 before).
+    pub const COUNT: usize = 15;
+}
+
+/// Bits of the [`word::FEATURES`] word.
+pub mod feature {
+    /// The guest decodes and encodes JSON itself: it answers [`mode::JSON`](super::mode::JSON),
+    /// [`mode::MAKE`](super::mode::MAKE) and [`mode::DESCRIBE`](super::mode::DESCRIBE), and its makers take
+    /// [`maker_mode::JSON`](super::maker_mode::JSON). Guests before ABI 6 all do.
+    pub const JSON: u32 = 1;
+}
+
+/// (ABI 6) What a maker export is asked to do, written by the host in
+/// [`word::ENTRY`] before it calls the maker (a maker has no entry of its
+/// own). Guests before ABI 6 take every maker call as [`JSON`](maker_mode::JSON).
+pub mod maker_mode {
+    /// Input: as [`mode::JSON`](super::mode::JSON). Output: postcard [`Made`](super::Made).
+    pub const JSON: u32 = 0;
+    /// Input: postcard of the maker's argument tuple. Output: as `JSON`.
+    pub const POSTCARD: u32 = 1;
+    /// No input. Output: postcard `Vec<Field>`: the maker's parameters
+    /// (names and whole type names), for a host to encode them.
+    pub const PARAMS: u32 = 2;
 }
 
 /// What `shipfn_call` is asked to do.
@@ -125,6 +156,8 @@ pub mod mode {
     /// is not one closure built in this call is [`BAD_MODE`](super::status::BAD_MODE)
     /// with a message. Older guests answer `BAD_MODE` ("unknown mode").
     pub const MAKE: u32 = 5;
+    /// (ABI 6) As [`MAKE`], with the input as in [`POSTCARD`].
+    pub const MAKE_POSTCARD: u32 = 6;
 }
 
 /// What `shipfn_call` and the maker exports return.
@@ -146,7 +179,10 @@ pub mod status {
 pub struct Field {
     /// The Rust name as written in the source.
     pub name: String,
-    /// The Rust type, with module paths removed (`Vec<String>`).
+    /// The Rust type: whole, as `core::any::type_name` writes it, from
+    /// guests of ABI 6 on (`alloc::vec::Vec<alloc::string::String>`); with
+    /// module paths removed before (`Vec<String>`). [`short_type_name`]
+    /// gives the short form of either.
     pub ty: String,
 }
 
@@ -209,24 +245,29 @@ pub struct StateJson {
 /// `core::any::type_name` without module paths: `Vec<String>`, not
 /// `alloc::vec::Vec<alloc::string::String>`.
 pub fn type_name<T: ?Sized>() -> String {
-    let full = core::any::type_name::<T>();
+    short_type_name(core::any::type_name::<T>())
+}
+
+/// A whole type name without module paths (`Vec<String>` for
+/// `alloc::vec::Vec<alloc::string::String>`), and without the hasher of a
+/// `HashMap` or `HashSet` that uses the default one. A name that is short
+/// already is returned as it is.
+pub fn short_type_name(full: &str) -> String {
     let mut out = String::with_capacity(full.len());
     let mut segment_start = 0;
-    let bytes = full.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if c == b':' && bytes.get(i + 1) == Some(&b':') {
+    let mut rest = full;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix("::") {
             // Drop the path written so far in this segment.
             out.truncate(segment_start);
-            i += 2;
+            rest = after;
             continue;
         }
-        out.push(c as char);
-        if !(c.is_ascii_alphanumeric() || c == b'_') {
+        out.push(c);
+        if !(c.is_alphanumeric() || c == '_') {
             segment_start = out.len();
         }
-        i += 1;
+        rest = &rest[c.len_utf8()..];
     }
     out.replace(", RandomState", "")
 }

@@ -1,7 +1,7 @@
 //! The manifest: what a package holds and how to call it.
 
 use serde::{Deserialize, Serialize};
-use shipfn_abi::{ABI_VERSION, Field, MIN_ABI_VERSION, Signature};
+use shipfn_abi::{ABI_VERSION, Field, MIN_ABI_VERSION, Signature, short_type_name};
 
 use crate::{FormatError, Hash, Result};
 
@@ -99,9 +99,12 @@ impl Manifest {
         crate::Closure { entry: self.entry, trampoline: self.trampoline, body: self.body, signature }
     }
 
-    /// The closure's signature as Rust: `fn(own_arg: i64) -> i64`.
+    /// The closure's signature as Rust, without module paths:
+    /// `fn(own_arg: i64) -> i64`.
     pub fn signature_text(&self) -> String {
-        let params: Vec<String> = self.signature.params.iter().map(|p| format!("{}: {}", p.name, p.ty)).collect();
-        format!("fn({}) -> {}", params.join(", "), self.signature.result)
+        let sig = &self.signature;
+        let params: Vec<String> =
+            sig.params.iter().map(|p| format!("{}: {}", p.name, short_type_name(&p.ty))).collect();
+        format!("fn({}) -> {}", params.join(", "), short_type_name(&sig.result))
     }
 }

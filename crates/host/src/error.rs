@@ -55,6 +55,19 @@ pub enum Error {
     /// An argument had the wrong count, type or syntax.
     #[error("{0}")]
     BadArgs(String),
+    /// A JSON call of a guest built without JSON, whose type the host cannot
+    /// convert itself (only std types are converted on the host).
+    #[error(
+        "the host cannot convert {what} of type `{ty}` to or from JSON, and the guest was built without \
+         shipfn-guest's `json` feature: build it with that feature (the default), or call it with typed \
+         postcard arguments"
+    )]
+    NoJson {
+        /// The type, whole (`my_guest::Point`).
+        ty: String,
+        /// Which value has it: "parameter `x`", "the result", "the capture `y`".
+        what: String,
+    },
     /// The closure returned `Err(e)`.
     #[error("the function returned an error: {0}")]
     GuestError(String),
@@ -215,7 +228,7 @@ impl Error {
             | Error::NoSuchExport { .. }
             | Error::Abi(_) => ErrorKind::BadPackage,
             Error::Untrusted(_) => ErrorKind::Untrusted,
-            Error::BadArgs(_) | Error::InvalidLimits(_) => ErrorKind::BadArgs,
+            Error::BadArgs(_) | Error::InvalidLimits(_) | Error::NoJson { .. } => ErrorKind::BadArgs,
             Error::GuestError(_) => ErrorKind::GuestError,
             Error::Panic(_) | Error::Trap(_) => ErrorKind::Trap,
             Error::Timeout(_) | Error::CompileTimeout(_) | Error::OutOfFuel(_) => ErrorKind::Timeout,

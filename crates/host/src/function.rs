@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use std::any::TypeId;
 use std::sync::{Arc, OnceLock};
 
-use shipfn_abi::{ArgError, Field, Made, Signature, StateJson, mode, status, word};
+use shipfn_abi::{ArgError, Field, Made, Signature, StateJson, mode, short_type_name, status, word};
 use shipfn_format::{Closure as FormatClosure, Hashed, Manifest, Package, Source, VerifiedPackage};
 
 use crate::instance::{Guest, Lifetime, Placement, Reply};
@@ -119,12 +119,14 @@ impl Function {
             return Ok(());
         }
         let types = |s: &Signature| {
-            let params: Vec<&str> = s.params.iter().map(|p| p.ty.as_str()).collect();
-            let fields = |f: &[Field]| f.iter().map(|f| format!("{}: {}", f.name, f.ty)).collect::<Vec<_>>().join(", ");
+            let params: Vec<String> = s.params.iter().map(|p| short_type_name(&p.ty)).collect();
+            let fields = |f: &[Field]| {
+                f.iter().map(|f| format!("{}: {}", f.name, short_type_name(&f.ty))).collect::<Vec<_>>().join(", ")
+            };
             format!(
                 "fn({}) -> {} capturing [{}] and globals [{}]",
                 params.join(", "),
-                s.result,
+                short_type_name(&s.result),
                 fields(&s.captures),
                 fields(&s.globals)
             )
@@ -232,7 +234,15 @@ impl Function {
         failure(self.manifest(), status, output)
     }
 
-    fn json_input(&self, args: &[String]) -> Result<Vec<u8>> {
+    /// Whether the guest encodes JSON itself; if not, the host converts.
+    fn guest_speaks_json(&self) -> bool {
+        self.inner.module.speaks_json().unwrap_or(true)
+    }
+
+    /// The mode and input of a call with one JSON text per parameter: the
+    /// texts for a guest that speaks JSON, else postcard that the host
+    /// encoded from them.
+    fn json_request(&self, args: &[String]) -> Result<(u32, Vec<u8>)> {
         let params = &self.manifest().signature.params;
         if args.len() != params.len() {
             return Err(Error::BadArgs(format!(
@@ -242,7 +252,12 @@ impl Function {
                 args.len()
             )));
         }
-        postcard::to_allocvec(args).map_err(|e| Error::internal("encoding the arguments", e))
+        if self.guest_speaks_json() {
+            let input = postcard::to_allocvec(args).map_err(|e| Error::internal("encoding the arguments", e))?;
+            Ok((mode::JSON, input))
+        } else {
+            Ok((mode::POSTCARD, crate::json::encode_args(params, args)?))
+        }
     }
 
     /// Calls with one JSON text per parameter and returns the result as JSON.
@@ -250,7 +265,8 @@ impl Function {
     /// A text that is not JSON at all is taken as a string, so `hello` works
     /// for a `String` parameter.
     pub fn call_json(&self, args: &[String]) -> Result<String> {
-        json_output(self.fresh(mode::JSON, &self.json_input(args)?)?)
+        let (call_mode, input) = self.json_request(args)?;
+        json_output(self.manifest(), call_mode, self.fresh(call_mode, &input)?)
     }
 
     /// [`call_json`](Function::call_json) for the last call of this
@@ -259,15 +275,15 @@ impl Function {
     /// so a one-shot run of a closure with a large state needs about one copy
     /// of it less memory.
     pub fn call_json_once(self, args: &[String]) -> Result<String> {
-        let input = self.json_input(args)?;
+        let (call_mode, input) = self.json_request(args)?;
         let mut guest = self.setup(self.inner.package.state(), &input)?;
         let manifest = match Arc::try_unwrap(self.inner) {
             Ok(inner) => inner.package.into_manifest(),
             Err(shared) => shared.package.manifest().clone(),
         };
-        let reply = guest.call(mode::JSON)?;
+        let reply = guest.call(call_mode)?;
         match reply.status {
-            status::OK => json_output(reply),
+            status::OK => json_output(&manifest, call_mode, reply),
             other => Err(failure(&manifest, other, &reply.output)),
         }
     }
@@ -276,7 +292,7 @@ impl Function {
     /// [`call_to_package`](Function::call_to_package) can pack).
     pub fn returns_closure(&self) -> bool {
         let signature = &self.manifest().signature;
-        signature.ok.is_none() && signature.result.starts_with("Closure<")
+        signature.ok.is_none() && short_type_name(&signature.result).starts_with("Closure<")
     }
 
     /// Calls a closure that returns a closure, with one JSON text per
@@ -291,7 +307,7 @@ impl Function {
     /// built by `ship!` during this call); then any error of the call itself.
     pub fn call_to_package(&self, args: &[String]) -> Result<Package> {
         let manifest = self.manifest();
-        let result = &manifest.signature.result;
+        let result = short_type_name(&manifest.signature.result);
         if !self.returns_closure() {
             return Err(Error::BadArgs(format!(
                 "the closure returns {result}, not a closure: only a returned closure can be saved as a package"
@@ -304,12 +320,13 @@ impl Function {
                  rebuild it with this version of shipfn-guest"
             )));
         }
-        let input = self.json_input(args)?;
+        let (call_mode, input) = self.json_request(args)?;
+        let make_mode = if call_mode == mode::JSON { mode::MAKE } else { mode::MAKE_POSTCARD };
         // The instance hands the returned closure's state on, as a maker's
         // does: it must not give its pages back after the call.
         let mut guest = self.instance(Lifetime::Reused)?;
         guest.place(Placement::Scratch, &[(word::STATE_PTR, self.inner.package.state()), (word::INPUT_PTR, &input)])?;
-        let made = guest.call_with(mode::MAKE, |status, output| match status {
+        let made = guest.call_with(make_mode, |status, output| match status {
             status::OK => postcard::from_bytes::<Made>(output)
                 .map_err(|e| Error::Abi(format!("the returned closure does not decode: {e}"))),
             other => Err(self.failure(other, output)),
@@ -351,6 +368,14 @@ impl Function {
     /// The captured state and globals as JSON, rendered by the guest's own
     /// serde impls inside the sandbox.
     pub fn describe(&self) -> Result<StateJson> {
+        if !self.guest_speaks_json() {
+            // Decoded by the host: the state was checked at load or is
+            // checked here by a call that decodes it.
+            if self.inner.package.state().len() > VALIDATE_STATE_UP_TO {
+                self.check_state()?;
+            }
+            return crate::json::describe_state(&self.manifest().signature, self.inner.package.state());
+        }
         let reply = self.fresh(mode::DESCRIBE, &[])?;
         postcard::from_bytes(&reply.output)
             .map_err(|e| Error::Abi(format!("the state description does not decode: {e}")))
@@ -396,9 +421,18 @@ fn decode_result<R: DeserializeOwned>(output: &[u8]) -> Result<R> {
         .map_err(|e| Error::Abi(format!("the result does not decode as the requested type: {e}")))
 }
 
+/// The JSON result of a call in `call_mode`: the host's conversion of a
+/// postcard one, or the guest's own JSON text.
+fn json_output(manifest: &Manifest, call_mode: u32, reply: Reply) -> Result<String> {
+    match call_mode {
+        mode::JSON => guest_json(reply),
+        _ => crate::json::decode_result(&manifest.signature, &reply.output),
+    }
+}
+
 /// The guest's JSON result, which must be one JSON value: a guest's own
 /// serde_json writes nothing else, and callers print or parse it as one.
-fn json_output(reply: Reply) -> Result<String> {
+fn guest_json(reply: Reply) -> Result<String> {
     let text = String::from_utf8(reply.output).map_err(|_| Error::Abi("the JSON result is not UTF-8".into()))?;
     serde_json::from_str::<serde::de::IgnoredAny>(&text)
         .map_err(|e| Error::Abi(format!("the JSON result is not one JSON value: {e}")))?;
@@ -424,7 +458,7 @@ fn describe_arg_error(manifest: &Manifest, output: &[u8]) -> String {
         return "the arguments were refused".into();
     };
     match manifest.signature.params.get(e.index as usize) {
-        Some(p) => format!("argument {} `{}` expects {}: {}", e.index + 1, p.name, p.ty, e.message),
+        Some(p) => format!("argument {} `{}` expects {}: {}", e.index + 1, p.name, short_type_name(&p.ty), e.message),
         None => format!("{}; the function is {}", e.message, manifest.signature_text()),
     }
 }
@@ -464,8 +498,9 @@ impl Warm {
 
     /// Like [`Function::call_json`], on this instance.
     pub fn call_json(&mut self, args: &[String]) -> Result<String> {
-        let input = self.function.json_input(args)?;
-        json_output(self.run(mode::JSON, &input)?)
+        let (call_mode, input) = self.function.json_request(args)?;
+        let reply = self.run(call_mode, &input)?;
+        json_output(self.function.manifest(), call_mode, reply)
     }
 
     /// Like [`Function::call`], on this instance.

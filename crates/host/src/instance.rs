@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
-use shipfn_abi::{ABI_BLOCK_EXPORT, ABI_VERSION, ALLOC_EXPORT, CALL_EXPORT, MIN_ABI_VERSION, word};
+use shipfn_abi::{ABI_BLOCK_EXPORT, ABI_VERSION, ALLOC_EXPORT, CALL_EXPORT, MIN_ABI_VERSION, feature, word};
 use wasmtime::{Instance, Memory, Store, TypedFunc};
 
 use shipfn_format::Hashed;
@@ -169,7 +169,9 @@ impl Guest {
         if self.memory.data(&self.store).get(scratch.0..scratch.0.saturating_add(scratch.1)).is_none() {
             scratch = (0, 0);
         }
-        Ok(Layout { block: self.layout.block, scratch, version })
+        // Guests before ABI 6 have no FEATURES word, and all speak JSON.
+        let features = if version >= 6 { self.word(word::FEATURES)? } else { feature::JSON };
+        Ok(Layout { block: self.layout.block, scratch, version, features })
     }
 
     /// The guest ABI the module speaks.

@@ -62,11 +62,13 @@
 #![deny(missing_docs)]
 
 mod cache;
+mod convert;
 mod error;
 mod fault;
 mod function;
 mod host;
 mod instance;
+mod json;
 mod limits;
 mod module;
 mod modules;
@@ -74,6 +76,7 @@ mod pack;
 mod private;
 mod runtime;
 mod screen;
+mod shape;
 mod slim;
 mod store;
 mod stores;
@@ -89,7 +92,7 @@ pub use limits::Limits;
 pub use pack::{Catalog, Maker};
 pub use runtime::{Compiler, InstanceStrategy};
 pub use screen::screen_module;
-pub use shipfn_abi::{Field, Signature, StateJson};
+pub use shipfn_abi::{Field, Signature, StateJson, short_type_name};
 pub use shipfn_format::{
     Form, FormatError, Hash, Manifest, Package, PublicKey, SecretKey, Source, VerifiedPackage, sha256,
 };

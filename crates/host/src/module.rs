@@ -77,6 +77,8 @@ pub(crate) struct Layout {
     pub block: usize,
     pub scratch: (usize, usize),
     pub version: u32,
+    /// The guest's [`feature`](shipfn_abi::feature) bits.
+    pub features: u32,
 }
 
 impl GuestModule {
@@ -183,6 +185,12 @@ impl GuestModule {
     /// The guest ABI the module speaks, once an instance of it has run.
     pub fn abi_version(&self) -> Option<u32> {
         self.layout().map(|l| l.version)
+    }
+
+    /// Whether the guest decodes and encodes JSON itself (every guest
+    /// before ABI 6 does), once an instance of it has run.
+    pub fn speaks_json(&self) -> Option<bool> {
+        self.layout().map(|l| l.features & shipfn_abi::feature::JSON != 0)
     }
 
     /// Whether `name` is an export of type `() -> i32`: a maker or an

@@ -1,9 +1,10 @@
 //! The sender's side: run a maker inside the sandbox and pack the closure
 //! it returns.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
-use shipfn_abi::{ArgError, FN_PREFIX, MAKER_PREFIX, Made, status, word};
+use shipfn_abi::{ArgError, FN_PREFIX, Field, MAKER_PREFIX, Made, maker_mode, status, word};
 use shipfn_format::{Closure, Hash, Hashed, Package, Source};
 
 use crate::instance::{Guest, Lifetime, Placement};
@@ -20,7 +21,7 @@ impl Host {
     pub fn maker(&self, wasm: &[u8]) -> Result<Maker> {
         let wasm = Hashed::from(wasm.to_vec());
         let module = self.module(&wasm.bytes, wasm.sha256)?;
-        Ok(Maker { host: self.clone(), module, wasm: Arc::new(wasm) })
+        Ok(Maker { host: self.clone(), module, wasm: Arc::new(wasm), params: Arc::default() })
     }
 
     /// Runs the maker `name` of a guest module with one JSON text per
@@ -49,6 +50,9 @@ pub struct Maker {
     host: Host,
     module: GuestModule,
     wasm: Arc<Hashed>,
+    /// The parameters of each maker asked so far, for guests without JSON,
+    /// whose arguments the host encodes.
+    params: Arc<Mutex<HashMap<String, Arc<Vec<Field>>>>>,
 }
 
 impl Maker {
@@ -94,7 +98,25 @@ impl Maker {
         }
         // The maker's instance hands its state on, so it lives on its own.
         let mut guest = Guest::new(host.runtime(), host.stores(), module, Lifetime::Reused, host.limits())?;
-        let input = postcard::to_allocvec(args).map_err(|e| Error::internal("encoding the arguments", e))?;
+        let input = if module.speaks_json().unwrap_or(true) {
+            postcard::to_allocvec(args).map_err(|e| Error::internal("encoding the arguments", e))?
+        } else {
+            let params = self.params_of(&export)?;
+            if args.len() != params.len() {
+                let list: Vec<String> =
+                    params.iter().map(|p| format!("{}: {}", p.name, shipfn_abi::short_type_name(&p.ty))).collect();
+                return Err(Error::BadArgs(format!(
+                    "{what} `{name}`: expected {} argument(s), got {} (the {what} takes ({}))",
+                    params.len(),
+                    args.len(),
+                    list.join(", ")
+                )));
+            }
+            let input =
+                crate::json::encode_args(&params, args).map_err(|e| prefixed(e, &format!("{what} `{name}`")))?;
+            guest.set_words(word::ENTRY, &[maker_mode::POSTCARD])?;
+            input
+        };
         guest.place(Placement::Scratch, &[(word::INPUT_PTR, &input)])?;
         let made = guest.invoke(&export, |status, output| match status {
             status::OK => postcard::from_bytes::<Made>(output)
@@ -119,6 +141,41 @@ impl Maker {
         let mut package = Package::new(source, Closure { entry, trampoline, body, signature }, module, state);
         package.manifest.abi_version = version;
         Ok(package)
+    }
+}
+
+impl Maker {
+    /// The parameters of the maker export `export`, asked of the guest once
+    /// (ABI 6, [`maker_mode::PARAMS`]).
+    fn params_of(&self, export: &str) -> Result<Arc<Vec<Field>>> {
+        if let Some(params) = self.params.lock().unwrap_or_else(|e| e.into_inner()).get(export) {
+            return Ok(params.clone());
+        }
+        let (host, module) = (&self.host, &self.module);
+        let mut guest = Guest::new(host.runtime(), host.stores(), module, Lifetime::OneCall, host.limits())?;
+        guest.set_words(word::ENTRY, &[maker_mode::PARAMS])?;
+        let params = guest.invoke(export, |status, output| match status {
+            status::OK => postcard::from_bytes::<Vec<Field>>(output).map_err(|e| {
+                Error::Abi(format!("`{export}` named its parameters in a form that does not decode: {e}"))
+            }),
+            _ => {
+                Err(Error::Abi(format!("`{export}` did not name its parameters: {}", String::from_utf8_lossy(output))))
+            }
+        })??;
+        let params = Arc::new(params);
+        let mut known = self.params.lock().unwrap_or_else(|e| e.into_inner());
+        if known.len() < 1024 {
+            known.insert(export.to_owned(), params.clone());
+        }
+        Ok(params)
+    }
+}
+
+/// `error` with `context` before its message, where it has one of its own.
+fn prefixed(error: Error, context: &str) -> Error {
+    match error {
+        Error::BadArgs(message) => Error::BadArgs(format!("{context}: {message}")),
+        other => other,
     }
 }
 

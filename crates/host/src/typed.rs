@@ -3,7 +3,7 @@
 //! `i64` would otherwise decode as some other number.
 
 use serde::Serialize;
-use shipfn_abi::{Signature, type_name};
+use shipfn_abi::{Signature, short_type_name, type_name};
 
 use crate::{Error, Result};
 
@@ -42,13 +42,12 @@ impl_params!(A0, A1, A2, A3, A4, A5, A6, A7);
 pub(crate) fn check<A: Params, R>(signature: &Signature) -> Result<()> {
     let args: Vec<String> = A::type_names().into_iter().map(owned).collect();
     let result = owned(type_name::<R>());
-    let expected_result = signature.ok.as_deref().unwrap_or(&signature.result);
-    let params_match =
-        args.len() == signature.params.len() && args.iter().zip(&signature.params).all(|(a, p)| *a == p.ty);
-    if params_match && result == expected_result {
+    // Guests of ABI 6 name types whole; the short forms are compared.
+    let expected_result = short_type_name(signature.ok.as_deref().unwrap_or(&signature.result));
+    let wanted: Vec<String> = signature.params.iter().map(|p| short_type_name(&p.ty)).collect();
+    if args == wanted && result == expected_result {
         return Ok(());
     }
-    let wanted: Vec<&str> = signature.params.iter().map(|p| p.ty.as_str()).collect();
     Err(Error::BadArgs(format!(
         "called with types ({}) -> {result}, but the function takes ({}) -> {expected_result}",
         args.join(", "),

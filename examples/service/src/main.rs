@@ -149,8 +149,9 @@ fn find(app: &App, id: &str) -> Result<Arc<Function>, ApiError> {
 async fn info(State(app): State<App>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
     let f = find(&app, &id)?;
     let sig = &f.manifest().signature;
-    let fields =
-        |fs: &[shipfn_host::Field]| fs.iter().map(|f| json!({ "name": f.name, "type": f.ty })).collect::<Vec<_>>();
+    let fields = |fs: &[shipfn_host::Field]| {
+        fs.iter().map(|f| json!({ "name": f.name, "type": shipfn_host::short_type_name(&f.ty) })).collect::<Vec<_>>()
+    };
     Ok(Json(json!({
         "id": id,
         "signature": f.manifest().signature_text(),

@@ -1,0 +1,83 @@
+//! JSON calls of a guest built without JSON: the host encodes the
+//! arguments, and decodes the result and the captured state, from the
+//! whole type names of the closure's signature.
+
+use serde::Serialize;
+use shipfn_abi::{Field, Signature, StateJson, short_type_name};
+
+use crate::convert::{Value, from_postcard, json_arg, take_postcard};
+use crate::shape::Shape;
+use crate::{Error, Result};
+
+/// The shape of `ty`, or the error that names the type the host cannot
+/// convert and what it is.
+fn shape(ty: &str, what: &str, of: fn(&str) -> Result<Shape, crate::shape::Unknown>) -> Result<Shape> {
+    // The whole name: a user's `String` must not read as std's.
+    of(ty).map_err(|unknown| Error::NoJson { ty: unknown.0, what: what.to_owned() })
+}
+
+/// Postcard of the argument tuple for `params`, from one JSON text each.
+/// The count was checked by the caller.
+pub(crate) fn encode_args(params: &[Field], args: &[String]) -> Result<Vec<u8>> {
+    let mut values = Vec::with_capacity(params.len());
+    for (i, (param, raw)) in params.iter().zip(args).enumerate() {
+        let what = format!("parameter `{}`", param.name);
+        let shape = shape(&param.ty, &what, Shape::of)?;
+        let value = json_arg(&shape, raw).map_err(|message| {
+            Error::BadArgs(format!(
+                "argument {} `{}` expects {}: {message}",
+                i + 1,
+                param.name,
+                short_type_name(&param.ty)
+            ))
+        })?;
+        values.push(value);
+    }
+    postcard::to_allocvec(&Value::Tuple(values)).map_err(|e| Error::internal("encoding the arguments", e))
+}
+
+/// The JSON text of a postcard result of `signature`'s closure.
+pub(crate) fn decode_result(signature: &Signature, bytes: &[u8]) -> Result<String> {
+    let ty = signature.ok.as_deref().unwrap_or(&signature.result);
+    let value = from_postcard(&shape(ty, "the result", Shape::of)?, bytes)
+        .map_err(|e| Error::Abi(format!("the result does not decode as {}: {e}", short_type_name(ty))))?;
+    to_json(&value)
+}
+
+/// The captured values and globals of `state` as JSON objects.
+pub(crate) fn describe_state(signature: &Signature, state: &[u8]) -> Result<StateJson> {
+    let captures = &signature.captures;
+    let mut shapes = Vec::with_capacity(captures.len() + signature.globals.len());
+    for field in captures {
+        shapes.push(shape(&field.ty, &format!("the capture `{}`", field.name), Shape::of_capture)?);
+    }
+    for field in &signature.globals {
+        shapes.push(shape(&field.ty, &format!("the global `{}`", field.name), Shape::of)?);
+    }
+    let bad = |e: String| Error::Abi(format!("the captured state does not decode as the signature's types: {e}"));
+    let (mut values, rest) = take_postcard(&shapes, state).map_err(bad)?;
+    if !rest.is_empty() {
+        return Err(bad(format!("{} bytes are left over", rest.len())));
+    }
+    let globals = values.split_off(captures.len());
+    // Fields in the order the closure declares them, as the guest's serde writes a struct.
+    let object = |fields: &[Field], values: Vec<Value>| -> Result<String> {
+        let members: Vec<String> = fields
+            .iter()
+            .zip(values)
+            .map(|(f, v)| Ok(format!("{}:{}", to_json(&f.name)?, to_json(&v)?)))
+            .collect::<Result<_>>()?;
+        Ok(format!("{{{}}}", members.join(",")))
+    };
+    Ok(StateJson { captures: object(captures, values)?, globals: object(&signature.globals, globals)? })
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(json_error)
+}
+
+/// A value the guest's serde could not have written to JSON either (a map
+/// whose keys are not strings or numbers).
+fn json_error(e: serde_json::Error) -> Error {
+    Error::BadArgs(format!("the value has no JSON form: {e}"))
+}
