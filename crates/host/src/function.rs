@@ -9,6 +9,7 @@ use shipfn_abi::{ArgError, Field, Made, Signature, StateJson, mode, short_type_n
 use shipfn_format::{Closure as FormatClosure, Hashed, Manifest, Package, Source, VerifiedPackage};
 
 use crate::instance::{Guest, Lifetime, Placement, Reply};
+use crate::json::CallShapes;
 use crate::module::GuestModule;
 use crate::runtime::Runtime;
 use crate::stores::StorePool;
@@ -41,6 +42,9 @@ struct Inner {
     /// The argument and result types of the first typed call, once they
     /// were found to be the closure's: later calls with them skip the check.
     checked_types: OnceLock<(TypeId, TypeId)>,
+    /// For a guest without JSON, the shapes its JSON calls are converted
+    /// with, once found.
+    shapes: OnceLock<CallShapes>,
 }
 
 impl Function {
@@ -63,7 +67,7 @@ impl Function {
         // again: what remains to check is the state, which a guest of ABI 4
         // checks in full, captured closures included, as every call decodes it.
         let known = module.abi_version().is_some_and(|v| v >= 4) && module.validated(indices, &m.signature);
-        let inner = Inner { runtime, stores, module, package, checked_types: OnceLock::new() };
+        let inner = Inner { runtime, stores, module, package, checked_types: OnceLock::new(), shapes: OnceLock::new() };
         let function = Function { inner: Arc::new(inner), limits };
         if !known {
             let small = function.inner.package.state().len() <= VALIDATE_STATE_UP_TO;
@@ -239,6 +243,16 @@ impl Function {
         self.inner.module.speaks_json().unwrap_or(true)
     }
 
+    /// The shapes of this closure's parameters and result, for the host's
+    /// JSON conversion.
+    fn shapes(&self) -> Result<&CallShapes> {
+        if let Some(shapes) = self.inner.shapes.get() {
+            return Ok(shapes);
+        }
+        let shapes = CallShapes::of_signature(&self.manifest().signature)?;
+        Ok(self.inner.shapes.get_or_init(|| shapes))
+    }
+
     /// The mode and input of a call with one JSON text per parameter: the
     /// texts for a guest that speaks JSON, else postcard that the host
     /// encoded from them.
@@ -256,7 +270,7 @@ impl Function {
             let input = postcard::to_allocvec(args).map_err(|e| Error::internal("encoding the arguments", e))?;
             Ok((mode::JSON, input))
         } else {
-            Ok((mode::POSTCARD, crate::json::encode_args(params, args)?))
+            Ok((mode::POSTCARD, self.shapes()?.encode_args(params, args)?))
         }
     }
 
@@ -266,7 +280,8 @@ impl Function {
     /// for a `String` parameter.
     pub fn call_json(&self, args: &[String]) -> Result<String> {
         let (call_mode, input) = self.json_request(args)?;
-        json_output(self.manifest(), call_mode, self.fresh(call_mode, &input)?)
+        let reply = self.fresh(call_mode, &input)?;
+        self.json_output(call_mode, reply)
     }
 
     /// [`call_json`](Function::call_json) for the last call of this
@@ -276,6 +291,10 @@ impl Function {
     /// of it less memory.
     pub fn call_json_once(self, args: &[String]) -> Result<String> {
         let (call_mode, input) = self.json_request(args)?;
+        let shapes = match call_mode {
+            mode::JSON => None,
+            _ => Some(CallShapes::of_signature(&self.manifest().signature)?),
+        };
         let mut guest = self.setup(self.inner.package.state(), &input)?;
         let manifest = match Arc::try_unwrap(self.inner) {
             Ok(inner) => inner.package.into_manifest(),
@@ -283,8 +302,20 @@ impl Function {
         };
         let reply = guest.call(call_mode)?;
         match reply.status {
-            status::OK => json_output(&manifest, call_mode, reply),
+            status::OK => match shapes {
+                None => guest_json(reply),
+                Some(shapes) => shapes.decode_result(&manifest.signature, &reply.output),
+            },
             other => Err(failure(&manifest, other, &reply.output)),
+        }
+    }
+
+    /// The JSON result of a call in `call_mode`: the guest's own JSON text,
+    /// or the host's conversion of a postcard one.
+    fn json_output(&self, call_mode: u32, reply: Reply) -> Result<String> {
+        match call_mode {
+            mode::JSON => guest_json(reply),
+            _ => self.shapes()?.decode_result(&self.manifest().signature, &reply.output),
         }
     }
 
@@ -421,15 +452,6 @@ fn decode_result<R: DeserializeOwned>(output: &[u8]) -> Result<R> {
         .map_err(|e| Error::Abi(format!("the result does not decode as the requested type: {e}")))
 }
 
-/// The JSON result of a call in `call_mode`: the host's conversion of a
-/// postcard one, or the guest's own JSON text.
-fn json_output(manifest: &Manifest, call_mode: u32, reply: Reply) -> Result<String> {
-    match call_mode {
-        mode::JSON => guest_json(reply),
-        _ => crate::json::decode_result(&manifest.signature, &reply.output),
-    }
-}
-
 /// The guest's JSON result, which must be one JSON value: a guest's own
 /// serde_json writes nothing else, and callers print or parse it as one.
 fn guest_json(reply: Reply) -> Result<String> {
@@ -500,7 +522,7 @@ impl Warm {
     pub fn call_json(&mut self, args: &[String]) -> Result<String> {
         let (call_mode, input) = self.function.json_request(args)?;
         let reply = self.run(call_mode, &input)?;
-        json_output(self.function.manifest(), call_mode, reply)
+        self.function.json_output(call_mode, reply)
     }
 
     /// Like [`Function::call`], on this instance.

@@ -16,32 +16,62 @@ fn shape(ty: &str, what: &str, of: fn(&str) -> Result<Shape, crate::shape::Unkno
     of(ty).map_err(|unknown| Error::NoJson { ty: unknown.0, what: what.to_owned() })
 }
 
-/// Postcard of the argument tuple for `params`, from one JSON text each.
-/// The count was checked by the caller.
-pub(crate) fn encode_args(params: &[Field], args: &[String]) -> Result<Vec<u8>> {
-    let mut values = Vec::with_capacity(params.len());
-    for (i, (param, raw)) in params.iter().zip(args).enumerate() {
-        let what = format!("parameter `{}`", param.name);
-        let shape = shape(&param.ty, &what, Shape::of)?;
-        let value = json_arg(&shape, raw).map_err(|message| {
-            Error::BadArgs(format!(
-                "argument {} `{}` expects {}: {message}",
-                i + 1,
-                param.name,
-                short_type_name(&param.ty)
-            ))
-        })?;
-        values.push(value);
-    }
-    postcard::to_allocvec(&Value::Tuple(values)).map_err(|e| Error::internal("encoding the arguments", e))
+/// The shapes of a closure's (or a maker's) parameters and result, found
+/// once and kept with the loaded function.
+pub(crate) struct CallShapes {
+    params: Vec<Shape>,
+    /// The result's (for a fallible closure, the success type's); none for
+    /// a maker.
+    result: Option<Shape>,
 }
 
-/// The JSON text of a postcard result of `signature`'s closure.
-pub(crate) fn decode_result(signature: &Signature, bytes: &[u8]) -> Result<String> {
-    let ty = signature.ok.as_deref().unwrap_or(&signature.result);
-    let value = from_postcard(&shape(ty, "the result", Shape::of)?, bytes)
-        .map_err(|e| Error::Abi(format!("the result does not decode as {}: {e}", short_type_name(ty))))?;
-    to_json(&value)
+impl CallShapes {
+    /// The shapes of `params`, or the error naming the first type the host
+    /// cannot convert.
+    pub fn of_params(params: &[Field]) -> Result<CallShapes> {
+        let params = params
+            .iter()
+            .map(|p| shape(&p.ty, &format!("parameter `{}`", p.name), Shape::of))
+            .collect::<Result<_>>()?;
+        Ok(CallShapes { params, result: None })
+    }
+
+    /// The shapes of a closure's parameters and result.
+    pub fn of_signature(signature: &Signature) -> Result<CallShapes> {
+        let ty = signature.ok.as_deref().unwrap_or(&signature.result);
+        let result = shape(ty, "the result", Shape::of)?;
+        Ok(CallShapes { result: Some(result), ..CallShapes::of_params(&signature.params)? })
+    }
+
+    /// Postcard of the argument tuple for `params` (the fields these
+    /// shapes were made from), from one JSON text each. The count was
+    /// checked by the caller.
+    pub fn encode_args(&self, params: &[Field], args: &[String]) -> Result<Vec<u8>> {
+        let mut values = Vec::with_capacity(params.len());
+        for (i, ((param, shape), raw)) in params.iter().zip(&self.params).zip(args).enumerate() {
+            let value = json_arg(shape, raw).map_err(|message| {
+                Error::BadArgs(format!(
+                    "argument {} `{}` expects {}: {message}",
+                    i + 1,
+                    param.name,
+                    short_type_name(&param.ty)
+                ))
+            })?;
+            values.push(value);
+        }
+        postcard::to_allocvec(&Value::Tuple(values)).map_err(|e| Error::internal("encoding the arguments", e))
+    }
+
+    /// The JSON text of a postcard result of `signature`'s closure (the one
+    /// these shapes were made from).
+    pub fn decode_result(&self, signature: &Signature, bytes: &[u8]) -> Result<String> {
+        let shape = self.result.as_ref().ok_or_else(|| Error::internal("decoding a result", "no result shape"))?;
+        let value = from_postcard(shape, bytes).map_err(|e| {
+            let ty = signature.ok.as_deref().unwrap_or(&signature.result);
+            Error::Abi(format!("the result does not decode as {}: {e}", short_type_name(ty)))
+        })?;
+        to_json(&value)
+    }
 }
 
 /// The captured values and globals of `state` as JSON objects.

@@ -112,8 +112,9 @@ impl Maker {
                     list.join(", ")
                 )));
             }
-            let input =
-                crate::json::encode_args(&params, args).map_err(|e| prefixed(e, &format!("{what} `{name}`")))?;
+            let input = crate::json::CallShapes::of_params(&params)
+                .and_then(|shapes| shapes.encode_args(&params, args))
+                .map_err(|e| prefixed(e, &format!("{what} `{name}`")))?;
             guest.set_words(word::ENTRY, &[maker_mode::POSTCARD])?;
             input
         };

@@ -116,7 +116,7 @@ pub fn adder(k: i64) -> Closure<(i64,), Closure<(i64,), i64>> {
 /// As `adder`, returning a fallible closure: `divider(k)(x)` is `|d| (x + k) / d`.
 #[maker]
 pub fn divider(k: i64) -> Closure<(i64,), Closure<(i64,), Result<i64, String>>> {
-    ship!(move |x: i64| { ship!(move |d: i64| if d == 0 { Err(format!("{} / 0", x + k)) } else { Ok((x + k) / d) }) })
+    ship!(move |x: i64| ship!(move |d: i64| if d == 0 { Err(format!("{} / 0", x + k)) } else { Ok((x + k) / d) }))
 }
 
 /// Recursion inside shipped code.
