@@ -209,6 +209,9 @@ impl<'de> Visitor<'de> for Compound<'_> {
                 let mut values = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
                 while let Some(value) = seq.next_element_seed(Seed(self.1))? {
                     values.push(value);
+                    if values.len() > MAX_ZERO_SIZED && self.1.zero_sized() {
+                        return Err(too_many());
+                    }
                 }
                 Ok(Value::Seq(values))
             }
@@ -220,6 +223,9 @@ impl<'de> Visitor<'de> for Compound<'_> {
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
         while let Some(k) = map.next_key_seed(Seed(key))? {
             entries.push((k, map.next_value_seed(Seed(value))?));
+            if entries.len() > MAX_ZERO_SIZED && key.zero_sized() && value.zero_sized() {
+                return Err(too_many());
+            }
         }
         Ok(Value::Map(entries))
     }
@@ -230,6 +236,15 @@ impl<'de> Visitor<'de> for Compound<'_> {
         let inner = if index.0 == 0 { ok } else { err };
         Ok(Value::Result(index.0, Box::new(variant.newtype_variant_seed(Seed(inner))?)))
     }
+}
+
+/// Most elements of a sequence (or entries of a map) whose values take no
+/// bytes: postcard's length bounds any other sequence by the input's size,
+/// but a count of `()`s is bounded only by the 32-bit length.
+const MAX_ZERO_SIZED: usize = 1 << 20;
+
+fn too_many<E: de::Error>() -> E {
+    E::custom(format!("more than {MAX_ZERO_SIZED} elements that take no bytes"))
 }
 
 /// `Ok` or `Err`, by name (JSON) or index (postcard).
@@ -379,6 +394,16 @@ mod tests {
         assert!(json_arg(&Shape::Tuple(vec![Shape::I64; 2]), "[1, 2, 3]").is_err());
         assert!(json_arg(&Shape::Tuple(vec![Shape::I64; 2]), "[1]").is_err());
         assert!(json_arg(&Shape::I64, "1 2").is_err());
+    }
+
+    #[test]
+    fn a_count_of_values_that_take_no_bytes_is_bounded() {
+        // Postcard: a varint count of 2^32 - 1, then nothing.
+        let units = [0xff, 0xff, 0xff, 0xff, 0x0f];
+        assert!(from_postcard(&Shape::Seq(Box::new(Shape::Unit)), &units).is_err());
+        let map = Shape::Map(Box::new(Shape::Unit), Box::new(Shape::Tuple(vec![])));
+        assert!(from_postcard(&map, &units).is_err());
+        assert_eq!(from_postcard(&Shape::Seq(Box::new(Shape::Unit)), &[2]), Ok(Value::Seq(vec![Value::Unit; 2])));
     }
 
     #[test]

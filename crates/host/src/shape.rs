@@ -56,7 +56,7 @@ impl Shape {
     /// The shape of the type `name` (whole, as `core::any::type_name`
     /// writes it on wasm32), or the part of it that is not a known type.
     pub fn of(name: &str) -> Result<Shape, Unknown> {
-        let mut parser = Parser { rest: name.trim() };
+        let mut parser = Parser { rest: name.trim(), depth: 0 };
         let shape = parser.ty()?;
         if !parser.rest.is_empty() {
             return Err(Unknown(name.into()));
@@ -64,6 +64,26 @@ impl Shape {
         match shape.first_other() {
             Some(other) => Err(Unknown(other.into())),
             None => Ok(shape),
+        }
+    }
+
+    /// Whether a value of this shape takes no bytes in postcard, so that a
+    /// sequence's length does not bound its count by the input's size.
+    pub fn zero_sized(&self) -> bool {
+        match self {
+            Shape::Unit => true,
+            Shape::Tuple(items) => items.iter().all(Shape::zero_sized),
+            _ => false,
+        }
+    }
+
+    /// How many parts the shape has (itself and those inside it).
+    fn parts(&self) -> usize {
+        1 + match self {
+            Shape::Option(inner) | Shape::Seq(inner) => inner.parts(),
+            Shape::Map(a, b) | Shape::Result(a, b) => a.parts() + b.parts(),
+            Shape::Tuple(items) => items.iter().map(Shape::parts).sum(),
+            _ => 0,
         }
     }
 
@@ -89,8 +109,22 @@ impl Shape {
     }
 }
 
+/// How deeply types may nest: a name comes from a package, which may be
+/// hostile, and real types nest far less.
+const MAX_DEPTH: usize = 32;
+
+/// The longest array serde (de)serializes, and so the longest a host converts.
+const MAX_ARRAY: usize = 32;
+
+/// The longest tuple serde (de)serializes.
+const MAX_TUPLE: usize = 16;
+
+/// Most parts in one shape: arrays of arrays multiply.
+const MAX_PARTS: usize = 1024;
+
 struct Parser<'a> {
     rest: &'a str,
+    depth: usize,
 }
 
 impl<'a> Parser<'a> {
@@ -137,7 +171,23 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// One type: at most [`MAX_DEPTH`] deep and [`MAX_PARTS`] parts.
     fn ty(&mut self) -> Result<Shape, Unknown> {
+        if self.depth == MAX_DEPTH {
+            return Err(Unknown(format!("a type nested more than {MAX_DEPTH} deep")));
+        }
+        self.depth += 1;
+        let shape = self.one_ty();
+        self.depth -= 1;
+        match shape {
+            Ok(shape) if shape.parts() > MAX_PARTS => {
+                Ok(Shape::Other(format!("a type of more than {MAX_PARTS} parts")))
+            }
+            other => other,
+        }
+    }
+
+    fn one_ty(&mut self) -> Result<Shape, Unknown> {
         let start = self.rest;
         if self.eat("&") {
             self.eat("mut ");
@@ -152,7 +202,11 @@ impl<'a> Parser<'a> {
                     break;
                 }
             }
-            return Ok(if items.is_empty() { Shape::Unit } else { Shape::Tuple(items) });
+            return Ok(match items.len() {
+                0 => Shape::Unit,
+                n if n > MAX_TUPLE => Shape::Other(format!("a tuple of {n} elements")),
+                _ => Shape::Tuple(items),
+            });
         }
         if self.eat("[") {
             let item = self.ty()?;
@@ -164,6 +218,12 @@ impl<'a> Parser<'a> {
             let digits = self.path();
             let len: usize = digits.parse().map_err(|_| Unknown(start.into()))?;
             self.expect("]")?;
+            if len > MAX_ARRAY {
+                return Ok(Shape::Other(format!("an array of {len} elements")));
+            }
+            if item.parts() * len > MAX_PARTS {
+                return Ok(Shape::Other(format!("a type of more than {MAX_PARTS} parts")));
+            }
             return Ok(Shape::Tuple(vec![item; len]));
         }
         let path = self.path();
@@ -263,5 +323,21 @@ mod tests {
         assert!(Shape::of("alloc::vec::Vec<i64, i64>").is_err());
         assert!(Shape::of("i64 i64").is_err());
         assert!(Shape::of("").is_err());
+    }
+
+    #[test]
+    fn hostile_names_are_refused_without_deep_recursion_or_large_allocations() {
+        let deep = format!("{}i64{}", "alloc::vec::Vec<".repeat(100_000), ">".repeat(100_000));
+        assert!(Shape::of(&deep).unwrap_err().0.contains("nested more than"));
+        assert!(Shape::of(&"&".repeat(100_000)).is_err());
+        assert!(Shape::of(&format!("{}i64{}", "(".repeat(100_000), ",)".repeat(100_000))).is_err());
+        assert_eq!(Shape::of("[u8; 99999999999]"), Err(Unknown("an array of 99999999999 elements".into())));
+        assert!(Shape::of("[u8; 99999999999999999999999]").is_err());
+        let wide = format!("({})", vec!["u8"; 17].join(", "));
+        assert_eq!(Shape::of(&wide), Err(Unknown("a tuple of 17 elements".into())));
+        assert!(Shape::of(type_name::<[(); 32]>()).unwrap().zero_sized());
+        let cube = "[[[[[[u8; 32]; 32]; 32]; 32]; 32]; 32]";
+        assert_eq!(Shape::of(cube), Err(Unknown("a type of more than 1024 parts".into())));
+        assert!(Shape::of(type_name::<[[u8; 32]; 31]>()).is_ok());
     }
 }
