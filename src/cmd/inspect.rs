@@ -8,7 +8,8 @@ use super::{HostArgs, human_size, pack::made_by, read};
 
 /// Show what a package holds: format, hashes, sizes, signature, and the
 /// captured state and globals as JSON. The state is rendered by the
-/// package's own code, inside the sandbox; nothing else runs. For a thin
+/// package's own code, inside the sandbox (for a guest built without JSON,
+/// by shipfn from the state's std types); nothing else runs. For a thin
 /// package whose module is not in this machine's store, everything but the
 /// captured values is shown.
 #[derive(clap::Args, Debug)]
