@@ -162,6 +162,8 @@ mod tests {
         assert_eq!(type_name::<Vec<String>>(), "Vec<String>");
         assert_eq!(type_name::<HashMap<String, Option<u8>>>(), "HashMap<String, Option<u8>>");
         assert_eq!(type_name::<(i64, &str)>(), "(i64, &str)");
+        let unicode = "my_crate::modé::Straße<alloc::vec::Vec<my_crate::Ü>, [u8; 4]>";
+        assert_eq!(shipfn_abi::short_type_name(unicode), "Straße<Vec<Ü>, [u8; 4]>");
     }
 
     #[test]

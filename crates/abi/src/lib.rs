@@ -264,7 +264,9 @@ pub fn short_type_name(full: &str) -> String {
             continue;
         }
         out.push(c);
-        if !(c.is_alphanumeric() || c == '_') {
+        // Separators are ASCII; identifiers may hold any other character
+        // (and asking Unicode's tables would put them in every guest).
+        if !(c.is_ascii_alphanumeric() || c == '_' || !c.is_ascii()) {
             segment_start = out.len();
         }
         rest = &rest[c.len_utf8()..];
