@@ -89,6 +89,17 @@ fn a_json_call_of_a_type_the_host_does_not_know_is_refused_by_its_whole_name() {
     assert!(err.contains("`json` feature"), "{err}");
     assert_eq!(ok(&json_shifter.run(&["--arg", point])), "6");
 
+    // A map is refused before any input, with nothing written.
+    let dir = lean_shifter.dir.path();
+    std::fs::write(dir.join("points.jsonl"), format!("[{point}]\n[{point}]\n")).unwrap();
+    let file = lean_shifter.file.to_str().unwrap();
+    let out = shipfn_in(dir, &["map", file, "--input", "points.jsonl"]);
+    fails(&out, 5, "parameter `p` of type `lean::Point`");
+    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
+    let json_file = json_shifter.file.to_str().unwrap();
+    let out = shipfn_in(dir, &["map", json_file, "--input", "points.jsonl"]);
+    assert_eq!(ok(&out), "{\"ok\":6}\n{\"ok\":6}");
+
     // A user's type named like std's is not taken for std's.
     let [lean_impostor, json_impostor] = pack_both("impostor", &[]);
     fails(&lean_impostor.run(&["--arg", "5"]), 5, "of type `lean::mine::String`");

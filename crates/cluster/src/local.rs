@@ -59,8 +59,11 @@ impl Local {
         self.jobs
     }
 
-    /// Runs `function` over `inputs`; the outcomes come in input order.
+    /// Runs `function` over `inputs`; the outcomes come in input order. A
+    /// function that cannot be called with JSON at all (its guest has no
+    /// JSON and a type the host does not convert) is refused before any input.
     pub fn map_function(&self, function: Function, inputs: Inputs) -> Result<Outcomes> {
+        function.check_json()?;
         let (task_tx, task_rx) = mpsc::sync_channel::<(u64, Vec<String>)>(self.jobs);
         let (result_tx, result_rx) = mpsc::channel();
         let task_rx = Arc::new(Mutex::new(task_rx));

@@ -243,6 +243,18 @@ impl Function {
         self.inner.module.speaks_json().unwrap_or(true)
     }
 
+    /// Checks that JSON calls of this function can be made: its guest reads
+    /// and writes JSON itself, or it was built without JSON and every
+    /// parameter and the result are std types the host converts.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoJson`] naming the first type the host cannot convert; a
+    /// caller about to make many JSON calls can refuse them all up front.
+    pub fn check_json(&self) -> Result<()> {
+        if self.guest_speaks_json() { Ok(()) } else { self.shapes().map(|_| ()) }
+    }
+
     /// The shapes of this closure's parameters and result, for the host's
     /// JSON conversion.
     fn shapes(&self) -> Result<&CallShapes> {
