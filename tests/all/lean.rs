@@ -120,3 +120,30 @@ fn leaving_json_out_makes_the_module_much_smaller() {
     let (lean_size, json_size) = (size(&lean_mixer), size(&json_mixer));
     assert!(lean_size + 40_000 < json_size, "without JSON {lean_size} B, with it {json_size} B");
 }
+
+/// A host's copy of the lean guest's `mine::String`: the same type by name.
+mod mine {
+    #[derive(serde::Serialize)]
+    pub struct String(pub i64);
+}
+
+#[test]
+fn a_typed_call_tells_a_users_type_from_stds_of_the_same_name() {
+    let host = shipfn_host::Host::new(shipfn_host::Limits::default()).unwrap();
+    let wasm = std::fs::read(lean()).unwrap();
+    let impostor = host.load(&host.make(&wasm, "impostor", &[]).unwrap().to_bytes()).unwrap();
+    // postcard would take std's "x" for `mine::String(-1)`: refused before the call.
+    let err = impostor.call::<(String,), i64>(&("x".into(),)).unwrap_err().to_string();
+    assert!(err.contains("the function takes (lean::mine::String) -> i64"), "{err}");
+    assert!(impostor.call::<(&str,), i64>(&("x",)).is_err());
+    assert_eq!(impostor.call::<(mine::String,), i64>(&(mine::String(41),)).unwrap(), 42);
+
+    let keeper = host.load(&host.make(&wasm, "keeper", &["2".into()]).unwrap().to_bytes()).unwrap();
+    type Kept = std::collections::BTreeSet<i64>;
+    let extra: std::collections::VecDeque<Option<i64>> = [None, Some(4)].into();
+    let kept = keeper.call::<(&[i64], &std::collections::VecDeque<Option<i64>>), Kept>(&(&[1, 3], &extra));
+    assert_eq!(kept.unwrap().into_iter().collect::<Vec<_>>(), [3, 4]);
+    // A `Vec` is encoded as a `VecDeque` is, but it is not the closure's type.
+    let vec_extra: Vec<Option<i64>> = vec![Some(4)];
+    assert!(keeper.call::<(&[i64], Vec<Option<i64>>), Kept>(&(&[1], vec_extra)).is_err());
+}

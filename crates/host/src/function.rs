@@ -148,7 +148,8 @@ impl Function {
         let m = self.manifest();
         let (module, indices) = (&self.inner.module, [m.entry, m.trampoline, m.body]);
         if !module.typed_call_checked(indices, &m.signature, key) {
-            crate::typed::check::<A, R>(&m.signature)?;
+            let whole = module.abi_version().is_some_and(|v| v >= 6);
+            crate::typed::check::<A, R>(&m.signature, whole)?;
             module.remember_typed_call(indices, &m.signature, key);
         }
         let _ = self.inner.checked_types.set(key);
@@ -392,7 +393,10 @@ impl Function {
     /// [`Error::BadArgs`] naming both signatures if `A`'s elements or `R` are
     /// not the closure's parameter and result types (a borrowed form such
     /// as `&str` for `String` is accepted; for a fallible closure `R` is the
-    /// success type). The check runs once for the first pair of types used.
+    /// success type). For a guest of ABI 6, std's types and primitives must
+    /// be the very ones the closure takes; a type of the guest's crate is
+    /// matched by its name, so the host may use its own copy of it. The
+    /// check runs once for the first pair of types used.
     /// Then any error of the call itself.
     pub fn call<A: Params, R: DeserializeOwned>(&self, args: &A) -> Result<R> {
         self.check_types::<A, R>()?;

@@ -3,7 +3,7 @@
 //! `i64` would otherwise decode as some other number.
 
 use serde::Serialize;
-use shipfn_abi::{Signature, short_type_name, type_name};
+use shipfn_abi::{Signature, short_type_name};
 
 use crate::{Error, Result};
 
@@ -11,7 +11,8 @@ use crate::{Error, Result};
 /// [`Function::call`](crate::Function::call) checks against the closure's
 /// parameters.
 pub trait Params: Serialize {
-    /// The type of each element, without module paths (`Vec<String>`).
+    /// The type of each element, whole, as `core::any::type_name` writes
+    /// it (`alloc::vec::Vec<alloc::string::String>`).
     fn type_names() -> Vec<String>;
 }
 
@@ -19,7 +20,7 @@ macro_rules! impl_params {
     ($($name:ident),*) => {
         impl<$($name: Serialize),*> Params for ($($name,)*) {
             fn type_names() -> Vec<String> {
-                vec![$(type_name::<$name>()),*]
+                vec![$(core::any::type_name::<$name>().to_owned()),*]
             }
         }
     };
@@ -39,23 +40,40 @@ impl_params!(A0, A1, A2, A3, A4, A5, A6, A7);
 /// closure's types. A borrowed form of a parameter's type is its owned
 /// type: `&str` for `String`, `&[T]` for `Vec<T>`, `&T` for `T`, as serde
 /// encodes them alike.
-pub(crate) fn check<A: Params, R>(signature: &Signature) -> Result<()> {
-    let args: Vec<String> = A::type_names().into_iter().map(owned).collect();
-    let result = owned(type_name::<R>());
-    // Guests of ABI 6 name types whole; the short forms are compared.
-    let expected_result = short_type_name(signature.ok.as_deref().unwrap_or(&signature.result));
-    let wanted: Vec<String> = signature.params.iter().map(|p| short_type_name(&p.ty)).collect();
-    if args == wanted && result == expected_result {
+///
+/// A signature with whole type names (guest ABI 6 on) is compared part by
+/// part: where either side names a std type or a primitive, both must name
+/// the same one, so that a user's type called `String` never passes for
+/// std's; two types of crates (the guest's own and the host's copy of it)
+/// need only the same name. Older signatures have only short names, and
+/// are compared by them.
+pub(crate) fn check<A: Params, R>(signature: &Signature, whole: bool) -> Result<()> {
+    let args = A::type_names();
+    let result = core::any::type_name::<R>();
+    let expected_result = signature.ok.as_deref().unwrap_or(&signature.result);
+    let same = |host: &str, guest: &str| match whole {
+        true => same_whole(host, guest),
+        false => owned(short_type_name(host)) == guest,
+    };
+    let params_match =
+        args.len() == signature.params.len() && args.iter().zip(&signature.params).all(|(a, p)| same(a, &p.ty));
+    if params_match && same(result, expected_result) {
         return Ok(());
     }
-    Err(Error::BadArgs(format!(
-        "called with types ({}) -> {result}, but the function takes ({}) -> {expected_result}",
-        args.join(", "),
-        wanted.join(", "),
-    )))
+    let short = |names: Vec<&str>| names.into_iter().map(|n| owned(short_type_name(n))).collect::<Vec<_>>().join(", ");
+    let wanted: Vec<String> = signature.params.iter().map(|p| short_type_name(&p.ty)).collect();
+    let mut called = format!("({}) -> {}", short(args.iter().map(String::as_str).collect()), short(vec![result]));
+    let mut takes = format!("({}) -> {}", wanted.join(", "), short_type_name(expected_result));
+    if called == takes {
+        // Alike once shortened: the whole names say how they differ.
+        let params: Vec<&str> = signature.params.iter().map(|p| p.ty.as_str()).collect();
+        called = format!("({}) -> {result}", args.join(", "));
+        takes = format!("({}) -> {expected_result}", params.join(", "));
+    }
+    Err(Error::BadArgs(format!("called with types {called}, but the function takes {takes}")))
 }
 
-/// The owned type that a borrowed one encodes like.
+/// The owned type that a borrowed one encodes like (short names).
 fn owned(name: String) -> String {
     let Some(inner) = name.strip_prefix('&') else { return name };
     let inner = inner.strip_prefix("mut ").unwrap_or(inner);
@@ -66,6 +84,135 @@ fn owned(name: String) -> String {
         }
         other => owned(other.to_owned()),
     }
+}
+
+/// Whether the host's whole type name `host` is, or borrows, the guest's
+/// whole type name `guest`.
+fn same_whole(host: &str, guest: &str) -> bool {
+    match (Tree::parse(host), Tree::parse(guest)) {
+        (Some(host), Some(guest)) => host.owned().same(&guest),
+        _ => host == guest,
+    }
+}
+
+/// A type name's syntax: enough to compare two of them part by part.
+#[derive(Debug, PartialEq)]
+enum Tree {
+    Path(String, Vec<Tree>),
+    Ref(Box<Tree>),
+    Slice(Box<Tree>),
+    Array(Box<Tree>, String),
+    Tuple(Vec<Tree>),
+}
+
+impl Tree {
+    fn parse(name: &str) -> Option<Tree> {
+        let mut rest = name.trim();
+        let tree = Tree::one(&mut rest, 0)?;
+        rest.is_empty().then_some(tree)
+    }
+
+    fn one(rest: &mut &str, depth: usize) -> Option<Tree> {
+        if depth > 64 {
+            return None;
+        }
+        let eat = |rest: &mut &str, token: &str| match rest.strip_prefix(token) {
+            Some(after) => {
+                *rest = after.trim_start();
+                true
+            }
+            None => false,
+        };
+        if eat(rest, "&") {
+            eat(rest, "mut ");
+            return Some(Tree::Ref(Box::new(Tree::one(rest, depth + 1)?)));
+        }
+        if eat(rest, "(") {
+            let mut items = Vec::new();
+            while !eat(rest, ")") {
+                items.push(Tree::one(rest, depth + 1)?);
+                if !eat(rest, ",") {
+                    return eat(rest, ")").then_some(Tree::Tuple(items));
+                }
+            }
+            return Some(Tree::Tuple(items));
+        }
+        if eat(rest, "[") {
+            let item = Box::new(Tree::one(rest, depth + 1)?);
+            if eat(rest, "]") {
+                return Some(Tree::Slice(item));
+            }
+            if !eat(rest, ";") {
+                return None;
+            }
+            let end = rest.find(']')?;
+            let len = rest[..end].trim().to_owned();
+            *rest = &rest[end..];
+            return eat(rest, "]").then_some(Tree::Array(item, len));
+        }
+        let end = rest.find(['<', '>', ',', '(', ')', '[', ']', ';', '&', ' ']).unwrap_or(rest.len());
+        let path = rest[..end].to_owned();
+        *rest = rest[end..].trim_start();
+        if path.is_empty() {
+            return None;
+        }
+        let mut args = Vec::new();
+        if eat(rest, "<") {
+            loop {
+                args.push(Tree::one(rest, depth + 1)?);
+                if eat(rest, ">") {
+                    break;
+                }
+                if !eat(rest, ",") {
+                    return None;
+                }
+            }
+        }
+        Some(Tree::Path(path, args))
+    }
+
+    /// The owned type this one encodes like: `&str` is `String`, `&[T]`
+    /// is `Vec<T>`, `&T` is `T`, at any depth.
+    fn owned(self) -> Tree {
+        match self {
+            Tree::Ref(inner) => match *inner {
+                Tree::Path(path, args) if path == "str" && args.is_empty() => {
+                    Tree::Path("alloc::string::String".into(), Vec::new())
+                }
+                Tree::Slice(item) => Tree::Path("alloc::vec::Vec".into(), vec![item.owned()]),
+                other => other.owned(),
+            },
+            Tree::Path(path, args) => Tree::Path(path, args.into_iter().map(Tree::owned).collect()),
+            Tree::Slice(item) => Tree::Slice(Box::new(item.owned())),
+            Tree::Array(item, len) => Tree::Array(Box::new(item.owned()), len),
+            Tree::Tuple(items) => Tree::Tuple(items.into_iter().map(Tree::owned).collect()),
+        }
+    }
+
+    /// Part by part: std's types and primitives by their whole paths, other
+    /// crates' types by their names.
+    fn same(&self, guest: &Tree) -> bool {
+        let all = |a: &[Tree], b: &[Tree]| a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.same(b));
+        match (self, guest) {
+            (Tree::Path(h, ha), Tree::Path(g, ga)) => {
+                let names_match = if is_std(h) || is_std(g) { h == g } else { last(h) == last(g) };
+                names_match && all(ha, ga)
+            }
+            (Tree::Ref(h), Tree::Ref(g)) | (Tree::Slice(h), Tree::Slice(g)) => h.same(g),
+            (Tree::Array(h, hl), Tree::Array(g, gl)) => hl == gl && h.same(g),
+            (Tree::Tuple(h), Tree::Tuple(g)) => all(h, g),
+            _ => false,
+        }
+    }
+}
+
+/// A primitive (no path) or a type of `core`, `alloc` or `std`.
+fn is_std(path: &str) -> bool {
+    !path.contains("::") || ["core::", "alloc::", "std::"].iter().any(|p| path.starts_with(p))
+}
+
+fn last(path: &str) -> &str {
+    path.rsplit("::").next().unwrap_or(path)
 }
 
 #[cfg(test)]
@@ -86,23 +233,71 @@ mod tests {
 
     #[test]
     fn types_must_match_the_signature() {
-        let seed = signature(&["i64"], "i64");
-        check::<(i64,), i64>(&seed).unwrap();
-        let err = check::<(u64,), u64>(&seed).unwrap_err().to_string();
-        assert_eq!(err, "called with types (u64) -> u64, but the function takes (i64) -> i64");
-        assert!(check::<(String,), i64>(&seed).is_err());
-        assert!(check::<(i64, i64), i64>(&seed).is_err());
-        assert!(check::<(), i64>(&seed).is_err());
+        for whole in [false, true] {
+            let seed = signature(&["i64"], "i64");
+            check::<(i64,), i64>(&seed, whole).unwrap();
+            let err = check::<(u64,), u64>(&seed, whole).unwrap_err().to_string();
+            assert_eq!(err, "called with types (u64) -> u64, but the function takes (i64) -> i64");
+            assert!(check::<(String,), i64>(&seed, whole).is_err());
+            assert!(check::<(i64, i64), i64>(&seed, whole).is_err());
+            assert!(check::<(), i64>(&seed, whole).is_err());
+        }
     }
 
     #[test]
     fn borrowed_forms_match_their_owned_types() {
         let greeter = signature(&["String", "Vec<u8>", "Option<u32>"], "String");
-        check::<(&str, &[u8], &Option<u32>), String>(&greeter).unwrap();
-        check::<(String, Vec<u8>, Option<u32>), String>(&greeter).unwrap();
+        check::<(&str, &[u8], &Option<u32>), String>(&greeter, false).unwrap();
+        check::<(String, Vec<u8>, Option<u32>), String>(&greeter, false).unwrap();
         let mut fallible = signature(&["i64"], "Result<i64, String>");
         fallible.ok = Some("i64".into());
-        check::<(i64,), i64>(&fallible).unwrap();
-        assert!(check::<(i64,), Result<i64, String>>(&fallible).is_err());
+        check::<(i64,), i64>(&fallible, false).unwrap();
+        assert!(check::<(i64,), Result<i64, String>>(&fallible, false).is_err());
+
+        let whole = signature(
+            &["alloc::string::String", "alloc::vec::Vec<u8>", "core::option::Option<(u32, alloc::string::String)>"],
+            "alloc::string::String",
+        );
+        check::<(&str, &[u8], &Option<(u32, &str)>), String>(&whole, true).unwrap();
+        check::<(String, Vec<u8>, Option<(u32, String)>), String>(&whole, true).unwrap();
+        assert!(check::<(String, Vec<u8>, Option<(u64, String)>), String>(&whole, true).is_err());
+    }
+
+    /// Host-side copies of a guest's types.
+    mod guest {
+        pub struct String(pub i64);
+        pub struct Point;
+
+        impl serde::Serialize for String {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_i64(self.0)
+            }
+        }
+
+        impl serde::Serialize for Point {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_unit_struct("Point")
+            }
+        }
+    }
+
+    #[test]
+    fn whole_names_keep_a_users_type_apart_from_stds_of_the_same_name() {
+        // A guest type `String` of the crate `lean`: std's does not pass for it.
+        let impostor = signature(&["lean::mine::String"], "i64");
+        let err = check::<(String,), i64>(&impostor, true).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "called with types (alloc::string::String) -> i64, but the function takes (lean::mine::String) -> i64"
+        );
+        // The short names alone could not tell them apart.
+        check::<(String,), i64>(&signature(&["String"], "i64"), false).unwrap();
+        // A host's own copy of a guest type is the same type by name.
+        check::<(guest::String,), i64>(&impostor, true).unwrap();
+        let points = signature(&["alloc::vec::Vec<lean::Point>"], "i64");
+        check::<(&[guest::Point],), i64>(&points, true).unwrap();
+        check::<(Vec<guest::Point>,), i64>(&points, true).unwrap();
+        assert!(check::<(Vec<guest::String>,), i64>(&points, true).is_err());
+        assert!(check::<(guest::String,), i64>(&signature(&["alloc::string::String"], "i64"), true).is_err());
     }
 }
