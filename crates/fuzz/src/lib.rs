@@ -198,17 +198,40 @@ pub enum Shape {
 }
 
 /// Decodes `data` (split at NUL bytes, lossily UTF-8) as the JSON arguments
-/// of a few signatures, as the guest does for `--arg`.
+/// of a few signatures, as the guest does for `--arg`; for signatures of std
+/// types, the host's conversion for guests without JSON must agree with it:
+/// the same arguments accepted, decoding to the same values.
 pub fn json_args(data: &[u8]) {
     let owned: Vec<String> = data.split(|&b| b == 0).map(|s| String::from_utf8_lossy(s).into_owned()).collect();
     let raw: Vec<&str> = owned.iter().map(String::as_str).collect();
-    let _ = <(i64, String, Vec<Option<f64>>)>::from_json(&raw);
+    host_agrees::<(i64, String, Vec<Option<f64>>)>(&raw);
     let _ = <(Point, Shape)>::from_json(&raw);
-    let _ = <(u8, bool, BTreeMap<String, i32>)>::from_json(&raw);
+    host_agrees::<(u8, bool, BTreeMap<String, i32>)>(&raw);
     let _ = <(char, (u16, i128), Option<Box<Point>>)>::from_json(&raw);
+    host_agrees::<(char, (u16, i128), Option<Box<[u32; 2]>>)>(&raw);
     for one in &raw {
         let _ = <(Shape,)>::from_json(std::slice::from_ref(one));
-        let _ = <(usize,)>::from_json(std::slice::from_ref(one));
+        host_agrees::<(u32,)>(std::slice::from_ref(one));
+        host_agrees::<(Vec<u8>,)>(std::slice::from_ref(one));
+    }
+}
+
+/// Whether the host's JSON conversion accepts `raw` exactly when the SDK
+/// does, with the same values: panics (a fuzzer's finding) if not.
+fn host_agrees<A: Args + PartialEq + std::fmt::Debug>(raw: &[&str]) {
+    let guest = A::from_json(raw);
+    let types = A::type_names();
+    let types: Vec<&str> = types.iter().map(String::as_str).collect();
+    let host = shipfn_host::__fuzz::json_args_to_postcard(&types, raw).expect("std types have shapes");
+    match (guest, host) {
+        (Ok(guest), Ok(bytes)) => {
+            let decoded: A = postcard::from_bytes(&bytes).expect("the host's postcard decodes");
+            assert_eq!(decoded, guest, "the host converted {raw:?} otherwise than the SDK");
+        }
+        (Err(_), Err(_)) => {}
+        (guest, host) => {
+            panic!("for {raw:?}, the SDK says {:?} and the host {:?}", guest.map(|_| ()), host.map(|_| ()))
+        }
     }
 }
 
@@ -319,13 +342,15 @@ mod tests {
     #[test]
     fn random_json_arguments_never_panic() {
         let mut rng = Rng::new(3);
-        let samples: [&[u8]; 6] = [
+        let samples: [&[u8]; 8] = [
             b"{\"x\":1,\"y\":2}\0{\"Rect\":[1,2]}",
             b"1\0\"s\"\0[1,null]",
             b"\"\\ud800\"",
             b"[[[[[[[[",
             b"1e999",
             b"-0",
+            b"{\"a\":1,\"a\":2}\0true\0{\"1\":3}",
+            b"\"\xc3\xa9\"\0[1,-2]\0[3,4]",
         ];
         for sample in samples {
             json_args(sample);

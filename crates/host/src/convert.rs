@@ -333,6 +333,20 @@ pub(crate) fn take_postcard<'b>(shapes: &[Shape], bytes: &'b [u8]) -> Result<(Ve
     Ok((values, rest))
 }
 
+/// Postcard of the argument tuple of whole type names `types`, from one
+/// JSON text each, as a JSON call of a guest without JSON encodes it; `None`
+/// if a type is not one the host converts. For fuzzing the conversion
+/// against the guest SDK's own decoding.
+#[doc(hidden)]
+pub fn json_args_to_postcard(types: &[&str], raw: &[&str]) -> Option<Result<Vec<u8>, String>> {
+    let shapes = types.iter().map(|ty| Shape::of(ty).ok()).collect::<Option<Vec<Shape>>>()?;
+    if shapes.len() != raw.len() {
+        return Some(Err(format!("expected {} argument(s), got {}", shapes.len(), raw.len())));
+    }
+    let values = shapes.iter().zip(raw).map(|(shape, raw)| json_arg(shape, raw)).collect::<Result<Vec<_>, _>>();
+    Some(values.and_then(|values| postcard::to_allocvec(&Value::Tuple(values)).map_err(|e| e.to_string())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,3 +99,9 @@ pub use shipfn_format::{
 pub use slim::{Keep, slim_module};
 pub use store::{DirModuleStore, ModuleStore, StoredModule};
 pub use typed::Params;
+
+/// Entry points for the fuzzers in `crates/fuzz`. Not a public API.
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::convert::json_args_to_postcard;
+}
