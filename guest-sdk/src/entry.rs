@@ -180,7 +180,7 @@ where
         call,
         || (None, None),
         |closure, mode| match mode {
-            mode::MAKE | mode::MAKE_POSTCARD => match made(closure, inner()) {
+            m if makes(m) => match made(closure, inner()) {
                 Ok(mut made) => {
                     reply_state(core::mem::take(&mut made.state));
                     (status::OK, postcard::to_allocvec(&made).unwrap_or_default().into())

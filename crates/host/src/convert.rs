@@ -158,7 +158,6 @@ impl<'de> DeserializeSeed<'de> for Seed<'_> {
                 let (_, _, state) = <(u32, u32, serde_bytes::ByteBuf)>::deserialize(d)?;
                 Value::Closure { signature: signature.clone(), state_len: state.len() }
             }
-            Shape::Other(name) => return Err(de::Error::custom(format!("`{name}` is not a known type"))),
         })
     }
 }
@@ -331,20 +330,6 @@ pub(crate) fn take_postcard<'b>(shapes: &[Shape], bytes: &'b [u8]) -> Result<(Ve
         .map_err(|e| e.to_string())?;
     let rest = reader.finalize().map_err(|e| e.to_string())?;
     Ok((values, rest))
-}
-
-/// Postcard of the argument tuple of whole type names `types`, from one
-/// JSON text each, as a JSON call of a guest without JSON encodes it; `None`
-/// if a type is not one the host converts. For fuzzing the conversion
-/// against the guest SDK's own decoding.
-#[doc(hidden)]
-pub fn json_args_to_postcard(types: &[&str], raw: &[&str]) -> Option<Result<Vec<u8>, String>> {
-    let shapes = types.iter().map(|ty| Shape::of(ty).ok()).collect::<Option<Vec<Shape>>>()?;
-    if shapes.len() != raw.len() {
-        return Some(Err(format!("expected {} argument(s), got {}", shapes.len(), raw.len())));
-    }
-    let values = shapes.iter().zip(raw).map(|(shape, raw)| json_arg(shape, raw)).collect::<Result<Vec<_>, _>>();
-    Some(values.and_then(|values| postcard::to_allocvec(&Value::Tuple(values)).map_err(|e| e.to_string())))
 }
 
 #[cfg(test)]

@@ -240,6 +240,8 @@ impl Function {
     }
 
     /// Whether the guest encodes JSON itself; if not, the host converts.
+    /// A loaded function's module has run an instance (at this load or an
+    /// earlier one), so its layout is known.
     fn guest_speaks_json(&self) -> bool {
         self.inner.module.speaks_json().unwrap_or(true)
     }
@@ -303,21 +305,19 @@ impl Function {
     /// so a one-shot run of a closure with a large state needs about one copy
     /// of it less memory.
     pub fn call_json_once(self, args: &[String]) -> Result<String> {
+        // For a guest without JSON, `json_request` found the shapes.
         let (call_mode, input) = self.json_request(args)?;
-        let shapes = match call_mode {
-            mode::JSON => None,
-            _ => Some(CallShapes::of_signature(&self.manifest().signature)?),
-        };
         let mut guest = self.setup(self.inner.package.state(), &input)?;
-        let manifest = match Arc::try_unwrap(self.inner) {
-            Ok(inner) => inner.package.into_manifest(),
-            Err(shared) => shared.package.manifest().clone(),
+        let (manifest, shapes) = match Arc::try_unwrap(self.inner) {
+            Ok(inner) => (inner.package.into_manifest(), inner.shapes.into_inner()),
+            Err(shared) => (shared.package.manifest().clone(), shared.shapes.get().cloned()),
         };
         let reply = guest.call(call_mode)?;
         match reply.status {
-            status::OK => match shapes {
-                None => guest_json(reply),
-                Some(shapes) => shapes.decode_result(&manifest.signature, &reply.output),
+            status::OK => match (call_mode, shapes) {
+                (mode::JSON, _) => guest_json(reply),
+                (_, Some(shapes)) => shapes.decode_result(&manifest.signature, &reply.output),
+                (_, None) => Err(Error::internal("decoding a result", "no shapes for a postcard call")),
             },
             other => Err(failure(&manifest, other, &reply.output)),
         }

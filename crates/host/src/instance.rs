@@ -179,6 +179,11 @@ impl Guest {
         self.layout.version
     }
 
+    /// Whether the guest reads and writes JSON itself.
+    pub fn speaks_json(&self) -> bool {
+        self.layout.features & feature::JSON != 0
+    }
+
     /// Arms the time limit and fuel for one more call on this instance.
     pub fn arm(&mut self) -> Result<()> {
         arm(&mut self.store, &self.limits)

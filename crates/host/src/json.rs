@@ -18,6 +18,7 @@ fn shape(ty: &str, what: &str, of: fn(&str) -> Result<Shape, crate::shape::Unkno
 
 /// The shapes of a closure's (or a maker's) parameters and result, found
 /// once and kept with the loaded function.
+#[derive(Clone)]
 pub(crate) struct CallShapes {
     params: Vec<Shape>,
     /// The result's (for a fallible closure, the success type's); none for
@@ -46,10 +47,10 @@ impl CallShapes {
     /// Postcard of the argument tuple for `params` (the fields these
     /// shapes were made from), from one JSON text each. The count was
     /// checked by the caller.
-    pub fn encode_args(&self, params: &[Field], args: &[String]) -> Result<Vec<u8>> {
+    pub fn encode_args(&self, params: &[Field], args: &[impl AsRef<str>]) -> Result<Vec<u8>> {
         let mut values = Vec::with_capacity(params.len());
         for (i, ((param, shape), raw)) in params.iter().zip(&self.params).zip(args).enumerate() {
-            let value = json_arg(shape, raw).map_err(|message| {
+            let value = json_arg(shape, raw.as_ref()).map_err(|message| {
                 Error::BadArgs(format!(
                     "argument {} `{}` expects {}: {message}",
                     i + 1,
@@ -72,6 +73,20 @@ impl CallShapes {
         })?;
         to_json(&value)
     }
+}
+
+/// Postcard of the argument tuple of whole type names `types`, from one
+/// JSON text each, as a JSON call of a guest without JSON encodes it; `None`
+/// if a type is not one the host converts. For fuzzing the conversion
+/// against the guest SDK's own decoding.
+#[doc(hidden)]
+pub fn json_args_to_postcard(types: &[&str], raw: &[&str]) -> Option<Result<Vec<u8>, String>> {
+    let params: Vec<Field> = types.iter().map(|ty| Field { name: "arg".into(), ty: (*ty).into() }).collect();
+    let shapes = CallShapes::of_params(&params).ok()?;
+    if params.len() != raw.len() {
+        return Some(Err(format!("expected {} argument(s), got {}", params.len(), raw.len())));
+    }
+    Some(shapes.encode_args(&params, raw).map_err(|e| e.to_string()))
 }
 
 /// The captured values and globals of `state` as JSON objects.

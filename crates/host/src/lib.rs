@@ -80,6 +80,7 @@ mod shape;
 mod slim;
 mod store;
 mod stores;
+mod type_names;
 mod typed;
 
 #[cfg(test)]
@@ -103,5 +104,5 @@ pub use typed::Params;
 /// Entry points for the fuzzers in `crates/fuzz`. Not a public API.
 #[doc(hidden)]
 pub mod __fuzz {
-    pub use crate::convert::json_args_to_postcard;
+    pub use crate::json::json_args_to_postcard;
 }

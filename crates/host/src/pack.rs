@@ -8,6 +8,7 @@ use shipfn_abi::{ArgError, FN_PREFIX, Field, MAKER_PREFIX, Made, maker_mode, sta
 use shipfn_format::{Closure, Hash, Hashed, Package, Source};
 
 use crate::instance::{Guest, Lifetime, Placement};
+use crate::json::CallShapes;
 use crate::module::GuestModule;
 use crate::{Error, Host, Result};
 
@@ -50,9 +51,9 @@ pub struct Maker {
     host: Host,
     module: GuestModule,
     wasm: Arc<Hashed>,
-    /// The parameters of each maker asked so far, for guests without JSON,
-    /// whose arguments the host encodes.
-    params: Arc<Mutex<HashMap<String, Arc<Vec<Field>>>>>,
+    /// The parameters of each maker asked so far, and their shapes, for
+    /// guests without JSON, whose arguments the host encodes.
+    params: Arc<Mutex<HashMap<String, Arc<MakerParams>>>>,
 }
 
 impl Maker {
@@ -98,10 +99,11 @@ impl Maker {
         }
         // The maker's instance hands its state on, so it lives on its own.
         let mut guest = Guest::new(host.runtime(), host.stores(), module, Lifetime::Reused, host.limits())?;
-        let input = if module.speaks_json().unwrap_or(true) {
-            postcard::to_allocvec(args).map_err(|e| Error::internal("encoding the arguments", e))?
+        let (input, mode) = if guest.speaks_json() {
+            let input = postcard::to_allocvec(args).map_err(|e| Error::internal("encoding the arguments", e))?;
+            (input, maker_mode::JSON)
         } else {
-            let params = self.params_of(&export)?;
+            let (params, shapes) = &*self.params_of(&export)?;
             if args.len() != params.len() {
                 let list: Vec<String> =
                     params.iter().map(|p| format!("{}: {}", p.name, shipfn_abi::short_type_name(&p.ty))).collect();
@@ -112,12 +114,12 @@ impl Maker {
                     list.join(", ")
                 )));
             }
-            let input = crate::json::CallShapes::of_params(&params)
-                .and_then(|shapes| shapes.encode_args(&params, args))
-                .map_err(|e| prefixed(e, &format!("{what} `{name}`")))?;
-            guest.set_words(word::ENTRY, &[maker_mode::POSTCARD])?;
-            input
+            let input = shapes.encode_args(params, args).map_err(|e| prefixed(e, &format!("{what} `{name}`")))?;
+            (input, maker_mode::POSTCARD)
         };
+        if mode != maker_mode::JSON {
+            guest.set_words(word::ENTRY, &[mode])?;
+        }
         guest.place(Placement::Scratch, &[(word::INPUT_PTR, &input)])?;
         let made = guest.invoke(&export, |status, output| match status {
             status::OK => postcard::from_bytes::<Made>(output)
@@ -146,9 +148,9 @@ impl Maker {
 }
 
 impl Maker {
-    /// The parameters of the maker export `export`, asked of the guest once
-    /// (ABI 6, [`maker_mode::PARAMS`]).
-    fn params_of(&self, export: &str) -> Result<Arc<Vec<Field>>> {
+    /// The parameters of the maker export `export` and their shapes, asked
+    /// of the guest once (ABI 6, [`maker_mode::PARAMS`]).
+    fn params_of(&self, export: &str) -> Result<Arc<MakerParams>> {
         if let Some(params) = self.params.lock().unwrap_or_else(|e| e.into_inner()).get(export) {
             return Ok(params.clone());
         }
@@ -163,7 +165,8 @@ impl Maker {
                 Err(Error::Abi(format!("`{export}` did not name its parameters: {}", String::from_utf8_lossy(output))))
             }
         })??;
-        let params = Arc::new(params);
+        let shapes = CallShapes::of_params(&params)?;
+        let params = Arc::new((params, shapes));
         let mut known = self.params.lock().unwrap_or_else(|e| e.into_inner());
         if known.len() < 1024 {
             known.insert(export.to_owned(), params.clone());
@@ -171,6 +174,9 @@ impl Maker {
         Ok(params)
     }
 }
+
+/// A maker's parameters, and the shapes its JSON arguments are encoded with.
+type MakerParams = (Vec<Field>, CallShapes);
 
 /// `error` with `context` before its message, where it has one of its own.
 fn prefixed(error: Error, context: &str) -> Error {

@@ -43,10 +43,11 @@ pub(crate) enum Shape {
     Closure {
         signature: String,
     },
-    /// A type this host does not know, by its whole name: only while
-    /// parsing ([`Shape::of`] never returns one).
-    Other(String),
 }
+
+use shipfn_abi::short_type_name;
+
+use crate::type_names::TypeName;
 
 /// Why a type name has no known shape: the type it stops at, whole.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,15 +57,94 @@ impl Shape {
     /// The shape of the type `name` (whole, as `core::any::type_name`
     /// writes it on wasm32), or the part of it that is not a known type.
     pub fn of(name: &str) -> Result<Shape, Unknown> {
-        let mut parser = Parser { rest: name.trim(), depth: 0 };
-        let shape = parser.ty()?;
-        if !parser.rest.is_empty() {
-            return Err(Unknown(name.into()));
+        Shape::of_name(&TypeName::parse(name).map_err(Unknown)?)
+    }
+
+    /// The shape of a captured value in a state: as [`of`](Shape::of), but
+    /// a `Vec<f32>` or `Vec<f64>` is in the SDK's bulk form.
+    pub fn of_capture(name: &str) -> Result<Shape, Unknown> {
+        match name {
+            "alloc::vec::Vec<f32>" => Ok(Shape::BulkFloats { f64: false }),
+            "alloc::vec::Vec<f64>" => Ok(Shape::BulkFloats { f64: true }),
+            other => Shape::of(other),
         }
-        match shape.first_other() {
-            Some(other) => Err(Unknown(other.into())),
-            None => Ok(shape),
+    }
+
+    /// The shape of a read name: at most [`MAX_PARTS`] parts.
+    fn of_name(name: &TypeName) -> Result<Shape, Unknown> {
+        let shape = Shape::of_one(name)?;
+        if shape.parts() > MAX_PARTS {
+            return Err(Unknown(format!("a type of more than {MAX_PARTS} parts")));
         }
+        Ok(shape)
+    }
+
+    fn of_one(name: &TypeName) -> Result<Shape, Unknown> {
+        let (path, args) = match name {
+            TypeName::Ref(inner) => return Shape::of_name(inner),
+            // A slice, behind a reference or a `Box`.
+            TypeName::Slice(item) => return Ok(Shape::Seq(Box::new(Shape::of_name(item)?))),
+            TypeName::Tuple(items) => {
+                return match items.len() {
+                    0 => Ok(Shape::Unit),
+                    n if n > MAX_TUPLE => Err(Unknown(format!("a tuple of {n} elements"))),
+                    _ => Ok(Shape::Tuple(items.iter().map(Shape::of_name).collect::<Result<_, _>>()?)),
+                };
+            }
+            TypeName::Array(item, len) => {
+                let len: usize = len.parse().map_err(|_| Unknown(name.to_string()))?;
+                if len > MAX_ARRAY {
+                    return Err(Unknown(format!("an array of {len} elements")));
+                }
+                let item = Shape::of_name(item)?;
+                if item.parts() * len > MAX_PARTS {
+                    return Err(Unknown(format!("a type of more than {MAX_PARTS} parts")));
+                }
+                return Ok(Shape::Tuple(vec![item; len]));
+            }
+            TypeName::Path(path, args) => (path.as_str(), args.as_slice()),
+        };
+        let arg = |i: usize| Shape::of_name(&args[i]).map(Box::new);
+        let shape = match (path, args.len()) {
+            ("bool", 0) => Shape::Bool,
+            ("char", 0) => Shape::Char,
+            ("i8", 0) => Shape::I8,
+            ("i16", 0) => Shape::I16,
+            // wasm32's `isize` and `usize` are 32 bits; serde writes them as
+            // 64-bit integers, whose postcard varints are the same bytes.
+            ("i32" | "isize", 0) => Shape::I32,
+            ("i64", 0) => Shape::I64,
+            ("i128", 0) => Shape::I128,
+            ("u8", 0) => Shape::U8,
+            ("u16", 0) => Shape::U16,
+            ("u32" | "usize", 0) => Shape::U32,
+            ("u64", 0) => Shape::U64,
+            ("u128", 0) => Shape::U128,
+            ("f32", 0) => Shape::F32,
+            ("f64", 0) => Shape::F64,
+            ("str" | "alloc::string::String", 0) => Shape::Str,
+            ("core::option::Option", 1) => Shape::Option(arg(0)?),
+            (
+                "alloc::vec::Vec"
+                | "alloc::collections::vec_deque::VecDeque"
+                | "alloc::collections::linked_list::LinkedList"
+                | "alloc::collections::btree::set::BTreeSet",
+                1,
+            )
+            // A hash collection's hasher does not change how it is encoded.
+            | ("std::collections::hash::set::HashSet", 1 | 2) => Shape::Seq(arg(0)?),
+            ("alloc::collections::btree::map::BTreeMap", 2) | ("std::collections::hash::map::HashMap", 2 | 3) => {
+                Shape::Map(arg(0)?, arg(1)?)
+            }
+            ("alloc::boxed::Box" | "alloc::rc::Rc" | "alloc::sync::Arc", 1) => *arg(0)?,
+            ("core::result::Result", 2) => Shape::Result(arg(0)?, arg(1)?),
+            ("shipfn_guest::closure::Closure", 2) => {
+                let short = |name: &TypeName| short_type_name(&name.to_string());
+                Shape::Closure { signature: format!("fn{} -> {}", short(&args[0]), short(&args[1])) }
+            }
+            _ => return Err(Unknown(name.to_string())),
+        };
+        Ok(shape)
     }
 
     /// Whether a value of this shape takes no bytes in postcard, so that a
@@ -86,32 +166,7 @@ impl Shape {
             _ => 0,
         }
     }
-
-    /// The first type in this shape that is not known.
-    fn first_other(&self) -> Option<&str> {
-        match self {
-            Shape::Other(name) => Some(name),
-            Shape::Option(inner) | Shape::Seq(inner) => inner.first_other(),
-            Shape::Map(a, b) | Shape::Result(a, b) => a.first_other().or_else(|| b.first_other()),
-            Shape::Tuple(items) => items.iter().find_map(Shape::first_other),
-            _ => None,
-        }
-    }
-
-    /// The shape of a captured value in a state: as [`of`](Shape::of), but
-    /// a `Vec<f32>` or `Vec<f64>` is in the SDK's bulk form.
-    pub fn of_capture(name: &str) -> Result<Shape, Unknown> {
-        match name {
-            "alloc::vec::Vec<f32>" => Ok(Shape::BulkFloats { f64: false }),
-            "alloc::vec::Vec<f64>" => Ok(Shape::BulkFloats { f64: true }),
-            other => Shape::of(other),
-        }
-    }
 }
-
-/// How deeply types may nest: a name comes from a package, which may be
-/// hostile, and real types nest far less.
-const MAX_DEPTH: usize = 32;
 
 /// The longest array serde (de)serializes, and so the longest a host converts.
 const MAX_ARRAY: usize = 32;
@@ -121,164 +176,6 @@ const MAX_TUPLE: usize = 16;
 
 /// Most parts in one shape: arrays of arrays multiply.
 const MAX_PARTS: usize = 1024;
-
-struct Parser<'a> {
-    rest: &'a str,
-    depth: usize,
-}
-
-impl<'a> Parser<'a> {
-    fn eat(&mut self, token: &str) -> bool {
-        match self.rest.strip_prefix(token) {
-            Some(rest) => {
-                self.rest = rest.trim_start();
-                true
-            }
-            None => false,
-        }
-    }
-
-    fn expect(&mut self, token: &str) -> Result<(), Unknown> {
-        if self.eat(token) { Ok(()) } else { Err(self.unknown()) }
-    }
-
-    fn unknown(&self) -> Unknown {
-        Unknown(self.rest.into())
-    }
-
-    /// A path: `alloc::vec::Vec`, `i64`. Syntax errors are [`Unknown`] too.
-    fn path(&mut self) -> &'a str {
-        let end = self.rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).unwrap_or(self.rest.len());
-        let (path, rest) = self.rest.split_at(end);
-        self.rest = rest.trim_start();
-        path
-    }
-
-    /// `<A, B>` after a path, as a list, with the text of each.
-    fn generics(&mut self) -> Result<Vec<(Shape, &'a str)>, Unknown> {
-        let mut args = Vec::new();
-        if !self.eat("<") {
-            return Ok(args);
-        }
-        loop {
-            let before = self.rest;
-            let shape = self.ty()?;
-            args.push((shape, before[..before.len() - self.rest.len()].trim_end()));
-            if self.eat(">") {
-                return Ok(args);
-            }
-            self.expect(",")?;
-        }
-    }
-
-    /// One type: at most [`MAX_DEPTH`] deep and [`MAX_PARTS`] parts.
-    fn ty(&mut self) -> Result<Shape, Unknown> {
-        if self.depth == MAX_DEPTH {
-            return Err(Unknown(format!("a type nested more than {MAX_DEPTH} deep")));
-        }
-        self.depth += 1;
-        let shape = self.one_ty();
-        self.depth -= 1;
-        match shape {
-            Ok(shape) if shape.parts() > MAX_PARTS => {
-                Ok(Shape::Other(format!("a type of more than {MAX_PARTS} parts")))
-            }
-            other => other,
-        }
-    }
-
-    fn one_ty(&mut self) -> Result<Shape, Unknown> {
-        let start = self.rest;
-        if self.eat("&") {
-            self.eat("mut ");
-            return self.ty();
-        }
-        if self.eat("(") {
-            let mut items = Vec::new();
-            while !self.eat(")") {
-                items.push(self.ty()?);
-                if !self.eat(",") {
-                    self.expect(")")?;
-                    break;
-                }
-            }
-            return Ok(match items.len() {
-                0 => Shape::Unit,
-                n if n > MAX_TUPLE => Shape::Other(format!("a tuple of {n} elements")),
-                _ => Shape::Tuple(items),
-            });
-        }
-        if self.eat("[") {
-            let item = self.ty()?;
-            if self.eat("]") {
-                // A slice, behind a reference or a `Box`.
-                return Ok(Shape::Seq(Box::new(item)));
-            }
-            self.expect(";")?;
-            let digits = self.path();
-            let len: usize = digits.parse().map_err(|_| Unknown(start.into()))?;
-            self.expect("]")?;
-            if len > MAX_ARRAY {
-                return Ok(Shape::Other(format!("an array of {len} elements")));
-            }
-            if item.parts() * len > MAX_PARTS {
-                return Ok(Shape::Other(format!("a type of more than {MAX_PARTS} parts")));
-            }
-            return Ok(Shape::Tuple(vec![item; len]));
-        }
-        let path = self.path();
-        if path.is_empty() {
-            return Err(self.unknown());
-        }
-        let generics = self.generics()?;
-        let texts: Vec<&str> = generics.iter().map(|(_, text)| *text).collect();
-        let mut args: Vec<Shape> = generics.into_iter().map(|(shape, _)| shape).collect();
-        let whole = |p: &Parser<'_>| Shape::Other(start[..start.len() - p.rest.len()].trim_end().into());
-        let shape = match (path, args.len()) {
-            ("bool", 0) => Shape::Bool,
-            ("char", 0) => Shape::Char,
-            ("i8", 0) => Shape::I8,
-            ("i16", 0) => Shape::I16,
-            // wasm32's `isize` and `usize` are 32 bits; serde writes them as
-            // 64-bit integers, whose postcard varints are the same bytes.
-            ("i32" | "isize", 0) => Shape::I32,
-            ("i64", 0) => Shape::I64,
-            ("i128", 0) => Shape::I128,
-            ("u8", 0) => Shape::U8,
-            ("u16", 0) => Shape::U16,
-            ("u32" | "usize", 0) => Shape::U32,
-            ("u64", 0) => Shape::U64,
-            ("u128", 0) => Shape::U128,
-            ("f32", 0) => Shape::F32,
-            ("f64", 0) => Shape::F64,
-            ("str" | "alloc::string::String", 0) => Shape::Str,
-            ("core::option::Option", 1) => Shape::Option(Box::new(args.swap_remove(0))),
-            (
-                "alloc::vec::Vec"
-                | "alloc::collections::vec_deque::VecDeque"
-                | "alloc::collections::linked_list::LinkedList"
-                | "alloc::collections::btree::set::BTreeSet",
-                1,
-            )
-            | ("std::collections::hash::set::HashSet", 1 | 2) => Shape::Seq(Box::new(args.swap_remove(0))),
-            ("alloc::collections::btree::map::BTreeMap", 2) | ("std::collections::hash::map::HashMap", 2 | 3) => {
-                let value = args.swap_remove(1);
-                Shape::Map(Box::new(args.swap_remove(0)), Box::new(value))
-            }
-            ("alloc::boxed::Box" | "alloc::rc::Rc" | "alloc::sync::Arc", 1) => args.swap_remove(0),
-            ("core::result::Result", 2) => {
-                let err = args.swap_remove(1);
-                Shape::Result(Box::new(args.swap_remove(0)), Box::new(err))
-            }
-            ("shipfn_guest::closure::Closure", 2) => {
-                let short = |text: &str| shipfn_abi::short_type_name(text);
-                Shape::Closure { signature: format!("fn{} -> {}", short(texts[0]), short(texts[1])) }
-            }
-            _ => whole(self),
-        };
-        Ok(shape)
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -5,6 +5,7 @@
 use serde::Serialize;
 use shipfn_abi::{Signature, short_type_name};
 
+use crate::type_names::TypeName;
 use crate::{Error, Result};
 
 /// A tuple of call arguments, `()` to `(A0, …, A7)`, whose element types
@@ -53,14 +54,14 @@ pub(crate) fn check<A: Params, R>(signature: &Signature, whole: bool) -> Result<
     let expected_result = signature.ok.as_deref().unwrap_or(&signature.result);
     let same = |host: &str, guest: &str| match whole {
         true => same_whole(host, guest),
-        false => owned(short_type_name(host)) == guest,
+        false => short_owned(host) == guest,
     };
     let params_match =
         args.len() == signature.params.len() && args.iter().zip(&signature.params).all(|(a, p)| same(a, &p.ty));
     if params_match && same(result, expected_result) {
         return Ok(());
     }
-    let short = |names: Vec<&str>| names.into_iter().map(|n| owned(short_type_name(n))).collect::<Vec<_>>().join(", ");
+    let short = |names: Vec<&str>| names.into_iter().map(short_owned).collect::<Vec<_>>().join(", ");
     let wanted: Vec<String> = signature.params.iter().map(|p| short_type_name(&p.ty)).collect();
     let mut called = format!("({}) -> {}", short(args.iter().map(String::as_str).collect()), short(vec![result]));
     let mut takes = format!("({}) -> {}", wanted.join(", "), short_type_name(expected_result));
@@ -73,136 +74,54 @@ pub(crate) fn check<A: Params, R>(signature: &Signature, whole: bool) -> Result<
     Err(Error::BadArgs(format!("called with types {called}, but the function takes {takes}")))
 }
 
-/// The owned type that a borrowed one encodes like (short names).
-fn owned(name: String) -> String {
-    let Some(inner) = name.strip_prefix('&') else { return name };
-    let inner = inner.strip_prefix("mut ").unwrap_or(inner);
-    match inner {
-        "str" => "String".into(),
-        slice if slice.starts_with('[') && slice.ends_with(']') && !slice.contains(';') => {
-            format!("Vec<{}>", owned(slice[1..slice.len() - 1].to_owned()))
-        }
-        other => owned(other.to_owned()),
+/// The short name of the owned type that the whole name `host` encodes like.
+fn short_owned(host: &str) -> String {
+    match TypeName::parse(host) {
+        Ok(name) => short_type_name(&owned_name(name).to_string()),
+        Err(_) => short_type_name(host),
     }
 }
 
 /// Whether the host's whole type name `host` is, or borrows, the guest's
 /// whole type name `guest`.
 fn same_whole(host: &str, guest: &str) -> bool {
-    match (Tree::parse(host), Tree::parse(guest)) {
-        (Some(host), Some(guest)) => host.owned().same(&guest),
+    match (TypeName::parse(host), TypeName::parse(guest)) {
+        (Ok(host), Ok(guest)) => same(&owned_name(host), &guest),
         _ => host == guest,
     }
 }
 
-/// A type name's syntax: enough to compare two of them part by part.
-#[derive(Debug, PartialEq)]
-enum Tree {
-    Path(String, Vec<Tree>),
-    Ref(Box<Tree>),
-    Slice(Box<Tree>),
-    Array(Box<Tree>, String),
-    Tuple(Vec<Tree>),
+/// The owned type a name encodes like: `&str` is `String`, `&[T]` is
+/// `Vec<T>`, `&T` is `T`, at any depth.
+fn owned_name(name: TypeName) -> TypeName {
+    match name {
+        TypeName::Ref(inner) => match *inner {
+            TypeName::Path(path, args) if path == "str" && args.is_empty() => {
+                TypeName::Path("alloc::string::String".into(), Vec::new())
+            }
+            TypeName::Slice(item) => TypeName::Path("alloc::vec::Vec".into(), vec![owned_name(*item)]),
+            other => owned_name(other),
+        },
+        TypeName::Path(path, args) => TypeName::Path(path, args.into_iter().map(owned_name).collect()),
+        TypeName::Slice(item) => TypeName::Slice(Box::new(owned_name(*item))),
+        TypeName::Array(item, len) => TypeName::Array(Box::new(owned_name(*item)), len),
+        TypeName::Tuple(items) => TypeName::Tuple(items.into_iter().map(owned_name).collect()),
+    }
 }
 
-impl Tree {
-    fn parse(name: &str) -> Option<Tree> {
-        let mut rest = name.trim();
-        let tree = Tree::one(&mut rest, 0)?;
-        rest.is_empty().then_some(tree)
-    }
-
-    fn one(rest: &mut &str, depth: usize) -> Option<Tree> {
-        if depth > 64 {
-            return None;
+/// Part by part: std's types and primitives by their whole paths, other
+/// crates' types by their names.
+fn same(host: &TypeName, guest: &TypeName) -> bool {
+    let all = |a: &[TypeName], b: &[TypeName]| a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same(a, b));
+    match (host, guest) {
+        (TypeName::Path(h, ha), TypeName::Path(g, ga)) => {
+            let names_match = if is_std(h) || is_std(g) { h == g } else { last(h) == last(g) };
+            names_match && all(ha, ga)
         }
-        let eat = |rest: &mut &str, token: &str| match rest.strip_prefix(token) {
-            Some(after) => {
-                *rest = after.trim_start();
-                true
-            }
-            None => false,
-        };
-        if eat(rest, "&") {
-            eat(rest, "mut ");
-            return Some(Tree::Ref(Box::new(Tree::one(rest, depth + 1)?)));
-        }
-        if eat(rest, "(") {
-            let mut items = Vec::new();
-            while !eat(rest, ")") {
-                items.push(Tree::one(rest, depth + 1)?);
-                if !eat(rest, ",") {
-                    return eat(rest, ")").then_some(Tree::Tuple(items));
-                }
-            }
-            return Some(Tree::Tuple(items));
-        }
-        if eat(rest, "[") {
-            let item = Box::new(Tree::one(rest, depth + 1)?);
-            if eat(rest, "]") {
-                return Some(Tree::Slice(item));
-            }
-            if !eat(rest, ";") {
-                return None;
-            }
-            let end = rest.find(']')?;
-            let len = rest[..end].trim().to_owned();
-            *rest = &rest[end..];
-            return eat(rest, "]").then_some(Tree::Array(item, len));
-        }
-        let end = rest.find(['<', '>', ',', '(', ')', '[', ']', ';', '&', ' ']).unwrap_or(rest.len());
-        let path = rest[..end].to_owned();
-        *rest = rest[end..].trim_start();
-        if path.is_empty() {
-            return None;
-        }
-        let mut args = Vec::new();
-        if eat(rest, "<") {
-            loop {
-                args.push(Tree::one(rest, depth + 1)?);
-                if eat(rest, ">") {
-                    break;
-                }
-                if !eat(rest, ",") {
-                    return None;
-                }
-            }
-        }
-        Some(Tree::Path(path, args))
-    }
-
-    /// The owned type this one encodes like: `&str` is `String`, `&[T]`
-    /// is `Vec<T>`, `&T` is `T`, at any depth.
-    fn owned(self) -> Tree {
-        match self {
-            Tree::Ref(inner) => match *inner {
-                Tree::Path(path, args) if path == "str" && args.is_empty() => {
-                    Tree::Path("alloc::string::String".into(), Vec::new())
-                }
-                Tree::Slice(item) => Tree::Path("alloc::vec::Vec".into(), vec![item.owned()]),
-                other => other.owned(),
-            },
-            Tree::Path(path, args) => Tree::Path(path, args.into_iter().map(Tree::owned).collect()),
-            Tree::Slice(item) => Tree::Slice(Box::new(item.owned())),
-            Tree::Array(item, len) => Tree::Array(Box::new(item.owned()), len),
-            Tree::Tuple(items) => Tree::Tuple(items.into_iter().map(Tree::owned).collect()),
-        }
-    }
-
-    /// Part by part: std's types and primitives by their whole paths, other
-    /// crates' types by their names.
-    fn same(&self, guest: &Tree) -> bool {
-        let all = |a: &[Tree], b: &[Tree]| a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.same(b));
-        match (self, guest) {
-            (Tree::Path(h, ha), Tree::Path(g, ga)) => {
-                let names_match = if is_std(h) || is_std(g) { h == g } else { last(h) == last(g) };
-                names_match && all(ha, ga)
-            }
-            (Tree::Ref(h), Tree::Ref(g)) | (Tree::Slice(h), Tree::Slice(g)) => h.same(g),
-            (Tree::Array(h, hl), Tree::Array(g, gl)) => hl == gl && h.same(g),
-            (Tree::Tuple(h), Tree::Tuple(g)) => all(h, g),
-            _ => false,
-        }
+        (TypeName::Ref(h), TypeName::Ref(g)) | (TypeName::Slice(h), TypeName::Slice(g)) => same(h, g),
+        (TypeName::Array(h, hl), TypeName::Array(g, gl)) => hl == gl && same(h, g),
+        (TypeName::Tuple(h), TypeName::Tuple(g)) => all(h, g),
+        _ => false,
     }
 }
 
