@@ -181,13 +181,7 @@ pub struct TrustArgs {
 impl TrustArgs {
     /// The trusted keys, read from their files.
     pub fn keys(&self) -> anyhow::Result<Vec<PublicKey>> {
-        self.keys
-            .iter()
-            .map(|path| {
-                let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-                PublicKey::from_file_text(&text).with_context(|| format!("{} is not a public key", path.display()))
-            })
-            .collect()
+        read_public_keys(&self.keys)
     }
 
     /// Loads the package in `bytes` with `host`, enforcing the trusted keys
@@ -200,6 +194,17 @@ impl TrustArgs {
         }
         Ok(host.load_trusted_package(package, &keys)?)
     }
+}
+
+/// Reads public key files.
+pub fn read_public_keys(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
+    paths
+        .iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            PublicKey::from_file_text(&text).with_context(|| format!("{} is not a public key", path.display()))
+        })
+        .collect()
 }
 
 /// Reads a secret key file.

@@ -10,7 +10,7 @@ use anyhow::Context;
 use shipfn_cluster::{Inputs, Local, Nats, NatsConfig, Outcome, Pool};
 use shipfn_host::{DirModuleStore, ErrorKind, VerifiedPackage};
 
-use super::{HostArgs, TrustArgs, human_size, read, write_atomically};
+use super::{HostArgs, TrustArgs, human_size, read, read_public_keys, write_atomically};
 use crate::exit::Failed;
 
 /// Run a package's closure once per input line, in parallel, and write one
@@ -43,6 +43,12 @@ pub struct Args {
     /// apply; the limit options below are then ignored.
     #[arg(long, value_name = "URL")]
     nats: Option<String>,
+    /// With --nats: accept only results signed by this worker key (a .pub
+    /// file from `shipfn keygen`; workers sign with `shipfn worker --key`).
+    /// Repeat to trust several. Without it, any client of the server that
+    /// can read a task can answer it.
+    #[arg(long = "trust-worker", value_name = "KEY.pub", requires = "nats")]
+    trust_worker: Vec<PathBuf>,
     /// With --nats: inputs per task message.
     #[arg(long, value_name = "N", default_value_t = 100, requires = "nats", value_parser = clap::value_parser!(u32).range(1..=100_000))]
     batch: u32,
@@ -80,7 +86,15 @@ pub fn main(args: Args) -> anyhow::Result<()> {
                     ));
                 }
             }
+            let workers = read_public_keys(&args.trust_worker)?;
+            if workers.is_empty() {
+                crate::out::note(
+                    "map: no --trust-worker key: results are taken from any client of the server that reads a \
+                     task (fine where only your workers may publish to shipfn.results.>)",
+                );
+            }
             let mut nats = Nats::new(NatsConfig::new(url.clone()).batch(args.batch as usize))
+                .trust_workers(workers)
                 .on_idle(|notice| crate::out::note(&format!("map: {notice}")));
             if let Some(store) = args.host.module_dir().and_then(|dir| DirModuleStore::open(dir).ok()) {
                 nats = nats.module_store(Arc::new(store));
@@ -163,7 +177,7 @@ impl Place {
             Place::Nats(nats, url) => {
                 let stats = nats.stats();
                 format!(
-                    "via {url}; uploaded {} to the object store, {} tasks of {} inputs{}{}",
+                    "via {url}; uploaded {} to the object store, {} tasks of {} inputs{}{}{}",
                     human_size(stats.uploaded_bytes),
                     stats.tasks,
                     human_size(stats.task_bytes),
@@ -174,6 +188,13 @@ impl Place {
                     match stats.given_up {
                         0 => String::new(),
                         n => format!(", {n} given up after their delivery limit"),
+                    },
+                    match (stats.ignored, nats.trusts_only_signed_results()) {
+                        (0, _) => String::new(),
+                        (n, true) => format!(
+                            "; ignored {n} result messages not bound to their task or not signed by a trusted worker"
+                        ),
+                        (n, false) => format!("; ignored {n} result messages not bound to their task"),
                     }
                 )
             }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use shipfn_cluster::{NatsConfig, Worker};
 
-use super::{HostArgs, TrustArgs, parse_duration};
+use super::{HostArgs, TrustArgs, parse_duration, parse_size, read_secret_key};
 
 /// Join a pool of workers: take tasks that `shipfn map --nats` submitted to
 /// a NATS JetStream server, run them in this machine's sandbox under this
@@ -27,6 +27,15 @@ pub struct Args {
     /// as failed.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(i64).range(1..=1000))]
     max_deliver: i64,
+    /// Sign every result with this secret key (from `shipfn keygen`), so
+    /// that `shipfn map --trust-worker KEY.pub` can tell this worker's
+    /// results from anyone else's.
+    #[arg(long, value_name = "FILE")]
+    key: Option<std::path::PathBuf>,
+    /// Bytes of loaded packages (their captured states) to keep between
+    /// tasks; the least recently used go first.
+    #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
+    package_cache: u64,
     #[command(flatten)]
     trust: TrustArgs,
     #[command(flatten)]
@@ -37,7 +46,12 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     let keys = args.trust.keys()?;
     let host = args.host.pooled_host()?;
     let config = NatsConfig::new(args.nats.clone()).ack_wait(args.ack_wait).max_deliver(args.max_deliver);
-    let mut worker = Worker::new(host, config).trust(keys);
+    let mut worker = Worker::new(host, config)
+        .trust(keys)
+        .keep_package_bytes(usize::try_from(args.package_cache).unwrap_or(usize::MAX));
+    if let Some(path) = &args.key {
+        worker = worker.sign_with(read_secret_key(path)?);
+    }
     if let Some(jobs) = args.jobs {
         worker = worker.jobs(usize::from(jobs));
     }

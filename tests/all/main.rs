@@ -12,6 +12,7 @@ mod lean;
 mod macros;
 mod map;
 mod nats;
+mod nats_attacks;
 mod returned;
 mod seed;
 mod signing;

@@ -10,7 +10,7 @@ use crate::harness::{fails, pack_suite, shipfn, shipfn_in};
 use crate::nats::{NatsServer, WorkerProcess};
 
 /// The suite's `mapper(3)`: `x * 3`, an error below 0, a panic at 13.
-fn mapper_inputs(n: usize) -> (String, Vec<String>) {
+pub(crate) fn mapper_inputs(n: usize) -> (String, Vec<String>) {
     let mut input = String::new();
     let mut expected = Vec::new();
     for i in 0..n {
@@ -37,7 +37,7 @@ fn mapper_inputs(n: usize) -> (String, Vec<String>) {
 
 /// Each output line is its expected line, or starts with it for errors.
 #[track_caller]
-fn assert_outputs(stdout: &str, expected: &[String]) {
+pub(crate) fn assert_outputs(stdout: &str, expected: &[String]) {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), expected.len(), "one output line per input");
     for (i, (line, want)) in lines.iter().zip(expected).enumerate() {
@@ -46,7 +46,7 @@ fn assert_outputs(stdout: &str, expected: &[String]) {
 }
 
 /// Runs `shipfn ARGS` in `dir`, feeding `stdin`; fails the test after `limit`.
-fn run_bounded(dir: &Path, args: &[&str], stdin: &str, limit: Duration) -> Output {
+pub(crate) fn run_bounded(dir: &Path, args: &[&str], stdin: &str, limit: Duration) -> Output {
     Background::start(dir, args, stdin.to_owned()).finish(limit)
 }
 
@@ -226,7 +226,7 @@ fn fib_map_under_way(url: &str) -> (crate::harness::Packed, Vec<String>, Backgro
 
 /// `shipfn map` in the background, its output lines counted as they come,
 /// so that a test can interfere in the middle of the batch.
-struct Background {
+pub(crate) struct Background {
     child: std::process::Child,
     lines: std::sync::Arc<std::sync::atomic::AtomicUsize>,
     stdout: std::thread::JoinHandle<Vec<u8>>,
@@ -234,7 +234,7 @@ struct Background {
 }
 
 impl Background {
-    fn start(dir: &Path, args: &[&str], input: String) -> Background {
+    pub(crate) fn start(dir: &Path, args: &[&str], input: String) -> Background {
         let mut child = shipfn()
             .current_dir(dir)
             .args(args)
@@ -265,7 +265,7 @@ impl Background {
     }
 
     /// Waits until `n` lines are out (the map is under way), within `limit`.
-    fn wait_for_lines(&self, n: usize, limit: Duration) {
+    pub(crate) fn wait_for_lines(&self, n: usize, limit: Duration) {
         let deadline = Instant::now() + limit;
         while self.lines.load(std::sync::atomic::Ordering::SeqCst) < n {
             assert!(Instant::now() < deadline, "the map wrote fewer than {n} lines in {limit:?}");
@@ -277,7 +277,7 @@ impl Background {
         self.lines.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    fn finish(mut self, limit: Duration) -> Output {
+    pub(crate) fn finish(mut self, limit: Duration) -> Output {
         let deadline = Instant::now() + limit;
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("wait") {

@@ -46,6 +46,15 @@ impl SecretKey {
         block
     }
 
+    /// An Ed25519 signature of `context` followed by `message`. Each kind of
+    /// signed thing has its own context (a NUL-terminated text), so that a
+    /// signature of one kind never verifies as another; `context` must not
+    /// be this crate's package context.
+    pub fn sign_with_context(&self, context: &[u8], message: &[u8]) -> [u8; 64] {
+        assert_ne!(context, CONTEXT, "package signatures are made by the package writer");
+        self.0.sign(&[context, message].concat()).to_bytes()
+    }
+
     /// The key file's text: `shipfn-ed25519-secret-key <64 hex digits>`.
     pub fn to_file_text(&self) -> String {
         format!("{SECRET_TAG} {}\n", hex::encode(self.0.to_bytes()))
@@ -74,6 +83,21 @@ impl PublicKey {
     /// The key's 32 bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         self.0.as_bytes()
+    }
+
+    /// The key with these 32 bytes, if they are a valid Ed25519 public key.
+    pub fn from_bytes(bytes: &[u8; 32]) -> Option<PublicKey> {
+        VerifyingKey::from_bytes(bytes).ok().map(PublicKey)
+    }
+
+    /// Whether `signature` is this key's (strict) signature of `context`
+    /// followed by `message`, as [`SecretKey::sign_with_context`] makes it.
+    pub fn verify_with_context(&self, context: &[u8], message: &[u8], signature: &[u8; 64]) -> bool {
+        context != CONTEXT
+            && self
+                .0
+                .verify_strict(&[context, message].concat(), &ed25519_dalek::Signature::from_bytes(signature))
+                .is_ok()
     }
 }
 

@@ -4,6 +4,7 @@
 //! that every worker shares (explicit acks, an ack wait, a delivery limit,
 //! progress acks), and a stream of results that de-duplicates by task.
 
+mod proof;
 mod submit;
 mod wire;
 mod worker;

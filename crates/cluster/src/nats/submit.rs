@@ -9,16 +9,22 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::{self, consumer};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use shipfn_host::{ErrorKind, Form, ModuleStore, VerifiedPackage, sha256};
+use shipfn_host::{ErrorKind, Form, Hash, ModuleStore, PublicKey, VerifiedPackage, sha256};
 use tokio::sync::mpsc;
+use tokio::time::Instant;
 
 use super::NatsConfig;
+use super::proof::{self, Part};
 use super::wire::{self, Setup, Side};
 use crate::outcome::parse_line;
 use crate::{Error, Failure, Inputs, Outcome, Outcomes, Pool, Result};
 
 /// How long a submitter keeps retrying a publish (a server restart).
 const PUBLISH_PATIENCE: Duration = Duration::from_secs(120);
+/// How often a running map checks its deadlines and the task consumer.
+const CHECK_EVERY: Duration = Duration::from_secs(1);
+/// The most runs of one task whose parts a submitter collects at once.
+const MAX_RUNS: usize = 8;
 
 /// Submits maps to the workers of a NATS JetStream server.
 ///
@@ -28,9 +34,15 @@ const PUBLISH_PATIENCE: Duration = Duration::from_secs(120);
 /// whose worker dies is delivered again to another; one that is delivered
 /// [`max_deliver`](NatsConfig::max_deliver) times without a result is
 /// reported as an `internal` failure of each of its inputs.
+///
+/// A result counts only if it is bound to its task (job, batch, package
+/// and inputs) and, when [`trust_workers`](Nats::trust_workers) named keys,
+/// signed by one of them; any other result is ignored and counted in
+/// [`JobStats::ignored`]. A task that gets only ignored results fails.
 pub struct Nats {
     config: NatsConfig,
     modules: Option<Arc<dyn ModuleStore>>,
+    trusted_workers: Arc<Vec<PublicKey>>,
     stats: Arc<Mutex<JobStats>>,
     on_idle: Option<Notice>,
 }
@@ -53,12 +65,28 @@ pub struct JobStats {
     /// Tasks whose result came from a second or later delivery: their first
     /// worker died, stalled, or lost the server before it acked.
     pub redelivered: u64,
+    /// Result messages ignored: not bound to their task, not signed by a
+    /// trusted worker, or not of the task's size.
+    pub ignored: u64,
 }
 
 impl Nats {
     /// A submitter for the server in `config`.
     pub fn new(config: NatsConfig) -> Nats {
-        Nats { config, modules: None, stats: Arc::default(), on_idle: None }
+        Nats { config, modules: None, trusted_workers: Arc::default(), stats: Arc::default(), on_idle: None }
+    }
+
+    /// Accepts only results signed by one of `keys` (workers started with
+    /// [`Worker::sign_with`](super::Worker::sign_with)). Without keys, any
+    /// client of the server that reads a task can answer it.
+    pub fn trust_workers(mut self, keys: Vec<PublicKey>) -> Nats {
+        self.trusted_workers = Arc::new(keys);
+        self
+    }
+
+    /// Whether results must be signed by a trusted worker.
+    pub fn trusts_only_signed_results(&self) -> bool {
+        !self.trusted_workers.is_empty()
     }
 
     /// Calls `notice` when tasks have been queued for
@@ -91,6 +119,7 @@ impl Pool for Nats {
         let mut job =
             runtime.block_on(Job::start(&self.config, package, self.modules.as_deref(), self.stats.clone()))?;
         job.on_idle = self.on_idle.clone();
+        job.trusted_workers = self.trusted_workers.clone();
         let (batch_tx, batch_rx) = mpsc::channel::<Vec<String>>(2);
         let batch = self.config.batch;
         std::thread::Builder::new().name("shipfn-map-input".into()).spawn(move || {
@@ -129,11 +158,29 @@ impl Iterator for Received {
     }
 }
 
-/// A task in flight: its size and where it sits in the task stream.
+/// A task in flight: its size, its digest, where it sits in the task
+/// stream, and the parts of its result received so far.
 struct Pending {
     count: usize,
+    digest: Hash,
     sequence: u64,
     outcomes: Option<Vec<Outcome>>,
+    runs: HashMap<u64, Vec<Option<Bytes>>>,
+    /// When the first ignored result for it came.
+    ignored_since: Option<Instant>,
+    /// When the server (or someone) said it was delivered too often.
+    advised: Option<(Instant, String)>,
+}
+
+impl Pending {
+    fn new(count: usize, digest: Hash) -> Pending {
+        Pending { count, digest, sequence: 0, outcomes: None, runs: HashMap::new(), ignored_since: None, advised: None }
+    }
+
+    fn fail(&mut self, message: String) {
+        self.outcomes = Some(vec![Err(Failure::new(ErrorKind::Internal, message)); self.count]);
+        self.runs.clear();
+    }
 }
 
 /// One map on the server.
@@ -146,6 +193,7 @@ struct Job {
     package_object: String,
     stats: Arc<Mutex<JobStats>>,
     on_idle: Option<Notice>,
+    trusted_workers: Arc<Vec<PublicKey>>,
 }
 
 impl Job {
@@ -187,20 +235,35 @@ impl Job {
         let package_object = wire::package_object(&sha256(&shipped));
         uploaded += wire::put_once(&setup.bucket, &package_object, &shipped).await?;
         stats.lock().expect("stats lock").uploaded_bytes = uploaded;
-        let id = nuid::next().to_string();
+        // Unpredictable: nobody can publish results for a job before its
+        // first task shows its id.
+        let mut random = [0u8; 16];
+        getrandom::fill(&mut random).map_err(|e| Error::nats("choosing a job id", e))?;
+        let id = hex::encode(random);
         debug_assert!(wire::valid_job(&id));
-        Ok(Job { id, config: config.clone(), client, js, setup, package_object, stats, on_idle: None })
+        Ok(Job {
+            id,
+            config: config.clone(),
+            client,
+            js,
+            setup,
+            package_object,
+            stats,
+            on_idle: None,
+            trusted_workers: Arc::default(),
+        })
     }
 
     /// Submits the batches from `inputs` and sends their outcomes to `out`
     /// in order, keeping at most `ahead` tasks in flight.
-    async fn run(self, mut inputs: mpsc::Receiver<Vec<String>>, out: mpsc::Sender<Vec<Outcome>>) {
+    async fn run(mut self, mut inputs: mpsc::Receiver<Vec<String>>, out: mpsc::Sender<Vec<Outcome>>) {
         let result_subject = format!("{}{}", wire::RESULT_PREFIX, self.id);
         let mut pending: BTreeMap<u64, Pending> = BTreeMap::new();
         let mut by_sequence: HashMap<u64, u64> = HashMap::new();
         let (mut submitted, mut emitted, mut inputs_done) = (0u64, 0u64, false);
         let (mut last_result, mut idle_told) = (tokio::time::Instant::now(), false);
         let mut publishes = tokio::task::JoinSet::new();
+        let mut checks = tokio::time::interval(CHECK_EVERY);
         let fatal = match self.listen(&result_subject).await {
             Err(e) => Some(e),
             Ok((mut results, mut advisories)) => loop {
@@ -222,8 +285,9 @@ impl Job {
                         None => inputs_done = true,
                         Some(lines) => {
                             // Publishes go out without waiting for each ack.
-                            publishes.spawn(self.submit(submitted, &lines));
-                            pending.insert(submitted, Pending { count: lines.len(), sequence: 0, outcomes: None });
+                            let (digest, publish) = self.submit(submitted, &lines);
+                            publishes.spawn(publish);
+                            pending.insert(submitted, Pending::new(lines.len(), digest));
                             submitted += 1;
                         }
                     },
@@ -240,11 +304,14 @@ impl Job {
                     message = results.next() => match message {
                         Some(Ok(message)) => {
                             (last_result, idle_told) = (tokio::time::Instant::now(), false);
-                            if accept_result(&mut pending, &message)
-                                && header_u64(message.headers.as_ref(), wire::DELIVERY).is_some_and(|n| n > 1)
-                                && let Ok(mut stats) = self.stats.lock()
-                            {
-                                stats.redelivered += 1;
+                            let taken = take_part(&mut pending, &message, &self.trusted_workers);
+                            if let Ok(mut stats) = self.stats.lock() {
+                                match taken {
+                                    Taken::Ignored => stats.ignored += 1,
+                                    Taken::Completed if header_u64(message.headers.as_ref(), wire::DELIVERY)
+                                        .is_some_and(|n| n > 1) => stats.redelivered += 1,
+                                    _ => {}
+                                }
                             }
                         }
                         Some(Err(_)) => {} // the ordered consumer recreates itself
@@ -259,7 +326,11 @@ impl Job {
                         let Some(advisory) = advisory else {
                             break Some(Error::nats("watching deliveries", "the subscription ended"));
                         };
-                        self.give_up(&mut pending, &by_sequence, &advisory.payload).await;
+                        note_advisory(&mut pending, &by_sequence, &advisory.payload);
+                    }
+                    _ = checks.tick() => {
+                        self.check_deadlines(&mut pending).await;
+                        self.check_consumer().await;
                     }
                 }
             },
@@ -323,55 +394,87 @@ impl Job {
         Ok((results, advisories))
     }
 
-    /// Publishing task `batch`: its number and its sequence in the task
-    /// stream. A retried publish that had landed is dropped by the server
-    /// as a duplicate.
+    /// Publishing task `batch`: its digest, and a future of its number and
+    /// its sequence in the task stream. A retried publish that had landed
+    /// is dropped by the server as a duplicate; the message id names the
+    /// task's digest, so a forged task with this batch number and other
+    /// inputs cannot stand in for it.
     fn submit(
         &self,
         batch: u64,
         lines: &[String],
-    ) -> impl std::future::Future<Output = (u64, Result<u64>)> + Send + 'static {
+    ) -> (Hash, impl std::future::Future<Output = (u64, Result<u64>)> + Send + 'static) {
+        let payload = Bytes::from(lines.join("\n"));
+        let digest = proof::task_digest(&self.id, batch, &self.package_object, &payload);
         let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", format!("{}.{batch}", self.id).as_str());
+        headers.insert("Nats-Msg-Id", format!("{}.{batch}.{}", self.id, hex::encode(&digest[..16])).as_str());
         headers.insert(wire::PACKAGE, self.package_object.as_str());
         headers.insert(wire::BATCH, batch.to_string().as_str());
         headers.insert(wire::COUNT, lines.len().to_string().as_str());
-        let payload = Bytes::from(lines.join("\n"));
         let subject = format!("{}{}", wire::TASK_PREFIX, self.id);
         if let Ok(mut stats) = self.stats.lock() {
             stats.tasks += 1;
             stats.task_bytes += payload.len();
         }
         let js = self.js.clone();
-        async move {
+        let publish = async move {
             let ack = wire::retry(PUBLISH_PATIENCE, || async {
                 js.publish_with_headers(subject.clone(), headers.clone(), payload.clone()).await?.await
             })
             .await;
             (batch, ack.map(|ack| ack.sequence).map_err(|e| Error::nats("publishing a task", e)))
+        };
+        (digest, publish)
+    }
+
+    /// Fails the tasks whose time is up: those that got only ignored
+    /// results for longer than every delivery could take, and those past
+    /// their delivery limit (after an advisory) that still have no result
+    /// an ack wait later. An advisory is a claim that anyone on the server
+    /// could make; waiting an ack wait gives a task that is still running
+    /// the time to answer.
+    async fn check_deadlines(&self, pending: &mut BTreeMap<u64, Pending>) {
+        let now = Instant::now();
+        // The consumer's settings are the workers' (a worker sets them).
+        let consumer = &self.setup.consumer.cached_info().config;
+        let deliveries = u32::try_from(consumer.max_deliver).unwrap_or(u32::MAX).max(1);
+        let patience = consumer.ack_wait.saturating_mul(deliveries) + Duration::from_secs(5);
+        let advisory_wait = consumer.ack_wait + Duration::from_secs(2);
+        for task in pending.values_mut().filter(|p| p.outcomes.is_none()) {
+            if let Some((at, times)) = &task.advised
+                && now.duration_since(*at) >= advisory_wait
+            {
+                let message = format!(
+                    "the task holding this input was delivered {times} without a result (its workers died or stalled)"
+                );
+                task.fail(message);
+                let _ = self.setup.tasks.delete_message(task.sequence).await;
+                if let Ok(mut stats) = self.stats.lock() {
+                    stats.given_up += 1;
+                }
+            } else if let Some(since) = task.ignored_since
+                && now.duration_since(since) >= patience
+            {
+                let whom = if self.trusted_workers.is_empty() { "a worker" } else { "a trusted worker" };
+                task.fail(format!(
+                    "no result from {whom} within {} s; results for this input that were not bound to its task{} \
+                     were ignored",
+                    patience.as_secs(),
+                    if self.trusted_workers.is_empty() { "" } else { " or not signed by a --trust-worker key" }
+                ));
+                let _ = self.setup.tasks.delete_message(task.sequence).await;
+            }
         }
     }
 
-    /// A task went past its delivery limit: its inputs fail, and it leaves
-    /// the queue.
-    async fn give_up(&self, pending: &mut BTreeMap<u64, Pending>, by_sequence: &HashMap<u64, u64>, advisory: &[u8]) {
-        let Ok(advisory) = serde_json::from_slice::<serde_json::Value>(advisory) else { return };
-        let Some(sequence) = advisory["stream_seq"].as_u64() else { return };
-        let Some(batch) = by_sequence.get(&sequence) else { return };
-        let Some(task) = pending.get_mut(batch).filter(|p| p.outcomes.is_none()) else { return };
-        // The limit is the task consumer's, which the workers set: the
-        // advisory says how many deliveries there were.
-        let times = match advisory["deliveries"].as_u64() {
-            Some(1) => "1 time".to_owned(),
-            Some(n) => format!("{n} times"),
-            None => "too many times".to_owned(),
-        };
-        let message =
-            format!("the task holding this input was delivered {times} without a result (its workers died or stalled)");
-        task.outcomes = Some(vec![Err(Failure::new(ErrorKind::Internal, message)); task.count]);
-        let _ = self.setup.tasks.delete_message(task.sequence).await;
-        if let Ok(mut stats) = self.stats.lock() {
-            stats.given_up += 1;
+    /// Sets the task consumer up again if someone deleted it mid-map, so
+    /// that the queued tasks are delivered.
+    async fn check_consumer(&mut self) {
+        if let Err(e) = self.setup.consumer.get_info().await
+            && e.to_string().contains("not found")
+            && let Ok(setup) = Setup::ensure(&self.js, &self.config, Side::Submitter).await
+        {
+            self.setup.consumer = setup.consumer;
         }
     }
 
@@ -384,26 +487,86 @@ impl Job {
     }
 }
 
-/// Records a result message's outcomes, unless its task already has them
-/// (a task run twice after a redelivery is reported once); whether it did.
-fn accept_result(pending: &mut BTreeMap<u64, Pending>, message: &jetstream::Message) -> bool {
-    let Some(batch) = header_u64(message.headers.as_ref(), wire::BATCH) else { return false };
-    let Some(task) = pending.get_mut(&batch).filter(|p| p.outcomes.is_none()) else { return false };
-    let text = String::from_utf8_lossy(&message.payload);
-    let outcomes: Vec<Outcome> = text
-        .split('\n')
+/// What became of one result message.
+#[derive(Debug, PartialEq, Eq)]
+enum Taken {
+    /// It completed its task's result.
+    Completed,
+    /// It was a part of a result still incomplete.
+    Part,
+    /// Its task already had a result, or is not this job's: a duplicate.
+    Late,
+    /// Not bound to its task, not signed by a trusted worker, or not of
+    /// the task's size: it counts for nothing.
+    Ignored,
+}
+
+/// Takes a result message (one part of a result) for its task if it is
+/// bound to the task and, when `trusted` names keys, signed by one of them.
+/// A run whose parts are all in completes the task.
+fn take_part(pending: &mut BTreeMap<u64, Pending>, message: &jetstream::Message, trusted: &[PublicKey]) -> Taken {
+    let Some(headers) = message.headers.as_ref() else { return Taken::Ignored };
+    let Some(batch) = header_u64(Some(headers), wire::BATCH) else { return Taken::Ignored };
+    let Some(task) = pending.get_mut(&batch) else { return Taken::Late };
+    if task.outcomes.is_some() {
+        return Taken::Late;
+    }
+    let acceptable = Part::read(headers, wire::COUNT).filter(|part| {
+        part.task == task.digest
+            && part.count == task.count as u64
+            && (trusted.is_empty() || part.signed_by_one_of(headers, &message.payload, trusted))
+    });
+    let Some(part) = acceptable else {
+        task.ignored_since.get_or_insert_with(Instant::now);
+        return Taken::Ignored;
+    };
+    if !task.runs.contains_key(&part.run) && task.runs.len() >= MAX_RUNS {
+        return Taken::Ignored;
+    }
+    let run = task.runs.entry(part.run).or_insert_with(|| vec![None; part.parts as usize]);
+    if run.len() != part.parts as usize {
+        return Taken::Ignored;
+    }
+    run[part.index as usize] = Some(message.payload.clone());
+    if run.iter().any(Option::is_none) {
+        return Taken::Part;
+    }
+    let whole: Vec<u8> = run.iter().flatten().flat_map(|b| b.iter().copied()).collect();
+    let text = String::from_utf8_lossy(&whole);
+    let lines: Vec<&str> = text.split('\n').collect();
+    if lines.len() != task.count {
+        task.runs.remove(&part.run);
+        task.ignored_since.get_or_insert_with(Instant::now);
+        return Taken::Ignored;
+    }
+    let outcomes = lines
+        .into_iter()
         .map(|line| {
             parse_line(line)
                 .unwrap_or_else(|why| Err(Failure::new(ErrorKind::Internal, format!("a malformed result: {why}"))))
         })
         .collect();
-    task.outcomes = Some(if outcomes.len() == task.count {
-        outcomes
-    } else {
-        let why = format!("a result of {} outcomes for a task of {} inputs", outcomes.len(), task.count);
-        vec![Err(Failure::new(ErrorKind::Internal, why)); task.count]
-    });
-    true
+    task.outcomes = Some(outcomes);
+    task.runs.clear();
+    Taken::Completed
+}
+
+/// A task went past its delivery limit, says an advisory: its inputs fail
+/// unless a result comes within an ack wait (see `check_deadlines`).
+fn note_advisory(pending: &mut BTreeMap<u64, Pending>, by_sequence: &HashMap<u64, u64>, advisory: &[u8]) {
+    let Ok(advisory) = serde_json::from_slice::<serde_json::Value>(advisory) else { return };
+    if advisory["stream"].as_str() != Some(wire::TASKS) || advisory["consumer"].as_str() != Some(wire::WORKERS) {
+        return;
+    }
+    let Some(sequence) = advisory["stream_seq"].as_u64() else { return };
+    let Some(batch) = by_sequence.get(&sequence) else { return };
+    let Some(task) = pending.get_mut(batch).filter(|p| p.outcomes.is_none() && p.advised.is_none()) else { return };
+    let times = match advisory["deliveries"].as_u64() {
+        Some(1) => "1 time".to_owned(),
+        Some(n) => format!("{n} times"),
+        None => "too many times".to_owned(),
+    };
+    task.advised = Some((Instant::now(), times));
 }
 
 /// A numeric header.

@@ -36,8 +36,21 @@ pub const DELIVERY: &str = "Shipfn-Delivery";
 /// than a submitter retries a publish, and than a worker takes to publish
 /// the result of a task.
 const DUPLICATE_WINDOW: Duration = Duration::from_secs(10 * 60);
-/// How long results nobody collected (a submitter that died) are kept.
-const RESULTS_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long results nobody collected (a submitter that died) are kept. A
+/// running submitter reads each result within moments of its arrival and
+/// deletes its job's results when it ends.
+const RESULTS_MAX_AGE: Duration = Duration::from_secs(60 * 60);
+/// The most bytes the task stream holds; a publish beyond it is refused
+/// (the submitter retries, then fails), never an older task dropped.
+const TASKS_MAX_BYTES: i64 = 1 << 30;
+/// The most bytes the result stream holds; a publish beyond it is refused
+/// (the worker does not ack, so the task runs again later).
+const RESULTS_MAX_BYTES: i64 = 1 << 30;
+/// How long modules and packages stay in the object store after their
+/// upload (a submitter uploads again what has expired).
+const OBJECTS_MAX_AGE: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+/// Room left in a message for headers, below the server's payload limit.
+const HEADER_ROOM: usize = 4096;
 
 /// The largest package or module a worker reads from the bucket.
 pub const MAX_OBJECT: usize = 256 << 20;
@@ -45,6 +58,14 @@ pub const MAX_OBJECT: usize = 256 << 20;
 /// A job's id, as it appears in subjects: letters and digits only.
 pub fn valid_job(job: &str) -> bool {
     !job.is_empty() && job.len() <= 64 && job.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// The largest result payload a message may carry on a server whose
+/// message limit is `max_payload` (0: the server did not say; 1 MiB, the
+/// server's default).
+pub fn max_part(max_payload: usize) -> usize {
+    let max_payload = if max_payload == 0 { 1 << 20 } else { max_payload };
+    max_payload.saturating_sub(HEADER_ROOM).max(1024)
 }
 
 /// The object name of a module.
@@ -85,28 +106,33 @@ pub async fn connect(config: &NatsConfig, name: &str) -> Result<async_nats::Clie
 
 impl Setup {
     pub async fn ensure(js: &jetstream::Context, config: &NatsConfig, side: Side) -> Result<Setup> {
-        let tasks = js
-            .get_or_create_stream(stream::Config {
-                name: TASKS.into(),
-                subjects: vec![format!("{TASK_PREFIX}>")],
-                retention: stream::RetentionPolicy::WorkQueue,
-                storage: stream::StorageType::File,
-                duplicate_window: DUPLICATE_WINDOW,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| Error::nats("creating the task stream", e))?;
-        let results = js
-            .get_or_create_stream(stream::Config {
-                name: RESULTS.into(),
-                subjects: vec![format!("{RESULT_PREFIX}>")],
-                storage: stream::StorageType::File,
-                duplicate_window: DUPLICATE_WINDOW,
-                max_age: RESULTS_MAX_AGE,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| Error::nats("creating the result stream", e))?;
+        // Created, or brought to these limits if an older shipfn made them.
+        js.create_or_update_stream(stream::Config {
+            name: TASKS.into(),
+            subjects: vec![format!("{TASK_PREFIX}>")],
+            retention: stream::RetentionPolicy::WorkQueue,
+            storage: stream::StorageType::File,
+            duplicate_window: DUPLICATE_WINDOW,
+            max_bytes: TASKS_MAX_BYTES,
+            discard: stream::DiscardPolicy::New,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| Error::nats("creating the task stream", e))?;
+        js.create_or_update_stream(stream::Config {
+            name: RESULTS.into(),
+            subjects: vec![format!("{RESULT_PREFIX}>")],
+            storage: stream::StorageType::File,
+            duplicate_window: DUPLICATE_WINDOW,
+            max_age: RESULTS_MAX_AGE,
+            max_bytes: RESULTS_MAX_BYTES,
+            discard: stream::DiscardPolicy::New,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| Error::nats("creating the result stream", e))?;
+        let tasks = js.get_stream(TASKS).await.map_err(|e| Error::nats("reading the task stream", e))?;
+        let results = js.get_stream(RESULTS).await.map_err(|e| Error::nats("reading the result stream", e))?;
         let consumer_config = consumer::pull::Config {
             durable_name: Some(WORKERS.into()),
             description: Some("shipfn workers".into()),
@@ -128,6 +154,7 @@ impl Setup {
                     bucket: BUCKET.into(),
                     description: Some("shipfn modules and packages, by SHA-256".into()),
                     storage: stream::StorageType::File,
+                    max_age: OBJECTS_MAX_AGE,
                     ..Default::default()
                 })
                 .await
@@ -137,14 +164,26 @@ impl Setup {
     }
 }
 
-/// Puts `bytes` under `name` unless the bucket has it; how many bytes were sent.
+/// Puts `bytes` under `name` unless the bucket has exactly these bytes
+/// there (the server's record of the object's SHA-256 says so); how many
+/// bytes were sent. Anything else under that name is replaced.
 pub async fn put_once(bucket: &object_store::ObjectStore, name: &str, bytes: &[u8]) -> Result<usize> {
-    if bucket.info(name).await.is_ok() {
+    if let Ok(info) = bucket.info(name).await
+        && info.size == bytes.len()
+        && info.digest.as_deref() == Some(object_digest(bytes).as_str())
+    {
         return Ok(0);
     }
     let mut reader = bytes;
     bucket.put(name, &mut reader).await.map_err(|e| Error::nats("uploading to the object store", e))?;
     Ok(bytes.len())
+}
+
+/// The Object Store's record of an object's digest: `SHA-256=` and the
+/// URL-safe base64 of the SHA-256 of its bytes.
+fn object_digest(bytes: &[u8]) -> String {
+    use base64::Engine;
+    format!("SHA-256={}", base64::engine::general_purpose::URL_SAFE.encode(shipfn_host::sha256(bytes)))
 }
 
 /// The object `name`, if it is at most `max` bytes. `Ok(None)` if the

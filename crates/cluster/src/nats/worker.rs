@@ -10,18 +10,20 @@ use async_nats::HeaderMap;
 use async_nats::jetstream::{self, AckKind, object_store};
 use bytes::Bytes;
 use futures_util::StreamExt;
-use shipfn_host::{ErrorKind, Function, Host, PublicKey, VerifiedPackage, sha256};
+use shipfn_host::{ErrorKind, Function, Host, PublicKey, SecretKey, VerifiedPackage, sha256};
 use tokio::sync::Semaphore;
 
 use super::NatsConfig;
+use super::proof::{self, Part};
 use super::submit::header_u64;
 use super::wire::{self, Setup, Side};
 use crate::outcome::{call, line};
 use crate::pace::Pace;
 use crate::{Error, Failure, Outcome, Result};
 
-/// Packages a worker keeps loaded.
-const KEEP_PACKAGES: usize = 256;
+/// Bytes of packages a worker keeps loaded, unless told otherwise: their
+/// captured states live in memory beside the compiled modules.
+const KEEP_PACKAGE_BYTES: usize = 256 << 20;
 
 /// Runs the tasks of a NATS JetStream server's task queue with a host of
 /// this machine. The worker's limits and trusted keys are its own: a task
@@ -31,14 +33,32 @@ pub struct Worker {
     config: NatsConfig,
     host: Host,
     trusted: Vec<PublicKey>,
+    key: Option<Arc<SecretKey>>,
     jobs: usize,
+    keep_bytes: usize,
 }
 
 impl Worker {
     /// A worker that runs tasks on `host`, one per core at a time.
     pub fn new(host: Host, config: NatsConfig) -> Worker {
         let jobs = std::thread::available_parallelism().map_or(1, usize::from);
-        Worker { config, host, trusted: Vec::new(), jobs }
+        Worker { config, host, trusted: Vec::new(), key: None, jobs, keep_bytes: KEEP_PACKAGE_BYTES }
+    }
+
+    /// Signs every result with `key`, so that a submitter that trusts its
+    /// public half ([`Nats::trust_workers`](super::Nats::trust_workers))
+    /// can tell this worker's results from anyone else's.
+    pub fn sign_with(mut self, key: SecretKey) -> Worker {
+        self.key = Some(Arc::new(key));
+        self
+    }
+
+    /// Keeps at most `bytes` of packages loaded (default 256 MiB); the
+    /// least recently used go first. A package larger than this is loaded
+    /// for its task and not kept.
+    pub fn keep_package_bytes(mut self, bytes: usize) -> Worker {
+        self.keep_bytes = bytes;
+        self
     }
 
     /// Runs `jobs` tasks at a time (at least one).
@@ -66,13 +86,22 @@ impl Worker {
     /// Losing the server later is not an error: the worker reconnects.
     pub async fn run(self, stop: impl Future<Output = ()>) -> Result<()> {
         let client = wire::connect(&self.config, "shipfn worker").await?;
+        let max_payload = client.server_info().max_payload;
         let js = jetstream::new(client);
-        let Setup { consumer, bucket, .. } = Setup::ensure(&js, &self.config, Side::Worker).await?;
+        let Setup { mut consumer, bucket, .. } = Setup::ensure(&js, &self.config, Side::Worker).await?;
         let shared = Arc::new(Shared {
-            js,
-            packages: Packages { bucket, host: self.host, trusted: self.trusted, loaded: Mutex::default() },
+            js: js.clone(),
+            packages: Packages {
+                bucket,
+                host: self.host,
+                trusted: self.trusted,
+                loaded: Mutex::new(Kept::new(self.keep_bytes)),
+            },
             ack_wait: self.config.ack_wait,
+            key: self.key,
+            max_part: wire::max_part(max_payload),
         });
+        let mut failed_pulls = 0u32;
         let slots = Arc::new(Semaphore::new(self.jobs));
         let mut tasks = tokio::task::JoinSet::new();
         tokio::pin!(stop);
@@ -82,10 +111,20 @@ impl Worker {
             let stream =
                 consumer.stream().max_messages_per_batch(self.jobs * 2).expires(Duration::from_secs(5)).messages();
             let mut messages = match stream.await {
-                Ok(messages) => messages,
+                Ok(messages) => {
+                    failed_pulls = 0;
+                    messages
+                }
                 Err(_) => {
-                    // The server is away: the client reconnects; try again.
+                    // The server is away (the client reconnects), or the
+                    // task consumer was deleted: set it up again.
+                    failed_pulls += 1;
                     tokio::time::sleep(Duration::from_millis(500)).await;
+                    if failed_pulls >= 2
+                        && let Ok(setup) = Setup::ensure(&js, &self.config, Side::Worker).await
+                    {
+                        consumer = setup.consumer;
+                    }
                     continue;
                 }
             };
@@ -119,23 +158,32 @@ struct Shared {
     js: jetstream::Context,
     packages: Packages,
     ack_wait: Duration,
+    key: Option<Arc<SecretKey>>,
+    /// The largest result payload one message carries.
+    max_part: usize,
 }
 
 impl Shared {
     /// Runs one task in `slot`, then (the slot given back for the next
     /// task) publishes its result and acks it. A task whose result cannot
     /// be published is not acked, so it is delivered again.
+    ///
+    /// A task that cannot be run whatever the worker (it names no package,
+    /// or one that is not there or not valid) is answered with an error
+    /// per input and terminated, never delivered again; one that cannot
+    /// even be read is terminated.
     async fn handle(&self, message: jetstream::Message, slot: tokio::sync::OwnedSemaphorePermit) {
         let Some((job, batch)) = task_id(&message) else {
             // Not a task of ours: drop it from the queue for good.
             let _ = message.ack_with(AckKind::Term).await;
             return;
         };
+        let package = message.headers.as_ref().and_then(|h| h.get(wire::PACKAGE)).map(|v| v.as_str().to_owned());
         let lines: Vec<String> = String::from_utf8_lossy(&message.payload).split('\n').map(str::to_owned).collect();
+        // Whether the task can never run, on any worker.
         let work = async {
-            let package = message.headers.as_ref().and_then(|h| h.get(wire::PACKAGE)).map(|v| v.as_str().to_owned());
-            let function = match package {
-                Some(name) => self.packages.function(&name).await,
+            let function = match &package {
+                Some(name) => self.packages.function(name).await,
                 None => Err(Failure::new(ErrorKind::BadPackage, "the task names no package")),
             };
             let count = lines.len();
@@ -143,11 +191,17 @@ impl Shared {
                 // Short work runs here: handing it to a blocking thread and
                 // back costs more than such calls (two wake-ups: about
                 // 60 µs of CPU a task on a 2-core machine).
-                Ok(loaded) if loaded.is_short(count) => loaded.run(&lines),
-                Ok(loaded) => tokio::task::spawn_blocking(move || loaded.run(&lines))
-                    .await
-                    .unwrap_or_else(|_| vec![Err(Failure::new(ErrorKind::Internal, "the worker panicked")); count]),
-                Err(failure) => vec![Err(failure); lines.len()],
+                Ok(loaded) if loaded.is_short(count) => (loaded.run(&lines), false),
+                Ok(loaded) => (
+                    tokio::task::spawn_blocking(move || loaded.run(&lines))
+                        .await
+                        .unwrap_or_else(|_| vec![Err(Failure::new(ErrorKind::Internal, "the worker panicked")); count]),
+                    false,
+                ),
+                Err(failure) => {
+                    let poison = failure.kind == ErrorKind::BadPackage;
+                    (vec![Err(failure); count], poison)
+                }
             }
         };
         // Progress acks keep a long task from going to another worker.
@@ -156,35 +210,76 @@ impl Shared {
         // tick still waits for the timer driver, up to a millisecond.
         let period = (self.ack_wait / 3).max(Duration::from_millis(100));
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        let outcomes = loop {
+        let (outcomes, poison) = loop {
             tokio::select! {
-                outcomes = &mut work => break outcomes,
+                done = &mut work => break done,
                 _ = ticks.tick() => { let _ = message.ack_with(AckKind::Progress).await; }
             }
         };
         drop(slot);
-        let body: Vec<String> = outcomes.iter().map(line).collect();
-        let mut headers = HeaderMap::new();
-        headers.insert("Nats-Msg-Id", format!("{job}.{batch}").as_str());
-        headers.insert(wire::BATCH, batch.to_string().as_str());
-        headers.insert(wire::COUNT, body.len().to_string().as_str());
-        if let Ok(info) = message.info() {
-            headers.insert(wire::DELIVERY, info.delivered.to_string().as_str());
-        }
-        let payload = Bytes::from(body.join("\n"));
-        let subject = format!("{}{job}", wire::RESULT_PREFIX);
-        let published = wire::retry(self.ack_wait, || async {
-            self.js.publish_with_headers(subject.clone(), headers.clone(), payload.clone()).await?.await
-        })
-        .await;
+        let task = proof::task_digest(&job, batch, package.as_deref().unwrap_or(""), &message.payload);
+        let published = self.publish(&job, batch, task, &outcomes, message.info().ok().map(|i| i.delivered)).await;
         // A plain ack: the result is stored, so an ack the server never
-        // sees only means a redelivery, whose result is dropped as a
-        // duplicate. Waiting for the server to confirm would cost a round
+        // sees only means a redelivery, whose result the submitter does
+        // not need. Waiting for the server to confirm would cost a round
         // trip and a subscription per task.
-        if published.is_ok() {
-            let _ = message.ack().await;
+        match (published, poison) {
+            (true, false) => drop(message.ack().await),
+            (true, true) => drop(message.ack_with(AckKind::Term).await),
+            (false, _) => {}
         }
     }
+
+    /// Publishes the result of task `batch` of `job`, in parts of at most
+    /// `max_part` bytes, each bound to the task and signed if the worker
+    /// has a key; whether every part was stored.
+    async fn publish(
+        &self,
+        job: &str,
+        batch: u64,
+        task: shipfn_host::Hash,
+        outcomes: &[Outcome],
+        delivered: Option<i64>,
+    ) -> bool {
+        let body: Vec<String> = outcomes.iter().map(line).collect();
+        let payload = Bytes::from(body.join("\n"));
+        let chunks: Vec<Bytes> = if payload.is_empty() {
+            vec![payload.clone()]
+        } else {
+            (0..payload.len())
+                .step_by(self.max_part)
+                .map(|at| payload.slice(at..(at + self.max_part).min(payload.len())))
+                .collect()
+        };
+        let Ok(parts) = u32::try_from(chunks.len()) else { return false };
+        let run = run_id();
+        let subject = format!("{}{job}", wire::RESULT_PREFIX);
+        for (index, chunk) in chunks.into_iter().enumerate() {
+            let part = Part { task, run, index: index as u32, parts, count: body.len() as u64 };
+            let mut headers = HeaderMap::new();
+            headers.insert(wire::BATCH, batch.to_string().as_str());
+            headers.insert(wire::COUNT, body.len().to_string().as_str());
+            if let Some(delivered) = delivered {
+                headers.insert(wire::DELIVERY, delivered.to_string().as_str());
+            }
+            part.write_headers(&mut headers, job, batch, &chunk, self.key.as_deref());
+            let published = wire::retry(self.ack_wait, || async {
+                self.js.publish_with_headers(subject.clone(), headers.clone(), chunk.clone()).await?.await
+            })
+            .await;
+            if published.is_err() {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+/// A random run id: parts of two runs of one task are never joined.
+fn run_id() -> u64 {
+    let mut bytes = [0; 8];
+    getrandom::fill(&mut bytes).expect("the system's random source");
+    u64::from_le_bytes(bytes)
 }
 
 /// The job and batch of a task message, if it is a well-formed one.
@@ -231,53 +326,107 @@ struct Packages {
     bucket: object_store::ObjectStore,
     host: Host,
     trusted: Vec<PublicKey>,
-    loaded: Mutex<HashMap<String, Result<Loaded, Failure>>>,
+    loaded: Mutex<Kept>,
+}
+
+/// Loaded packages, and packages known to be bad, within a byte budget.
+/// Only what the package's bytes decide is kept: a package that is missing,
+/// does not match its name, or could not be fetched is asked for again next
+/// time, since a later upload may put it right.
+struct Kept {
+    budget: usize,
+    bytes: usize,
+    tick: u64,
+    entries: HashMap<String, KeptEntry>,
+}
+
+struct KeptEntry {
+    loaded: Result<Loaded, Failure>,
+    bytes: usize,
+    used: u64,
+}
+
+impl Kept {
+    fn new(budget: usize) -> Kept {
+        Kept { budget, bytes: 0, tick: 0, entries: HashMap::new() }
+    }
+
+    fn get(&mut self, name: &str) -> Option<Result<Loaded, Failure>> {
+        self.tick += 1;
+        let entry = self.entries.get_mut(name)?;
+        entry.used = self.tick;
+        Some(entry.loaded.clone())
+    }
+
+    /// Keeps `loaded` (whose package has `bytes` bytes), dropping the least
+    /// recently used entries to stay within the budget.
+    fn insert(&mut self, name: &str, loaded: Result<Loaded, Failure>, bytes: usize) {
+        if bytes > self.budget {
+            return;
+        }
+        while self.bytes + bytes > self.budget {
+            let Some(oldest) = self.entries.iter().min_by_key(|(_, e)| e.used).map(|(n, _)| n.clone()) else { break };
+            if let Some(entry) = self.entries.remove(&oldest) {
+                self.bytes -= entry.bytes;
+            }
+        }
+        self.tick += 1;
+        self.bytes += bytes;
+        if let Some(old) = self.entries.insert(name.to_owned(), KeptEntry { loaded, bytes, used: self.tick }) {
+            self.bytes -= old.bytes;
+        }
+    }
 }
 
 impl Packages {
     /// The function in package object `name`, loaded once.
     async fn function(&self, name: &str) -> Result<Loaded, Failure> {
         if let Some(loaded) = self.loaded.lock().expect("package lock").get(name) {
-            return loaded.clone();
+            return loaded;
         }
-        let loaded = self.load(name).await.map(Loaded::new);
-        // A failure of the server is worth another try; a bad package is not.
-        if !matches!(&loaded, Err(f) if f.kind == ErrorKind::Internal) {
-            let mut cache = self.loaded.lock().expect("package lock");
-            if cache.len() >= KEEP_PACKAGES {
-                cache.clear();
-            }
-            cache.insert(name.to_owned(), loaded.clone());
+        let (loaded, kept_bytes) = match self.load(name).await {
+            Ok((function, bytes)) => (Ok(Loaded::new(function)), Some(bytes)),
+            Err((failure, bytes)) => (Err(failure), bytes),
+        };
+        if let Some(bytes) = kept_bytes {
+            self.loaded.lock().expect("package lock").insert(name, loaded.clone(), bytes);
         }
         loaded
     }
 
-    async fn load(&self, name: &str) -> Result<Function, Failure> {
+    /// Fetches and loads package object `name`: the function and the
+    /// package's size, or the failure and, when the package's own bytes
+    /// decided it (so that it is worth remembering), their size.
+    async fn load(&self, name: &str) -> Result<(Function, usize), (Failure, Option<usize>)> {
         let bad = |why: String| Failure::new(ErrorKind::BadPackage, why);
-        let lost = |why: String| Failure::new(ErrorKind::Internal, format!("fetching {name}: {why}"));
+        let lost = |why: String| (Failure::new(ErrorKind::Internal, format!("fetching {name}: {why}")), None);
         let sha = name
             .strip_prefix("package-")
             .and_then(|h| hex::decode(h).ok())
-            .ok_or_else(|| bad(format!("the task names {name:?}, not a package object")))?;
+            .ok_or_else(|| (bad(format!("the task names {name:?}, not a package object")), None))?;
         let bytes = wire::get_object(&self.bucket, name, wire::MAX_OBJECT)
             .await
             .map_err(lost)?
-            .ok_or_else(|| bad(format!("the object store has no {name}")))?;
+            .ok_or_else(|| (bad(format!("the object store has no {name}")), None))?;
         if sha256(&bytes)[..] != sha[..] {
-            return Err(bad(format!("{name} does not match its hash")));
+            return Err((bad(format!("{name} does not match its hash")), None));
         }
-        let package = VerifiedPackage::from_vec(bytes).map_err(|e| bad(e.to_string()))?;
+        let size = bytes.len();
+        let decided = |failure: Failure| (failure, Some(size));
+        let package = VerifiedPackage::from_vec(bytes).map_err(|e| decided(bad(e.to_string())))?;
         let (host, trusted) = (self.host.clone(), self.trusted.clone());
         let load = move |package: VerifiedPackage| {
             if trusted.is_empty() { host.load_package(package) } else { host.load_trusted_package(package, &trusted) }
         };
         let first = {
             let (load, package) = (load.clone(), package.clone());
-            blocking(move || load(package)).await?
+            blocking(move || load(package)).await.map_err(|f| (f, None))?
         };
         match first {
             Err(shipfn_host::Error::ModuleMissing { .. }) => {}
-            other => return other.map_err(Failure::from),
+            Ok(function) => return Ok((function, size)),
+            Err(e) if e.kind() == ErrorKind::Internal => return Err((Failure::from(e), None)),
+            Err(e) => return Err(decided(Failure::from(e))),
         }
         // A thin package whose module this host has not seen: fetch it once;
         // the host keeps it compiled for the next packages of that module.
@@ -285,9 +434,14 @@ impl Packages {
         let module = wire::get_object(&self.bucket, &module_name, wire::MAX_OBJECT)
             .await
             .map_err(lost)?
-            .ok_or_else(|| bad(format!("the object store has no {module_name}")))?;
-        let package = package.with_module(module).map_err(|e| bad(e.to_string()))?;
-        blocking(move || load(package)).await?.map_err(Failure::from)
+            .ok_or_else(|| (bad(format!("the object store has no {module_name}")), None))?;
+        // A module that does not match its hash may be put right later.
+        let package = package.with_module(module).map_err(|e| (bad(e.to_string()), None))?;
+        match blocking(move || load(package)).await.map_err(|f| (f, None))? {
+            Ok(function) => Ok((function, size)),
+            Err(e) if e.kind() == ErrorKind::Internal => Err((Failure::from(e), None)),
+            Err(e) => Err(decided(Failure::from(e))),
+        }
     }
 }
 
