@@ -55,6 +55,10 @@ struct Args {
     /// Largest package accepted, in MiB.
     #[arg(long, default_value_t = 64)]
     max_package_mib: usize,
+    /// Bytes of package uploads in flight across all connections, in MiB;
+    /// an upload that would pass it is refused (503) rather than buffered.
+    #[arg(long, default_value_t = 256)]
+    max_uploading_mib: usize,
     /// Largest call body (`{"args": [...]}`) accepted, in KiB.
     #[arg(long, default_value_t = 1024)]
     max_call_kib: usize,
@@ -82,6 +86,10 @@ struct App {
     packages: Arc<Store>,
     /// Largest call body, in bytes.
     max_call: usize,
+    /// Largest package, in bytes.
+    max_package: usize,
+    /// Permits for the bytes of uploads in flight, one per byte.
+    uploading: Arc<tokio::sync::Semaphore>,
 }
 
 /// An error as JSON with its HTTP status.
@@ -122,7 +130,32 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), "internal"))?
 }
 
-async fn upload(State(app): State<App>, body: Bytes) -> Result<Response, ApiError> {
+/// Reads an upload's body, holding one permit of `app.uploading` per byte
+/// read until the upload is done: the bytes buffered across all uploads at
+/// once stay within the budget, however many connections are stalled.
+async fn read_upload(app: &App, request: Request) -> Result<(Bytes, tokio::sync::OwnedSemaphorePermit), ApiError> {
+    use futures_util::StreamExt;
+    let busy =
+        || ApiError(StatusCode::SERVICE_UNAVAILABLE, "too many uploads in flight; try again later".into(), "busy");
+    let mut held = app.uploading.clone().try_acquire_many_owned(0).map_err(|_| busy())?;
+    let mut body = Vec::new();
+    let mut stream = request.into_body().into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("the upload was not read: {e}"), "bad_request"))?;
+        if body.len() + chunk.len() > app.max_package {
+            let message = format!("a package may have at most {} bytes", app.max_package);
+            return Err(ApiError(StatusCode::PAYLOAD_TOO_LARGE, message, "too_large"));
+        }
+        let more = u32::try_from(chunk.len()).map_err(|_| busy())?;
+        held.merge(app.uploading.clone().try_acquire_many_owned(more).map_err(|_| busy())?);
+        body.extend_from_slice(&chunk);
+    }
+    Ok((Bytes::from(body), held))
+}
+
+async fn upload(State(app): State<App>, request: Request) -> Result<Response, ApiError> {
+    let (body, _uploading) = read_upload(&app, request).await?;
     let id = hex::encode(shipfn_host::sha256(&body));
     if let Some(f) = app.packages.get(&id) {
         return Ok(
@@ -221,7 +254,14 @@ async fn main() -> anyhow::Result<()> {
         .max_memory(args.max_memory_mib << 20)
         .max_result(args.max_result_mib << 20);
     let packages = Arc::new(Store::new(args.max_stored_mib << 20));
-    let app = App { host: Host::new(limits)?, packages, max_call: args.max_call_kib << 10 };
+    let uploading = (args.max_uploading_mib << 20).min(tokio::sync::Semaphore::MAX_PERMITS);
+    let app = App {
+        host: Host::new(limits)?,
+        packages,
+        max_call: args.max_call_kib << 10,
+        max_package: args.max_package_mib << 20,
+        uploading: Arc::new(tokio::sync::Semaphore::new(uploading)),
+    };
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     println!("listening on {}", listener.local_addr()?);
     let bounds = serve::Bounds {

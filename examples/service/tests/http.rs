@@ -221,3 +221,31 @@ fn idle_connections_cannot_starve_a_real_call() {
     assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
     drop(idle);
 }
+
+#[test]
+fn stalled_uploads_are_bounded_in_bytes_across_connections() {
+    use std::io::{Read, Write};
+    let server = start_with(&["--max-uploading-mib", "2", "--max-package-mib", "2"]);
+    let addr = server.url.trim_start_matches("http://").to_owned();
+    // Starts an upload of 2 000 000 bytes and sends 1 500 000 of them.
+    let stall = || {
+        let mut tcp = std::net::TcpStream::connect(&addr).unwrap();
+        tcp.write_all(b"PUT /packages HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\n\r\n").unwrap();
+        tcp.write_all(&vec![b'x'; 1_500_000]).unwrap();
+        tcp.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        tcp
+    };
+    let first = stall();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // The second would pass the budget: refused at once, not buffered.
+    let mut second = stall();
+    let mut reply = [0u8; 64];
+    let n = second.read(&mut reply).expect("the second upload is answered while the first stalls");
+    let reply = String::from_utf8_lossy(&reply[..n]).into_owned();
+    assert!(reply.starts_with("HTTP/1.1 503"), "{reply}");
+    drop(second);
+    // What is left of the budget still serves a real upload.
+    let (status, body) = upload(&server, &golden("seed-v1.fnpkg"));
+    assert_eq!(status, 201, "{body}");
+    drop(first);
+}
