@@ -33,6 +33,12 @@ pub use local::Local;
 pub use nats::{JobStats, Nats, NatsConfig, Worker};
 pub use outcome::{Failure, Outcome, line, parse_line};
 
+/// For the fuzz targets in `crates/fuzz`; not a stable API.
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::nats::fuzz::{edited_result, hostile_message};
+}
+
 /// The inputs of a map: one JSON array of arguments per item.
 pub type Inputs = Box<dyn Iterator<Item = String> + Send>;
 

@@ -19,6 +19,9 @@ use shipfn_host::{Compiler, Host, Limits};
 /// makes the guest allocate or loop costs each run up to the limits, so
 /// they are small. It compiles with Winch: mutated modules are each
 /// compiled afresh, and Winch compiles several times faster than Cranelift.
+/// Every golden module is compiled into it once, so that a thin package
+/// (a few hundred bytes that name their module) loads and runs without
+/// hashing or compiling a module per input.
 pub fn host() -> &'static Host {
     static HOST: OnceLock<Host> = OnceLock::new();
     HOST.get_or_init(|| {
@@ -27,8 +30,31 @@ pub fn host() -> &'static Host {
             .max_memory(16 << 20)
             .max_result(1 << 20)
             .compile_timeout(Duration::from_secs(10));
-        Host::builder().limits(limits).compiler(Compiler::quick_start()).build().expect("a host starts")
+        let host = Host::builder().limits(limits).compiler(Compiler::quick_start()).build().expect("a host starts");
+        for (name, bytes) in golden() {
+            // A thin golden vector names a module no golden package carries.
+            if VerifiedPackage::from_bytes(&bytes).is_ok_and(|p| p.module().is_some()) {
+                host.load(&bytes).unwrap_or_else(|e| panic!("the golden package {name} loads: {e}"));
+            }
+        }
+        host
     })
+}
+
+/// The golden packages in their thin form (the module named by its hash):
+/// the seeds of the `package` target's corpus, and what `sealed` edits.
+pub fn golden_thin() -> Vec<(String, Vec<u8>)> {
+    golden()
+        .into_iter()
+        .filter_map(|(name, bytes)| {
+            let package = VerifiedPackage::from_bytes(&bytes).ok()?;
+            let thin = match package.module() {
+                Some(_) => package.into_package().encode_as(shipfn_format::Form::Thin, None),
+                None => bytes,
+            };
+            Some((name.replace(".fnpkg", "-thin.fnpkg"), thin))
+        })
+        .collect()
 }
 
 /// Reads `data` as a package; if it is one, loads it and calls it with
@@ -88,7 +114,11 @@ pub fn reseal(data: &[u8]) -> Option<Vec<u8>> {
         (section(header.manifest_len.into()), section(header.module_len), section(header.state_len));
     let manifest = match postcard::from_bytes::<Manifest>(manifest) {
         Ok(mut m) => {
-            (m.module_sha256, m.state_sha256) = (sha256(module), sha256(state));
+            // A thin package names its module: its hash stays as written.
+            if !header.is_thin() {
+                m.module_sha256 = sha256(module);
+            }
+            m.state_sha256 = sha256(state);
             postcard::to_allocvec(&m).ok()?
         }
         Err(_) => manifest.to_vec(),
@@ -143,12 +173,14 @@ pub fn sealed(golden: &Package, data: &[u8]) {
         // The captured state: the guest decodes hostile postcard.
         _ => mutate_bytes(&mut package.state, edits),
     }
-    let Package { manifest, module, state } = package;
-    let package = Package::new(manifest.source.clone(), manifest.closure(), module, state);
+    // Re-sealed in the thin form: the module is the golden one, which the
+    // host holds compiled, so only the edited parts are hashed and checked.
+    package.manifest.state_sha256 = shipfn_format::sha256(&package.state);
     let params = package.manifest.signature.params.len();
-    let bytes = package.to_bytes();
+    let bytes = package.encode_as(shipfn_format::Form::Thin, None);
     if let Ok(reloaded) = VerifiedPackage::from_bytes(&bytes) {
-        assert_eq!(reloaded.into_package(), package, "a sealed package reads back as written");
+        assert_eq!(reloaded.manifest(), &package.manifest, "a sealed package's manifest reads back as written");
+        assert_eq!(reloaded.state(), &package.state[..], "a sealed package's state reads back as written");
     }
     call(&bytes, params);
 }
@@ -235,6 +267,20 @@ fn host_agrees<A: Args + PartialEq + std::fmt::Debug>(raw: &[&str]) {
     }
 }
 
+/// A message a hostile client of the NATS server sends, read as a task by
+/// a worker and as a result by a submitter; see
+/// `shipfn_cluster::__fuzz::hostile_message`.
+pub fn nats_message(data: &[u8]) {
+    shipfn_cluster::__fuzz::hostile_message(data);
+}
+
+/// A trusted worker's signed result, edited by a hostile client: the
+/// submitter takes it only as the worker wrote it. Whether it completed
+/// its task.
+pub fn nats_edited_result(data: &[u8]) -> bool {
+    shipfn_cluster::__fuzz::edited_result(data)
+}
+
 /// A small deterministic generator, so that the quick tests are repeatable.
 pub struct Rng(u64);
 
@@ -280,7 +326,7 @@ mod tests {
     #[test]
     fn thousands_of_mutated_golden_packages_are_refused_or_run_never_panic() {
         let mut rng = Rng::new(1);
-        for (name, bytes) in golden() {
+        for (name, bytes) in golden().into_iter().chain(golden_thin()) {
             as_is(&bytes);
             for _ in 0..2000 {
                 let mut input = bytes.clone();
@@ -337,6 +383,32 @@ mod tests {
         // The host still serves a good package afterwards.
         let (_, bytes) = golden().into_iter().find(|(n, _)| n.starts_with("seed")).expect("the seed vector");
         assert_eq!(host().load(&bytes).unwrap().call_json(&["4".into()]).unwrap(), "10");
+    }
+
+    #[test]
+    fn hostile_nats_messages_never_panic_and_never_pass_for_a_workers_result() {
+        let mut rng = Rng::new(5);
+        let samples: [&[u8]; 4] = [
+            b"shipfn.tasks.0123456789abcdef\0Shipfn-Batch: 1\nShipfn-Package: package-00\0[1]\n[2]",
+            b"shipfn.results.0123456789abcdef\0Shipfn-Batch: 0\nShipfn-Count: 1\nShipfn-Part: 0/1\nShipfn-Run: 1\0{\"ok\":1}",
+            b"shipfn.tasks.x.y\0Shipfn-Batch: -1\0",
+            b"\0Shipfn-Part: 4096/4096\nShipfn-Signer: 00\0",
+        ];
+        for sample in samples {
+            nats_message(sample);
+            for _ in 0..2000 {
+                let mut input = sample.to_vec();
+                mutate_bytes(&mut input, &rng.bytes(9));
+                nats_message(&input);
+            }
+        }
+        // Unedited, the worker's result completes its task, whole or in two parts.
+        assert!(nats_edited_result(&[0]) && nats_edited_result(&[0x13]));
+        let mut completed = 0;
+        for _ in 0..5000 {
+            completed += usize::from(nats_edited_result(&rng.bytes(12)));
+        }
+        assert!(completed > 0, "no edited result completed its task, so the check ran on nothing");
     }
 
     #[test]

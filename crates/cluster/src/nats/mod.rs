@@ -4,6 +4,8 @@
 //! that every worker shares (explicit acks, an ack wait, a delivery limit,
 //! progress acks), and a stream of results that de-duplicates by task.
 
+#[doc(hidden)]
+pub mod fuzz;
 mod proof;
 mod submit;
 mod wire;

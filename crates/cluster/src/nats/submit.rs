@@ -160,7 +160,7 @@ impl Iterator for Received {
 
 /// A task in flight: its size, its digest, where it sits in the task
 /// stream, and the parts of its result received so far.
-struct Pending {
+pub(crate) struct Pending {
     count: usize,
     digest: Hash,
     sequence: u64,
@@ -173,8 +173,13 @@ struct Pending {
 }
 
 impl Pending {
-    fn new(count: usize, digest: Hash) -> Pending {
+    pub(crate) fn new(count: usize, digest: Hash) -> Pending {
         Pending { count, digest, sequence: 0, outcomes: None, runs: HashMap::new(), ignored_since: None, advised: None }
+    }
+
+    /// The outcomes of a completed task.
+    pub(crate) fn outcomes(&self) -> Option<&[Outcome]> {
+        self.outcomes.as_deref()
     }
 
     fn fail(&mut self, message: String) {
@@ -304,7 +309,8 @@ impl Job {
                     message = results.next() => match message {
                         Some(Ok(message)) => {
                             (last_result, idle_told) = (tokio::time::Instant::now(), false);
-                            let taken = take_part(&mut pending, &message, &self.trusted_workers);
+                            let taken =
+                                take_part(&mut pending, message.headers.as_ref(), &message.payload, &self.trusted_workers);
                             if let Ok(mut stats) = self.stats.lock() {
                                 match taken {
                                     Taken::Ignored => stats.ignored += 1,
@@ -489,7 +495,7 @@ impl Job {
 
 /// What became of one result message.
 #[derive(Debug, PartialEq, Eq)]
-enum Taken {
+pub(crate) enum Taken {
     /// It completed its task's result.
     Completed,
     /// It was a part of a result still incomplete.
@@ -504,8 +510,13 @@ enum Taken {
 /// Takes a result message (one part of a result) for its task if it is
 /// bound to the task and, when `trusted` names keys, signed by one of them.
 /// A run whose parts are all in completes the task.
-fn take_part(pending: &mut BTreeMap<u64, Pending>, message: &jetstream::Message, trusted: &[PublicKey]) -> Taken {
-    let Some(headers) = message.headers.as_ref() else { return Taken::Ignored };
+pub(crate) fn take_part(
+    pending: &mut BTreeMap<u64, Pending>,
+    headers: Option<&HeaderMap>,
+    payload: &Bytes,
+    trusted: &[PublicKey],
+) -> Taken {
+    let Some(headers) = headers else { return Taken::Ignored };
     let Some(batch) = header_u64(Some(headers), wire::BATCH) else { return Taken::Ignored };
     let Some(task) = pending.get_mut(&batch) else { return Taken::Late };
     if task.outcomes.is_some() {
@@ -514,7 +525,7 @@ fn take_part(pending: &mut BTreeMap<u64, Pending>, message: &jetstream::Message,
     let acceptable = Part::read(headers, wire::COUNT).filter(|part| {
         part.task == task.digest
             && part.count == task.count as u64
-            && (trusted.is_empty() || part.signed_by_one_of(headers, &message.payload, trusted))
+            && (trusted.is_empty() || part.signed_by_one_of(headers, payload, trusted))
     });
     let Some(part) = acceptable else {
         task.ignored_since.get_or_insert_with(Instant::now);
@@ -527,7 +538,7 @@ fn take_part(pending: &mut BTreeMap<u64, Pending>, message: &jetstream::Message,
     if run.len() != part.parts as usize {
         return Taken::Ignored;
     }
-    run[part.index as usize] = Some(message.payload.clone());
+    run[part.index as usize] = Some(payload.clone());
     if run.iter().any(Option::is_none) {
         return Taken::Part;
     }

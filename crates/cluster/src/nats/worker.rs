@@ -173,13 +173,13 @@ impl Shared {
     /// per input and terminated, never delivered again; one that cannot
     /// even be read is terminated.
     async fn handle(&self, message: jetstream::Message, slot: tokio::sync::OwnedSemaphorePermit) {
-        let Some((job, batch)) = task_id(&message) else {
+        let Some(Task { job, batch, package, lines }) =
+            read_task(message.subject.as_str(), message.headers.as_ref(), &message.payload)
+        else {
             // Not a task of ours: drop it from the queue for good.
             let _ = message.ack_with(AckKind::Term).await;
             return;
         };
-        let package = message.headers.as_ref().and_then(|h| h.get(wire::PACKAGE)).map(|v| v.as_str().to_owned());
-        let lines: Vec<String> = String::from_utf8_lossy(&message.payload).split('\n').map(str::to_owned).collect();
         // Whether the task can never run, on any worker.
         let work = async {
             let function = match &package {
@@ -282,11 +282,27 @@ fn run_id() -> u64 {
     u64::from_le_bytes(bytes)
 }
 
-/// The job and batch of a task message, if it is a well-formed one.
-fn task_id(message: &jetstream::Message) -> Option<(String, u64)> {
-    let job = message.subject.as_str().strip_prefix(wire::TASK_PREFIX)?;
-    let batch = header_u64(message.headers.as_ref(), wire::BATCH)?;
-    wire::valid_job(job).then(|| (job.to_owned(), batch))
+/// A task message, read.
+pub(crate) struct Task {
+    pub job: String,
+    pub batch: u64,
+    /// The package object it names, if any.
+    pub package: Option<String>,
+    /// Its input lines.
+    pub lines: Vec<String>,
+}
+
+/// Reads a task message: `None` unless its subject names a job and it has
+/// a batch number, the least a result can be addressed with.
+pub(crate) fn read_task(subject: &str, headers: Option<&HeaderMap>, payload: &[u8]) -> Option<Task> {
+    let job = subject.strip_prefix(wire::TASK_PREFIX)?;
+    let batch = header_u64(headers, wire::BATCH)?;
+    if !wire::valid_job(job) {
+        return None;
+    }
+    let package = headers.and_then(|h| h.get(wire::PACKAGE)).map(|v| v.as_str().to_owned());
+    let lines = String::from_utf8_lossy(payload).split('\n').map(str::to_owned).collect();
+    Some(Task { job: job.to_owned(), batch, package, lines })
 }
 
 /// How long a task may take to run on the worker's message thread instead
