@@ -367,3 +367,35 @@ fn a_task_whose_results_exceed_the_servers_message_limit_completes() {
     assert_eq!(stdout.lines().count(), 100);
     assert!(stdout.len() > 4_000_000, "{} bytes", stdout.len());
 }
+
+/// The process's resident set now (Linux).
+fn vm_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process is running");
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).expect("VmRSS");
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_workers_package_cache_keeps_to_its_byte_budget() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let worker = WorkerProcess::start(&url, &["--package-cache", "24MiB"]);
+    let mut after = Vec::new();
+    // Three packages of 20 MiB of state each: at most one fits the budget.
+    for megabytes in ["20", "21", "22"] {
+        let packed = pack_suite("big_state", &[megabytes]);
+        let file = packed.file.to_str().unwrap();
+        let out = run_bounded(
+            packed.dir.path(),
+            &["map", file, "--input", "-", "--nats", &url],
+            "[]\n[]\n",
+            Duration::from_secs(120),
+        );
+        assert_eq!(ok(&out).lines().count(), 2);
+        std::thread::sleep(Duration::from_millis(300));
+        after.push(vm_rss_kib(worker.0.id()));
+    }
+    // Three packages kept would hold 63 MiB of states; the budget keeps one.
+    let growth = after[2].saturating_sub(after[0]);
+    assert!(growth < 16 << 10, "the worker grew by {growth} KiB over two more large packages: {after:?} KiB");
+}
