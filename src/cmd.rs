@@ -71,7 +71,21 @@ impl HostArgs {
         self.host_with(InstanceStrategy::Pooling)
     }
 
+    /// A pooled host that keeps at most `module_bytes` of compiled modules
+    /// in memory, for a long-running process.
+    pub fn pooled_host_keeping(&self, module_bytes: usize) -> anyhow::Result<Host> {
+        self.build(InstanceStrategy::Pooling, |b| b.max_module_bytes(module_bytes))
+    }
+
     fn host_with(&self, instances: InstanceStrategy) -> anyhow::Result<Host> {
+        self.build(instances, |b| b)
+    }
+
+    fn build(
+        &self,
+        instances: InstanceStrategy,
+        adjust: impl FnOnce(shipfn_host::HostBuilder) -> shipfn_host::HostBuilder,
+    ) -> anyhow::Result<Host> {
         let limits = Limits::default()
             .timeout(self.timeout)
             .max_memory(usize::try_from(self.max_memory).unwrap_or(usize::MAX))
@@ -83,7 +97,7 @@ impl HostArgs {
             Some(CompilerArg::Winch) => Compiler::Winch,
             Some(CompilerArg::Cranelift) => Compiler::Cranelift,
         };
-        let builder = Host::builder().limits(limits).compiler(compiler).instances(instances);
+        let builder = adjust(Host::builder().limits(limits).compiler(compiler).instances(instances));
         if self.no_cache {
             return Ok(builder.build()?);
         }

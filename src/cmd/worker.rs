@@ -36,6 +36,10 @@ pub struct Args {
     /// tasks; the least recently used go first.
     #[arg(long, value_name = "SIZE", default_value = "256MiB", value_parser = parse_size)]
     package_cache: u64,
+    /// Bytes of compiled modules to keep in memory between tasks (they are
+    /// also kept on disk unless --no-cache); the least recently used go first.
+    #[arg(long, value_name = "SIZE", default_value = "512MiB", value_parser = parse_size)]
+    module_cache: u64,
     #[command(flatten)]
     trust: TrustArgs,
     #[command(flatten)]
@@ -44,7 +48,7 @@ pub struct Args {
 
 pub fn main(args: Args) -> anyhow::Result<()> {
     let keys = args.trust.keys()?;
-    let host = args.host.pooled_host()?;
+    let host = args.host.pooled_host_keeping(usize::try_from(args.module_cache).unwrap_or(usize::MAX))?;
     let config = NatsConfig::new(args.nats.clone()).ack_wait(args.ack_wait).max_deliver(args.max_deliver);
     let mut worker = Worker::new(host, config)
         .trust(keys)

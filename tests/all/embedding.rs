@@ -305,6 +305,27 @@ fn the_module_cache_keeps_the_most_recently_used_modules_within_its_bound() {
 }
 
 #[test]
+fn the_module_cache_keeps_to_its_byte_budget() {
+    let suite = std::fs::read(suite()).unwrap();
+    let seed = std::fs::read(seed_wasm()).unwrap();
+    // The budget of the larger module alone: the suite's image is bigger
+    // than the seed's, so the two never fit together.
+    let probe = Host::new(Limits::default()).unwrap();
+    probe.load(&probe.make(&suite, "fib_from", &["0".into()]).unwrap().to_bytes()).unwrap();
+    let suite_bytes = probe.cached_module_bytes();
+    assert!(suite_bytes > 0);
+    let host = Host::builder().max_module_bytes(suite_bytes).build().unwrap();
+    let fib = host.load(&host.make(&suite, "fib_from", &["0".into()]).unwrap().to_bytes()).unwrap();
+    assert_eq!((host.cached_modules(), host.cached_module_bytes()), (1, suite_bytes));
+    let seed_package = host.make(&seed, "closure_maker", &["3".into()]).unwrap().to_bytes();
+    assert_eq!(host.load(&seed_package).unwrap().call_json(&["4".into()]).unwrap(), "10");
+    assert_eq!(host.cached_modules(), 1, "the suite module was dropped for the seed's");
+    assert!(host.cached_module_bytes() < suite_bytes);
+    // A function keeps its module alive after the cache dropped it.
+    assert_eq!(fib.call::<(u64,), u64>(&(10,)).unwrap(), 55);
+}
+
+#[test]
 fn a_prepared_maker_packs_what_make_packs() {
     let host = Host::new(Limits::default()).unwrap();
     let wasm = std::fs::read(suite()).unwrap();

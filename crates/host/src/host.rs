@@ -9,7 +9,7 @@ use shipfn_format::{Hash, PublicKey, VerifiedPackage, sha256};
 use crate::cache::DiskCache;
 use crate::function::Function;
 use crate::module::GuestModule;
-use crate::modules::{DEFAULT_CAPACITY, Modules};
+use crate::modules::{DEFAULT_BYTES, DEFAULT_CAPACITY, Modules};
 use crate::runtime::{Compiler, InstanceStrategy, Runtime};
 use crate::store::{DirModuleStore, ModuleStore};
 use crate::stores::StorePool;
@@ -50,6 +50,7 @@ pub struct HostBuilder {
     compiler: Compiler,
     instances: InstanceStrategy,
     max_modules: usize,
+    max_module_bytes: usize,
 }
 
 impl Default for HostBuilder {
@@ -61,6 +62,7 @@ impl Default for HostBuilder {
             compiler: Compiler::default(),
             instances: InstanceStrategy::default(),
             max_modules: DEFAULT_CAPACITY,
+            max_module_bytes: DEFAULT_BYTES,
         }
     }
 }
@@ -74,6 +76,7 @@ impl std::fmt::Debug for HostBuilder {
             .field("compiler", &self.compiler)
             .field("instances", &self.instances)
             .field("max_modules", &self.max_modules)
+            .field("max_module_bytes", &self.max_module_bytes)
             .finish()
     }
 }
@@ -119,6 +122,14 @@ impl HostBuilder {
         self
     }
 
+    /// Keep at most `bytes` of compiled module images in memory (default
+    /// 512 MiB), the least recently used dropped first, as with
+    /// [`max_modules`](Self::max_modules).
+    pub fn max_module_bytes(mut self, bytes: usize) -> Self {
+        self.max_module_bytes = bytes;
+        self
+    }
+
     /// Get instances' memories and tables by `strategy` (default: a pool).
     pub fn instances(mut self, strategy: InstanceStrategy) -> Self {
         self.instances = strategy;
@@ -134,7 +145,8 @@ impl HostBuilder {
     /// or the cache directory cannot be used safely (see
     /// [`cache_dir`](HostBuilder::cache_dir)).
     pub fn build(self) -> Result<Host> {
-        let HostBuilder { limits, cache_dir, mut module_store, compiler, instances, max_modules } = self;
+        let HostBuilder { limits, cache_dir, mut module_store, compiler, instances, max_modules, max_module_bytes } =
+            self;
         let runtime = Runtime::new(limits, compiler, instances)?;
         let refused =
             |dir: &std::path::Path, e| Error::internal(format!("cannot use the cache directory {}", dir.display()), e);
@@ -147,7 +159,14 @@ impl HostBuilder {
             module_store = Some(Arc::new(store));
         }
         let stores = Arc::new(StorePool::new(&runtime));
-        Ok(Host { inner: Arc::new(Inner { runtime, stores, modules: Modules::new(disk, max_modules), module_store }) })
+        Ok(Host {
+            inner: Arc::new(Inner {
+                runtime,
+                stores,
+                modules: Modules::new(disk, max_modules, max_module_bytes),
+                module_store,
+            }),
+        })
     }
 }
 
@@ -248,6 +267,11 @@ impl Host {
     /// How many compiled modules the host keeps in memory now.
     pub fn cached_modules(&self) -> usize {
         self.inner.modules.len()
+    }
+
+    /// Bytes of the compiled modules the host keeps in memory now.
+    pub fn cached_module_bytes(&self) -> usize {
+        self.inner.modules.bytes()
     }
 
     /// The module store, if the host has one.

@@ -82,6 +82,12 @@ pub(crate) struct Layout {
 }
 
 impl GuestModule {
+    /// Bytes of its compiled image in memory: what keeping it costs.
+    pub fn image_bytes(&self) -> usize {
+        let range = self.inner.module.image_range();
+        (range.end as usize).saturating_sub(range.start as usize)
+    }
+
     /// Checks that `module` is a shipfn guest and prepares it for
     /// instantiation.
     pub fn new(runtime: &Runtime, module: Module) -> Result<GuestModule> {

@@ -15,17 +15,22 @@ use crate::runtime::Runtime;
 
 /// Modules kept in memory unless the builder says otherwise.
 pub(crate) const DEFAULT_CAPACITY: usize = 64;
+/// Bytes of compiled modules kept in memory unless the builder says otherwise.
+pub(crate) const DEFAULT_BYTES: usize = 512 << 20;
 
 pub(crate) struct Modules {
     memory: Mutex<Lru>,
     disk: Option<DiskCache>,
 }
 
-/// Modules by hash, each with the tick of its last use.
+/// Modules by hash, each with the tick of its last use, within a count and
+/// a byte budget (of compiled images).
 struct Lru {
     entries: HashMap<Hash, (GuestModule, u64)>,
     tick: u64,
     capacity: usize,
+    budget: usize,
+    bytes: usize,
 }
 
 impl Lru {
@@ -36,22 +41,34 @@ impl Lru {
         Some(module.clone())
     }
 
+    /// Keeps `module`, dropping the least recently used to stay within
+    /// the count and the bytes. A module larger than the whole budget is
+    /// not kept (its functions still hold it while they live).
     fn insert(&mut self, sha256: Hash, module: GuestModule) {
         self.tick += 1;
-        if self.entries.len() >= self.capacity && !self.entries.contains_key(&sha256) {
+        let size = module.image_bytes();
+        if let Some((old, _)) = self.entries.remove(&sha256) {
+            self.bytes -= old.image_bytes();
+        }
+        if size > self.budget {
+            return;
+        }
+        while !self.entries.is_empty() && (self.entries.len() >= self.capacity || self.bytes + size > self.budget) {
             let oldest = self.entries.iter().min_by_key(|(_, (_, used))| *used).map(|(hash, _)| *hash);
-            if let Some(oldest) = oldest {
-                self.entries.remove(&oldest);
+            if let Some((old, _)) = oldest.and_then(|hash| self.entries.remove(&hash)) {
+                self.bytes -= old.image_bytes();
             }
         }
+        self.bytes += size;
         self.entries.insert(sha256, (module, self.tick));
     }
 }
 
 impl Modules {
-    /// Keeps up to `capacity` (at least one) checked modules in memory.
-    pub fn new(disk: Option<DiskCache>, capacity: usize) -> Modules {
-        let lru = Lru { entries: HashMap::new(), tick: 0, capacity: capacity.max(1) };
+    /// Keeps up to `capacity` (at least one) checked modules in memory,
+    /// whose compiled images take at most `budget` bytes.
+    pub fn new(disk: Option<DiskCache>, capacity: usize, budget: usize) -> Modules {
+        let lru = Lru { entries: HashMap::new(), tick: 0, capacity: capacity.max(1), budget, bytes: 0 };
         Modules { memory: Mutex::new(lru), disk }
     }
 
@@ -67,6 +84,11 @@ impl Modules {
     /// How many modules are in memory.
     pub fn len(&self) -> usize {
         self.memory().entries.len()
+    }
+
+    /// Bytes of the compiled images of the modules in memory.
+    pub fn bytes(&self) -> usize {
+        self.memory().bytes
     }
 
     /// The checked module for `wasm`, whose SHA-256 is `sha256`: from memory,
