@@ -7,9 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-if [ "$(python3 -c 'import cloudpickle; print(cloudpickle.__version__)' 2>/dev/null)" != 3.1.2 ]; then
-    python3 -m pip install --quiet 'cloudpickle==3.1.2'
+# cloudpickle goes into the project's virtual environment (setup.sh makes it),
+# whose python3 the benches then run.
+[ -x .venv/bin/pip ] || python3 -m venv .venv
+if [ "$(.venv/bin/python3 -c 'import cloudpickle; print(cloudpickle.__version__)' 2>/dev/null)" != 3.1.2 ]; then
+    .venv/bin/pip install --quiet --disable-pip-version-check 'cloudpickle==3.1.2'
 fi
+export PATH="$PWD/.venv/bin:$PATH"
 cargo build --release --bin shipfn
 cargo bench -p shipfn-host --bench compare
 echo
