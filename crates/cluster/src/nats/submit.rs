@@ -209,7 +209,7 @@ impl Job {
         modules: Option<&dyn ModuleStore>,
         stats: Arc<Mutex<JobStats>>,
     ) -> Result<Job> {
-        let client = wire::connect(config, "shipfn map").await?;
+        let client = wire::connect(config, "shipfn map", None).await?;
         let js = jetstream::new(client.clone());
         let setup = Setup::ensure(&js, config, Side::Submitter).await?;
         let verified = VerifiedPackage::from_bytes(&package)?;

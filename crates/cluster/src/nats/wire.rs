@@ -94,14 +94,25 @@ pub enum Side {
     Submitter,
 }
 
-/// Connects to the server in `config`.
-pub async fn connect(config: &NatsConfig, name: &str) -> Result<async_nats::Client> {
-    async_nats::ConnectOptions::new()
-        .name(name)
-        .connection_timeout(Duration::from_secs(5))
-        .connect(config.url.as_str())
-        .await
-        .map_err(|e| Error::nats("connecting", format!("{}: {e}", config.url)))
+/// Connects to the server in `config`. `reconnected` is told each time
+/// the connection is made again after a loss.
+pub async fn connect(
+    config: &NatsConfig,
+    name: &str,
+    reconnected: Option<std::sync::Arc<tokio::sync::Notify>>,
+) -> Result<async_nats::Client> {
+    let mut options = async_nats::ConnectOptions::new().name(name).connection_timeout(Duration::from_secs(5));
+    if let Some(notify) = reconnected {
+        options = options.event_callback(move |event| {
+            let notify = notify.clone();
+            async move {
+                if matches!(event, async_nats::Event::Connected) {
+                    notify.notify_one();
+                }
+            }
+        });
+    }
+    options.connect(config.url.as_str()).await.map_err(|e| Error::nats("connecting", format!("{}: {e}", config.url)))
 }
 
 impl Setup {

@@ -85,7 +85,14 @@ impl Worker {
     /// The server cannot be reached, or refuses to set up the streams.
     /// Losing the server later is not an error: the worker reconnects.
     pub async fn run(self, stop: impl Future<Output = ()>) -> Result<()> {
-        let client = wire::connect(&self.config, "shipfn worker").await?;
+        // A lost connection loses the pull requests it carried: pull anew as
+        // soon as it is back, rather than waiting for missed heartbeats. (A
+        // message whose header block the client cannot parse drops the
+        // connection on every delivery, until the consumer's delivery limit.)
+        let reconnected = Arc::new(tokio::sync::Notify::new());
+        let client = wire::connect(&self.config, "shipfn worker", Some(reconnected.clone())).await?;
+        // The first connection is not a reconnection.
+        let _ = tokio::time::timeout(Duration::from_millis(50), reconnected.notified()).await;
         let max_payload = client.server_info().max_payload;
         let js = jetstream::new(client);
         let Setup { mut consumer, bucket, .. } = Setup::ensure(&js, &self.config, Side::Worker).await?;
@@ -131,6 +138,7 @@ impl Worker {
             loop {
                 let message = tokio::select! {
                     () = &mut stop => break 'work,
+                    () = reconnected.notified() => break,
                     message = messages.next() => message,
                 };
                 let message = match message {
