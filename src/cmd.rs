@@ -210,6 +210,65 @@ impl TrustArgs {
     }
 }
 
+/// How to authenticate to a NATS server and use TLS: the nats CLI's flags
+/// and environment variables. Secrets given in the environment are not
+/// shown in `--help`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct NatsAuthArgs {
+    /// With a NATS server: a credentials file (user JWT and NKey seed).
+    #[arg(long, value_name = "FILE", env = "NATS_CREDS", group = "nats_auth")]
+    creds: Option<std::path::PathBuf>,
+    /// With a NATS server: a file holding a user NKey seed.
+    #[arg(long, value_name = "FILE", env = "NATS_NKEY", group = "nats_auth")]
+    nkey: Option<std::path::PathBuf>,
+    /// With a NATS server: the user (with --password).
+    #[arg(long, value_name = "USER", env = "NATS_USER", group = "nats_auth")]
+    user: Option<String>,
+    /// With a NATS server: the user's password.
+    #[arg(long, value_name = "PASSWORD", env = "NATS_PASSWORD", hide_env_values = true, requires = "user")]
+    password: Option<String>,
+    /// With a NATS server: an authentication token.
+    #[arg(long, value_name = "TOKEN", env = "NATS_TOKEN", hide_env_values = true, group = "nats_auth")]
+    token: Option<String>,
+    /// With a NATS server: a CA certificate (PEM) to trust for its TLS.
+    #[arg(long, value_name = "FILE", env = "NATS_CA")]
+    tlsca: Option<std::path::PathBuf>,
+    /// With a NATS server: a client certificate (PEM) for mutual TLS, with --tlskey.
+    #[arg(long, value_name = "FILE", env = "NATS_CERT", requires = "tlskey")]
+    tlscert: Option<std::path::PathBuf>,
+    /// With a NATS server: the client certificate's key (PEM).
+    #[arg(long, value_name = "FILE", env = "NATS_KEY", requires = "tlscert")]
+    tlskey: Option<std::path::PathBuf>,
+    /// With a NATS server: start TLS before the server's greeting.
+    #[arg(long)]
+    tlsfirst: bool,
+}
+
+impl NatsAuthArgs {
+    /// `config` with these credentials and TLS settings. Credentials given
+    /// here replace any in the URL.
+    pub fn apply(&self, mut config: shipfn_cluster::NatsConfig) -> shipfn_cluster::NatsConfig {
+        use shipfn_cluster::{Auth, Tls};
+        let auth = if let Some(path) = &self.creds {
+            Some(Auth::CredsFile(path.clone()))
+        } else if let Some(path) = &self.nkey {
+            Some(Auth::NKeyFile(path.clone()))
+        } else if let Some(user) = &self.user {
+            Some(Auth::UserPassword { user: user.clone(), password: self.password.clone().unwrap_or_default() })
+        } else {
+            self.token.clone().map(Auth::Token)
+        };
+        if let Some(auth) = auth {
+            config = config.auth(auth);
+        }
+        let mut tls = Tls::default();
+        tls.ca = self.tlsca.clone();
+        tls.client = self.tlscert.clone().zip(self.tlskey.clone());
+        tls.first = self.tlsfirst;
+        config.tls(tls)
+    }
+}
+
 /// Reads public key files.
 pub fn read_public_keys(paths: &[std::path::PathBuf]) -> anyhow::Result<Vec<PublicKey>> {
     paths

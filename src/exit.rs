@@ -57,8 +57,11 @@ pub fn code(error: &anyhow::Error) -> ExitCode {
         if let Some(shipfn_cluster::Error::Host(e)) = cause.downcast_ref::<shipfn_cluster::Error>() {
             return ExitCode::from(for_kind(e.kind()));
         }
-        if let Some(shipfn_cluster::Error::Format(_)) = cause.downcast_ref::<shipfn_cluster::Error>() {
-            return ExitCode::from(4);
+        match cause.downcast_ref::<shipfn_cluster::Error>() {
+            Some(shipfn_cluster::Error::Format(_)) => return ExitCode::from(4),
+            Some(shipfn_cluster::Error::Unreachable { .. }) => return ExitCode::from(12),
+            Some(shipfn_cluster::Error::Refused { .. }) => return ExitCode::from(13),
+            _ => {}
         }
         match cause.downcast_ref::<FormatError>() {
             Some(FormatError::BadKey(_)) => return ExitCode::from(2),

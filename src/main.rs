@@ -21,6 +21,8 @@ Exit codes:
    9  the memory or result-size limit was hit
   10  the guest crate did not build (or no wasm32 toolchain was found)
   11  untrusted: --trust was given and the package is unsigned or signed by another key
+  12  the NATS server could not be reached (refused, timed out, unknown host)
+  13  the NATS server refused this client (credentials, permissions or TLS)
 
 Quick start:
   shipfn new mine && shipfn pack mine --make scaled --arg 3 && shipfn run scaled.fnpkg --arg 4

@@ -10,7 +10,7 @@ use anyhow::Context;
 use shipfn_cluster::{Inputs, Local, Nats, NatsConfig, Outcome, Pool};
 use shipfn_host::{DirModuleStore, ErrorKind, VerifiedPackage};
 
-use super::{HostArgs, TrustArgs, human_size, read, read_public_keys, write_atomically};
+use super::{HostArgs, NatsAuthArgs, TrustArgs, human_size, read, read_public_keys, write_atomically};
 use crate::exit::Failed;
 
 /// Run a package's closure once per input line, in parallel, and write one
@@ -39,10 +39,14 @@ pub struct Args {
     #[arg(long, value_name = "N", conflicts_with = "nats", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     /// Run on the workers of this NATS JetStream server (`shipfn worker`)
-    /// instead of this machine. The workers' own limits and trusted keys
-    /// apply; the limit options below are then ignored.
-    #[arg(long, value_name = "URL")]
+    /// instead of this machine; `--nats` alone takes the URL from $NATS_URL.
+    /// The workers' own limits and trusted keys apply; the limit options
+    /// below are then ignored. A user and password (or a token) may be
+    /// written in the URL: nats://user:password@host:4222.
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     nats: Option<String>,
+    #[command(flatten)]
+    nats_auth: NatsAuthArgs,
     /// With --nats: accept only results signed by this worker key (a .pub
     /// file from `shipfn keygen`; workers sign with `shipfn worker --key`).
     /// Repeat to trust several. Without it, any client of the server that
@@ -76,6 +80,13 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             Place::Local(local)
         }
         Some(url) => {
+            let url = if url.is_empty() {
+                std::env::var("NATS_URL").map_err(|_| {
+                    crate::exit::Usage("--nats without a URL takes it from NATS_URL, which is not set".into())
+                })?
+            } else {
+                url.clone()
+            };
             // The workers check trust themselves; checking here too saves
             // shipping a package that none of them would run.
             if !keys.is_empty() {
@@ -93,13 +104,14 @@ pub fn main(args: Args) -> anyhow::Result<()> {
                      task (fine where only your workers may publish to shipfn.results.>)",
                 );
             }
-            let mut nats = Nats::new(NatsConfig::new(url.clone()).batch(args.batch as usize))
-                .trust_workers(workers)
-                .on_idle(|notice| crate::out::note(&format!("map: {notice}")));
+            let config = args.nats_auth.apply(NatsConfig::new(url).batch(args.batch as usize));
+            let shown = config.url.clone();
+            let mut nats =
+                Nats::new(config).trust_workers(workers).on_idle(|notice| crate::out::note(&format!("map: {notice}")));
             if let Some(store) = args.host.module_dir().and_then(|dir| DirModuleStore::open(dir).ok()) {
                 nats = nats.module_store(Arc::new(store));
             }
-            Place::Nats(nats, url.clone())
+            Place::Nats(Box::new(nats), shown)
         }
     };
     let input = InputLines::open(&args.input)?;
@@ -159,14 +171,14 @@ pub fn main(args: Args) -> anyhow::Result<()> {
 /// Where the map runs.
 enum Place {
     Local(Local),
-    Nats(Nats, String),
+    Nats(Box<Nats>, String),
 }
 
 impl Place {
     fn pool(&self) -> &dyn Pool {
         match self {
             Place::Local(local) => local,
-            Place::Nats(nats, _) => nats,
+            Place::Nats(nats, _) => nats.as_ref(),
         }
     }
 

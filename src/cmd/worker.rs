@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use shipfn_cluster::{NatsConfig, Worker};
 
-use super::{HostArgs, TrustArgs, parse_duration, parse_size, read_secret_key};
+use super::{HostArgs, NatsAuthArgs, TrustArgs, parse_duration, parse_size, read_secret_key};
 
 /// Join a pool of workers: take tasks that `shipfn map --nats` submitted to
 /// a NATS JetStream server, run them in this machine's sandbox under this
@@ -12,9 +12,13 @@ use super::{HostArgs, TrustArgs, parse_duration, parse_size, read_secret_key};
 /// until interrupted (Ctrl-C or SIGTERM), then finishes the tasks it holds.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The NATS server, e.g. nats://127.0.0.1:4222 (JetStream enabled).
-    #[arg(long, value_name = "URL")]
+    /// The NATS server, e.g. nats://127.0.0.1:4222 (JetStream enabled). A
+    /// user and password (or a token) may be written in the URL:
+    /// nats://user:password@host:4222.
+    #[arg(long, value_name = "URL", env = "NATS_URL", hide_env_values = true)]
     nats: String,
+    #[command(flatten)]
+    nats_auth: NatsAuthArgs,
     /// Tasks at a time [default: the number of cores].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
@@ -49,7 +53,9 @@ pub struct Args {
 pub fn main(args: Args) -> anyhow::Result<()> {
     let keys = args.trust.keys()?;
     let host = args.host.pooled_host_keeping(usize::try_from(args.module_cache).unwrap_or(usize::MAX))?;
-    let config = NatsConfig::new(args.nats.clone()).ack_wait(args.ack_wait).max_deliver(args.max_deliver);
+    let config =
+        args.nats_auth.apply(NatsConfig::new(args.nats.clone()).ack_wait(args.ack_wait).max_deliver(args.max_deliver));
+    let shown = config.url.clone();
     let mut worker = Worker::new(host, config)
         .trust(keys)
         .keep_package_bytes(usize::try_from(args.package_cache).unwrap_or(usize::MAX));
@@ -63,7 +69,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     // on blocking threads, and every cross-thread wake-up per task costs
     // more than such a task's calls.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    crate::out::note(&format!("worker: taking tasks from {}; stop with Ctrl-C", args.nats));
+    crate::out::note(&format!("worker: taking tasks from {shown}; stop with Ctrl-C"));
     runtime.block_on(worker.run(stop_signal()))?;
     crate::out::note("worker: stopped");
     Ok(())

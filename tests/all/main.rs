@@ -13,6 +13,7 @@ mod macros;
 mod map;
 mod nats;
 mod nats_attacks;
+mod nats_auth;
 mod returned;
 mod seed;
 mod signing;

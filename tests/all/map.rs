@@ -50,6 +50,11 @@ pub(crate) fn run_bounded(dir: &Path, args: &[&str], stdin: &str, limit: Duratio
     Background::start(dir, args, stdin.to_owned()).finish(limit)
 }
 
+/// Runs `command`, feeding `stdin`; fails the test after `limit`.
+pub(crate) fn run_command_bounded(command: std::process::Command, stdin: &str, limit: Duration) -> Output {
+    Background::spawn(command, stdin.to_owned()).finish(limit)
+}
+
 #[test]
 fn local_map_of_10000_inputs_is_in_order_and_bad_lines_are_error_lines() {
     let packed = pack_suite("mapper", &["3"]);
@@ -235,14 +240,14 @@ pub(crate) struct Background {
 
 impl Background {
     pub(crate) fn start(dir: &Path, args: &[&str], input: String) -> Background {
-        let mut child = shipfn()
-            .current_dir(dir)
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("shipfn starts");
+        let mut command = shipfn();
+        command.current_dir(dir).args(args);
+        Background::spawn(command, input)
+    }
+
+    fn spawn(mut command: std::process::Command, input: String) -> Background {
+        let mut child =
+            command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("shipfn starts");
         let mut stdin = child.stdin.take().unwrap();
         let feeder = std::thread::spawn(move || {
             let _ = stdin.write_all(input.as_bytes());

@@ -25,15 +25,26 @@ pub struct NatsServer {
     child: Option<Child>,
     port: u16,
     store: tempfile::TempDir,
+    extra: Vec<String>,
 }
 
 impl NatsServer {
     pub fn start() -> NatsServer {
+        NatsServer::start_with(&[])
+    }
+
+    /// A server started with `extra` options (`--user`, `--auth`, …).
+    pub fn start_with(extra: &[&str]) -> NatsServer {
         let store = tempfile::tempdir().expect("tempdir");
         let port = free_port();
-        let mut server = NatsServer { child: None, port, store };
+        let extra = extra.iter().map(|s| s.to_string()).collect();
+        let mut server = NatsServer { child: None, port, store, extra };
         server.launch();
         server
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// A server with two plain workers on it.
@@ -53,6 +64,7 @@ impl NatsServer {
             .args(["--jetstream", "--store_dir"])
             .arg(self.store.path())
             .args(["--addr", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(&self.extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -18,6 +18,22 @@ pub enum Error {
         /// The client's or server's reason.
         message: String,
     },
+    /// The NATS server could not be reached (refused, timed out, no such host).
+    #[error("cannot reach the NATS server at {url}: {message}")]
+    Unreachable {
+        /// The server's URL, without credentials.
+        url: String,
+        /// The client's reason.
+        message: String,
+    },
+    /// The NATS server refused this client: credentials or TLS.
+    #[error("the NATS server at {url} refused the connection: {message}")]
+    Refused {
+        /// The server's URL, without credentials.
+        url: String,
+        /// The client's or server's reason.
+        message: String,
+    },
     /// Starting the pool's threads or runtime failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),

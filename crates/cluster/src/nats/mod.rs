@@ -4,6 +4,7 @@
 //! that every worker shares (explicit acks, an ack wait, a delivery limit,
 //! progress acks), and a stream of results that de-duplicates by task.
 
+mod connect;
 #[doc(hidden)]
 pub mod fuzz;
 mod proof;
@@ -13,6 +14,7 @@ mod worker;
 
 use std::time::Duration;
 
+pub use connect::{Auth, Tls};
 pub use submit::{JobStats, Nats};
 pub use worker::Worker;
 
@@ -22,8 +24,13 @@ pub use worker::Worker;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NatsConfig {
-    /// The server's URL, e.g. `nats://127.0.0.1:4222`.
+    /// The server's URL, e.g. `nats://127.0.0.1:4222`, without user
+    /// information (see [`NatsConfig::new`]), so it may be shown.
     pub url: String,
+    /// How this client authenticates.
+    pub auth: Auth,
+    /// How TLS is used.
+    pub tls: Tls,
     /// Inputs per task message.
     pub batch: usize,
     /// Tasks a submitter keeps in flight (submitted, results not yet out).
@@ -40,10 +47,15 @@ pub struct NatsConfig {
 }
 
 impl NatsConfig {
-    /// The defaults for the server at `url`.
+    /// The defaults for the server at `url`. User information in the URL
+    /// (`nats://user:password@host`, `nats://token@host`) is taken out of
+    /// it and used as the credentials (the client itself would ignore it).
     pub fn new(url: impl Into<String>) -> NatsConfig {
+        let (url, auth) = connect::split_url(&url.into());
         NatsConfig {
-            url: url.into(),
+            url,
+            auth,
+            tls: Tls::default(),
             batch: 100,
             ahead: 64,
             ack_wait: Duration::from_secs(30),
@@ -73,6 +85,18 @@ impl NatsConfig {
     /// How long queued tasks may wait untaken before the submitter says so.
     pub fn idle_notice(mut self, wait: Duration) -> NatsConfig {
         self.idle_notice = wait;
+        self
+    }
+
+    /// Authenticates with `auth` (replacing credentials from the URL).
+    pub fn auth(mut self, auth: Auth) -> NatsConfig {
+        self.auth = auth;
+        self
+    }
+
+    /// Uses TLS as `tls` says.
+    pub fn tls(mut self, tls: Tls) -> NatsConfig {
+        self.tls = tls;
         self
     }
 

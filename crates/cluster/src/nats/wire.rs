@@ -101,7 +101,7 @@ pub async fn connect(
     name: &str,
     reconnected: Option<std::sync::Arc<tokio::sync::Notify>>,
 ) -> Result<async_nats::Client> {
-    let mut options = async_nats::ConnectOptions::new().name(name).connection_timeout(Duration::from_secs(5));
+    let mut options = super::connect::options(&config.url, &config.auth, &config.tls).await?.name(name);
     if let Some(notify) = reconnected {
         options = options.event_callback(move |event| {
             let notify = notify.clone();
@@ -112,7 +112,7 @@ pub async fn connect(
             }
         });
     }
-    options.connect(config.url.as_str()).await.map_err(|e| Error::nats("connecting", format!("{}: {e}", config.url)))
+    options.connect(config.url.as_str()).await.map_err(|e| super::connect::connect_error(&config.url, &e))
 }
 
 impl Setup {

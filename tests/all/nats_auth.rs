@@ -1,0 +1,102 @@
+//! `map --nats` and `worker` against servers that require credentials, with
+//! the nats CLI's flags, environment variables and URL user information;
+//! clear, distinct, quick refusals; no secret on the screen.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{fails, ok, pack_suite, shipfn};
+use crate::map::run_bounded;
+use crate::nats::{NatsServer, WorkerProcess};
+
+const PASSWORD: &str = "s3cret-pw";
+
+#[test]
+fn a_user_and_password_in_the_url_or_flags_reach_a_server_that_requires_them() {
+    let server = NatsServer::start_with(&["--user", "alice", "--pass", PASSWORD]);
+    let port = server.port();
+    let _worker =
+        WorkerProcess::start(&format!("nats://127.0.0.1:{port}"), &["--user", "alice", "--password", PASSWORD]);
+    let packed = pack_suite("mapper", &["3"]);
+    let file = packed.file.to_str().unwrap();
+    let url = format!("nats://alice:{PASSWORD}@127.0.0.1:{port}");
+    let out = run_bounded(
+        packed.dir.path(),
+        &["map", file, "--input", "-", "--nats", &url],
+        "[1]\n[2]\n",
+        Duration::from_secs(120),
+    );
+    assert_eq!(ok(&out), "{\"ok\":3}\n{\"ok\":6}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains(PASSWORD), "{stderr}");
+    assert!(stderr.contains(&format!("via nats://127.0.0.1:{port}")), "{stderr}");
+
+    // A wrong password: refused at once with its own exit code, no secret shown.
+    let started = Instant::now();
+    let wrong = format!("nats://alice:wrong-pw@127.0.0.1:{port}");
+    let out = run_bounded(
+        packed.dir.path(),
+        &["map", file, "--input", "-", "--nats", &wrong],
+        "[1]\n",
+        Duration::from_secs(60),
+    );
+    let stderr = fails(&out, 13, "refused the connection");
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(!stderr.contains("wrong-pw") && !stderr.contains(PASSWORD), "{stderr}");
+    // No credentials at all: refused too.
+    let plain = format!("nats://127.0.0.1:{port}");
+    let out = run_bounded(
+        packed.dir.path(),
+        &["map", file, "--input", "-", "--nats", &plain],
+        "[1]\n",
+        Duration::from_secs(60),
+    );
+    fails(&out, 13, "authorization violation");
+}
+
+#[test]
+fn a_token_from_the_environment_reaches_a_server_that_requires_it() {
+    let server = NatsServer::start_with(&["--auth", "t0ken-value"]);
+    let url = format!("nats://127.0.0.1:{}", server.port());
+    let worker = shipfn()
+        .args(["worker", "--jobs", "1"])
+        .env("NATS_URL", &url)
+        .env("NATS_TOKEN", "t0ken-value")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the worker starts");
+    let _worker = WorkerProcess(worker);
+    let packed = pack_suite("mapper", &["3"]);
+    let file = packed.file.to_str().unwrap();
+    let mut map = shipfn();
+    map.current_dir(packed.dir.path())
+        .args(["map", file, "--input", "-", "--nats"])
+        .env("NATS_URL", &url)
+        .env("NATS_TOKEN", "t0ken-value");
+    let out = crate::map::run_command_bounded(map, "[5]\n", Duration::from_secs(120));
+    assert_eq!(ok(&out), "{\"ok\":15}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("t0ken-value"));
+    // `--help` does not show the token taken from the environment.
+    let help = shipfn().args(["map", "--help"]).env("NATS_TOKEN", "t0ken-value").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("NATS_TOKEN") && !help.contains("t0ken-value"), "{help}");
+}
+
+#[test]
+fn a_server_that_cannot_be_reached_is_its_own_exit_code_within_seconds() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let packed = pack_suite("mapper", &["3"]);
+    let file = packed.file.to_str().unwrap();
+    let url = format!("nats://127.0.0.1:{port}");
+    let started = Instant::now();
+    let out = run_bounded(
+        packed.dir.path(),
+        &["map", file, "--input", "-", "--nats", &url],
+        "[1]\n",
+        Duration::from_secs(60),
+    );
+    fails(&out, 12, &format!("cannot reach the NATS server at {url}"));
+    let out = shipfn().args(["worker", "--nats", &url]).output().unwrap();
+    fails(&out, 12, "cannot reach the NATS server");
+    assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
+}
