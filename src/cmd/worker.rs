@@ -57,6 +57,7 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         args.nats_auth.apply(NatsConfig::new(args.nats.clone()).ack_wait(args.ack_wait).max_deliver(args.max_deliver));
     let shown = config.url.clone();
     let mut worker = Worker::new(host, config)
+        .on_ready(move || crate::out::note(&format!("worker: taking tasks from {shown}; stop with Ctrl-C")))
         .trust(keys)
         .keep_package_bytes(usize::try_from(args.package_cache).unwrap_or(usize::MAX));
     if let Some(path) = &args.key {
@@ -69,7 +70,6 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     // on blocking threads, and every cross-thread wake-up per task costs
     // more than such a task's calls.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    crate::out::note(&format!("worker: taking tasks from {shown}; stop with Ctrl-C"));
     runtime.block_on(worker.run(stop_signal()))?;
     crate::out::note("worker: stopped");
     Ok(())

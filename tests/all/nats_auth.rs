@@ -100,3 +100,94 @@ fn a_server_that_cannot_be_reached_is_its_own_exit_code_within_seconds() {
     fails(&out, 12, "cannot reach the NATS server");
     assert!(started.elapsed() < Duration::from_secs(15), "took {:?}", started.elapsed());
 }
+
+/// A CA, and a server certificate and a client certificate it signed (EC
+/// P-256, for 127.0.0.1), made with the `openssl` command in `dir`.
+fn certificates(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let out =
+            std::process::Command::new("openssl").current_dir(dir).args(args).output().unwrap_or_else(|e| {
+                panic!("the TLS tests need the openssl command (scripts/setup.sh installs it): {e}")
+            });
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &ec,
+            &["-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2", "-subj", "/CN=shipfn test CA"],
+        ]
+        .concat(),
+    );
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n").unwrap();
+    for name in ["server", "client"] {
+        let (key, csr, pem) = (format!("{name}-key.pem"), format!("{name}.csr"), format!("{name}.pem"));
+        openssl(&[&["req"][..], &ec, &["-keyout", &key, "-out", &csr, "-subj", &format!("/CN={name}")]].concat());
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+    }
+}
+
+#[test]
+fn tls_with_a_trusted_ca_and_mutual_tls_work_and_an_untrusted_server_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    certificates(dir.path());
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    // The server requires TLS and a client certificate signed by the CA.
+    let server = NatsServer::start_with(&[
+        "--tls",
+        "--tlscert",
+        &path("server.pem"),
+        "--tlskey",
+        &path("server-key.pem"),
+        "--tlsverify",
+        "--tlscacert",
+        &path("ca.pem"),
+    ]);
+    let url = format!("tls://127.0.0.1:{}", server.port());
+    let client = ["--tlsca", &path("ca.pem"), "--tlscert", &path("client.pem"), "--tlskey", &path("client-key.pem")];
+    let _worker = WorkerProcess::start(&url, &client);
+    let packed = pack_suite("mapper", &["3"]);
+    let file = packed.file.to_str().unwrap();
+    let map = [&["map", file, "--input", "-", "--nats", &url][..], &client].concat();
+    let out = run_bounded(packed.dir.path(), &map, "[2]\n", Duration::from_secs(120));
+    assert_eq!(ok(&out), "{\"ok\":6}");
+
+    let started = Instant::now();
+    // Without the CA, the server's certificate is not trusted.
+    let untrusted = [
+        "map",
+        file,
+        "--input",
+        "-",
+        "--nats",
+        &url,
+        "--tlscert",
+        &path("client.pem"),
+        "--tlskey",
+        &path("client-key.pem"),
+    ];
+    let out = run_bounded(packed.dir.path(), &untrusted, "[2]\n", Duration::from_secs(60));
+    fails(&out, 13, "not trusted: give its CA with --tlsca");
+    // Without a client certificate, the server refuses this client.
+    let no_client = ["map", file, "--input", "-", "--nats", &url, "--tlsca", &path("ca.pem")];
+    let out = run_bounded(packed.dir.path(), &no_client, "[2]\n", Duration::from_secs(60));
+    fails(&out, 13, "CertificateRequired");
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+}

@@ -142,10 +142,22 @@ pub(crate) async fn options(url: &str, auth: &Auth, tls: &Tls) -> Result<async_n
 pub(crate) fn connect_error(url: &str, error: &async_nats::ConnectError) -> Error {
     use async_nats::ConnectErrorKind as Kind;
     let message = error.to_string();
+    // The client reports a certificate it does not trust, and a server's
+    // TLS alert (such as a client certificate it requires), as I/O errors.
+    let certificate = message.contains("invalid peer certificate");
+    let alert = message.contains("received fatal alert");
     match error.kind() {
         Kind::Authentication | Kind::AuthorizationViolation | Kind::Tls => {
             Error::Refused { url: url.to_owned(), message }
         }
+        Kind::Io if certificate => Error::Refused {
+            url: url.to_owned(),
+            message: format!("{message} (the server's TLS certificate is not trusted: give its CA with --tlsca)"),
+        },
+        Kind::Io if alert => Error::Refused {
+            url: url.to_owned(),
+            message: format!("{message} (the server's TLS refused this client: check --tlscert and --tlskey)"),
+        },
         _ => Error::Unreachable { url: url.to_owned(), message },
     }
 }

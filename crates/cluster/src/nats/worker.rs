@@ -36,13 +36,21 @@ pub struct Worker {
     key: Option<Arc<SecretKey>>,
     jobs: usize,
     keep_bytes: usize,
+    on_ready: Option<Box<dyn FnOnce() + Send>>,
 }
 
 impl Worker {
     /// A worker that runs tasks on `host`, one per core at a time.
     pub fn new(host: Host, config: NatsConfig) -> Worker {
         let jobs = std::thread::available_parallelism().map_or(1, usize::from);
-        Worker { config, host, trusted: Vec::new(), key: None, jobs, keep_bytes: KEEP_PACKAGE_BYTES }
+        Worker { config, host, trusted: Vec::new(), key: None, jobs, keep_bytes: KEEP_PACKAGE_BYTES, on_ready: None }
+    }
+
+    /// Calls `ready` once the worker is connected and the server set up,
+    /// just before it takes its first task.
+    pub fn on_ready(mut self, ready: impl FnOnce() + Send + 'static) -> Worker {
+        self.on_ready = Some(Box::new(ready));
+        self
     }
 
     /// Signs every result with `key`, so that a submitter that trusts its
@@ -84,7 +92,7 @@ impl Worker {
     ///
     /// The server cannot be reached, or refuses to set up the streams.
     /// Losing the server later is not an error: the worker reconnects.
-    pub async fn run(self, stop: impl Future<Output = ()>) -> Result<()> {
+    pub async fn run(mut self, stop: impl Future<Output = ()>) -> Result<()> {
         // A lost connection loses the pull requests it carried: pull anew as
         // soon as it is back, rather than waiting for missed heartbeats. (A
         // message whose header block the client cannot parse drops the
@@ -109,6 +117,9 @@ impl Worker {
             max_part: wire::max_part(max_payload),
         });
         let mut failed_pulls = 0u32;
+        if let Some(ready) = self.on_ready.take() {
+            ready();
+        }
         let slots = Arc::new(Semaphore::new(self.jobs));
         let mut tasks = tokio::task::JoinSet::new();
         tokio::pin!(stop);
