@@ -191,3 +191,36 @@ fn tls_with_a_trusted_ca_and_mutual_tls_work_and_an_untrusted_server_is_refused(
     fails(&out, 13, "CertificateRequired");
     assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
 }
+
+#[test]
+fn a_user_without_permission_is_refused_naming_what_was_denied() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.conf");
+    std::fs::write(
+        &config,
+        r#"authorization {
+  users = [
+    { user: limited, password: limited-pw, permissions: { publish: { allow: ["other.>"] }, subscribe: { allow: ["_INBOX.>"] } } }
+  ]
+}
+"#,
+    )
+    .unwrap();
+    let server = NatsServer::start_with(&["-c", config.to_str().unwrap()]);
+    let url = format!("nats://limited:limited-pw@127.0.0.1:{}", server.port());
+    let packed = pack_suite("mapper", &["3"]);
+    let file = packed.file.to_str().unwrap();
+    let started = Instant::now();
+    let out = run_bounded(
+        packed.dir.path(),
+        &["map", file, "--input", "-", "--nats", &url],
+        "[1]\n",
+        Duration::from_secs(60),
+    );
+    let stderr = fails(&out, 13, "Permissions Violation for Publish to");
+    assert!(stderr.contains("$JS.API"), "{stderr}");
+    assert!(!stderr.contains("limited-pw"), "{stderr}");
+    let out = shipfn().args(["worker", "--nats", &url]).output().unwrap();
+    fails(&out, 13, "Permissions Violation");
+    assert!(started.elapsed() < Duration::from_secs(40), "took {:?}", started.elapsed());
+}

@@ -199,6 +199,7 @@ struct Job {
     stats: Arc<Mutex<JobStats>>,
     on_idle: Option<Notice>,
     trusted_workers: Arc<Vec<PublicKey>>,
+    violations: wire::Violations,
 }
 
 impl Job {
@@ -209,9 +210,9 @@ impl Job {
         modules: Option<&dyn ModuleStore>,
         stats: Arc<Mutex<JobStats>>,
     ) -> Result<Job> {
-        let client = wire::connect(config, "shipfn map", None).await?;
+        let (client, violations) = wire::connect(config, "shipfn map", None).await?;
         let js = jetstream::new(client.clone());
-        let setup = Setup::ensure(&js, config, Side::Submitter).await?;
+        let setup = Setup::ensure(&js, config, Side::Submitter, &violations).await?;
         let verified = VerifiedPackage::from_bytes(&package)?;
         let module_sha = verified.manifest().module_sha256;
         let module_object = wire::module_object(&module_sha);
@@ -256,6 +257,7 @@ impl Job {
             stats,
             on_idle: None,
             trusted_workers: Arc::default(),
+            violations,
         })
     }
 
@@ -478,7 +480,7 @@ impl Job {
     async fn check_consumer(&mut self) {
         if let Err(e) = self.setup.consumer.get_info().await
             && e.to_string().contains("not found")
-            && let Ok(setup) = Setup::ensure(&self.js, &self.config, Side::Submitter).await
+            && let Ok(setup) = Setup::ensure(&self.js, &self.config, Side::Submitter, &self.violations).await
         {
             self.setup.consumer = setup.consumer;
         }

@@ -94,29 +94,81 @@ pub enum Side {
     Submitter,
 }
 
+/// The last permissions violation the server reported on a connection.
+/// The client reports one only as an asynchronous server error, and the
+/// request that caused it then times out; this names what was denied.
+#[derive(Clone, Default)]
+pub struct Violations(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+
+impl Violations {
+    fn record(&self, text: String) {
+        if let Ok(mut last) = self.0.lock() {
+            *last = Some(text);
+        }
+    }
+
+    /// `error`, or, if the server reported a permissions violation, a
+    /// refusal that names it.
+    pub fn explain(&self, url: &str, error: Error) -> Error {
+        match self.0.lock().ok().and_then(|last| last.clone()) {
+            Some(violation) => Error::Refused {
+                url: url.to_owned(),
+                message: format!(
+                    "{violation} (shipfn needs to publish and subscribe under shipfn.> and $JS.API.>; {error})"
+                ),
+            },
+            None => error,
+        }
+    }
+}
+
 /// Connects to the server in `config`. `reconnected` is told each time
 /// the connection is made again after a loss.
 pub async fn connect(
     config: &NatsConfig,
     name: &str,
     reconnected: Option<std::sync::Arc<tokio::sync::Notify>>,
-) -> Result<async_nats::Client> {
-    let mut options = super::connect::options(&config.url, &config.auth, &config.tls).await?.name(name);
-    if let Some(notify) = reconnected {
-        options = options.event_callback(move |event| {
-            let notify = notify.clone();
+) -> Result<(async_nats::Client, Violations)> {
+    let violations = Violations::default();
+    let seen = violations.clone();
+    let options = super::connect::options(&config.url, &config.auth, &config.tls).await?.name(name).event_callback(
+        move |event| {
+            let (notify, seen) = (reconnected.clone(), seen.clone());
             async move {
-                if matches!(event, async_nats::Event::Connected) {
-                    notify.notify_one();
+                match event {
+                    async_nats::Event::Connected => {
+                        if let Some(notify) = notify {
+                            notify.notify_one();
+                        }
+                    }
+                    async_nats::Event::ServerError(async_nats::ServerError::Other(text))
+                        if text.to_ascii_lowercase().contains("permissions violation") =>
+                    {
+                        seen.record(text);
+                    }
+                    _ => {}
                 }
             }
-        });
-    }
-    options.connect(config.url.as_str()).await.map_err(|e| super::connect::connect_error(&config.url, &e))
+        },
+    );
+    let client =
+        options.connect(config.url.as_str()).await.map_err(|e| super::connect::connect_error(&config.url, &e))?;
+    Ok((client, violations))
 }
 
 impl Setup {
-    pub async fn ensure(js: &jetstream::Context, config: &NatsConfig, side: Side) -> Result<Setup> {
+    /// Sets up what is missing; an error names a permissions violation if
+    /// the server reported one.
+    pub async fn ensure(
+        js: &jetstream::Context,
+        config: &NatsConfig,
+        side: Side,
+        violations: &Violations,
+    ) -> Result<Setup> {
+        Setup::ensure_reporting(js, config, side).await.map_err(|e| violations.explain(&config.url, e))
+    }
+
+    async fn ensure_reporting(js: &jetstream::Context, config: &NatsConfig, side: Side) -> Result<Setup> {
         // Created, or brought to these limits if an older shipfn made them.
         js.create_or_update_stream(stream::Config {
             name: TASKS.into(),

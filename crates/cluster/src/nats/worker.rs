@@ -98,12 +98,12 @@ impl Worker {
         // message whose header block the client cannot parse drops the
         // connection on every delivery, until the consumer's delivery limit.)
         let reconnected = Arc::new(tokio::sync::Notify::new());
-        let client = wire::connect(&self.config, "shipfn worker", Some(reconnected.clone())).await?;
+        let (client, violations) = wire::connect(&self.config, "shipfn worker", Some(reconnected.clone())).await?;
         // The first connection is not a reconnection.
         let _ = tokio::time::timeout(Duration::from_millis(50), reconnected.notified()).await;
         let max_payload = client.server_info().max_payload;
         let js = jetstream::new(client);
-        let Setup { mut consumer, bucket, .. } = Setup::ensure(&js, &self.config, Side::Worker).await?;
+        let Setup { mut consumer, bucket, .. } = Setup::ensure(&js, &self.config, Side::Worker, &violations).await?;
         let shared = Arc::new(Shared {
             js: js.clone(),
             packages: Packages {
@@ -139,7 +139,7 @@ impl Worker {
                     failed_pulls += 1;
                     tokio::time::sleep(Duration::from_millis(500)).await;
                     if failed_pulls >= 2
-                        && let Ok(setup) = Setup::ensure(&js, &self.config, Side::Worker).await
+                        && let Ok(setup) = Setup::ensure(&js, &self.config, Side::Worker, &violations).await
                     {
                         consumer = setup.consumer;
                     }
