@@ -399,3 +399,50 @@ fn a_workers_package_cache_keeps_to_its_byte_budget() {
     let growth = after[2].saturating_sub(after[0]);
     assert!(growth < 16 << 10, "the worker grew by {growth} KiB over two more large packages: {after:?} KiB");
 }
+
+/// Publishes `count` task messages whose header block has a line without a
+/// colon, over a raw connection (the client library cannot write them).
+fn publish_malformed_headers(port: u16, count: usize) {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut info = [0u8; 4096];
+    let _ = tcp.read(&mut info).unwrap();
+    tcp.write_all(b"CONNECT {\"verbose\":false,\"headers\":true,\"protocol\":1}\r\n").unwrap();
+    for i in 0..count {
+        let header = b"NATS/1.0\r\nShipfn-Batch\r\n\r\n";
+        let payload = b"[1]";
+        let line = format!("HPUB shipfn.tasks.bad{i} {} {}\r\n", header.len(), header.len() + payload.len());
+        tcp.write_all(&[line.as_bytes(), header, payload, b"\r\n"].concat()).unwrap();
+    }
+    tcp.write_all(b"PING\r\n").unwrap();
+    let mut pong = [0u8; 64];
+    let n = tcp.read(&mut pong).unwrap();
+    assert!(String::from_utf8_lossy(&pong[..n]).contains("PONG"), "the server took the messages");
+}
+
+#[test]
+fn malformed_header_blocks_cost_a_concurrent_map_little() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let _worker = WorkerProcess::start(&url, &[]);
+    let packed = pack_suite("mapper", &["3"]);
+    let file = packed.file.to_str().unwrap();
+    let (input, expected) = mapper_inputs(20_000);
+    let args = ["map", file, "--input", "-", "--nats", &url];
+    // Warm: the module is shipped and compiled.
+    run_bounded(packed.dir.path(), &args, &input, Duration::from_secs(120));
+    let started = Instant::now();
+    run_bounded(packed.dir.path(), &args, &input, Duration::from_secs(120));
+    let clean = started.elapsed();
+    // Each such message drops the worker's connection when delivered,
+    // before shipfn sees it; the worker pulls again once reconnected
+    // (waiting for missed heartbeats instead cost about 10 s).
+    publish_malformed_headers(server.port(), 3);
+    let started = Instant::now();
+    let out = run_bounded(packed.dir.path(), &args, &input, Duration::from_secs(120));
+    let attacked = started.elapsed();
+    fails(&out, 7, "4 of 20000 inputs failed; the first, input 14: trap: the guest panicked");
+    assert_outputs(&String::from_utf8_lossy(&out.stdout), &expected);
+    assert!(attacked < clean * 2 + Duration::from_secs(3), "{attacked:?} with the messages, {clean:?} without");
+}
