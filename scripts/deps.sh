@@ -39,6 +39,11 @@ check() {
     fi
     while read -r lock; do
         echo "deps: $lock"
+        if ! cargo metadata --locked --format-version 1 --manifest-path "$(dirname "$lock")/Cargo.toml" >/dev/null 2>&1; then
+            echo "deps: $lock is out of date with its Cargo.toml: run \`cargo update --workspace\` in $(dirname "$lock") and commit it" >&2
+            status=1
+            continue
+        fi
         audit "$db" "$lock" || status=1
         "$CARGO_DENY" --locked --log-level error --config deny.toml --manifest-path "$(dirname "$lock")/Cargo.toml" \
             check --hide-inclusion-graph bans licenses sources || status=1
