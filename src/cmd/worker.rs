@@ -2,7 +2,8 @@
 
 use std::time::Duration;
 
-use shipfn_cluster::{NatsConfig, Worker};
+use anyhow::Context;
+use shipfn_cluster::{NatsConfig, Worker, WorkerMetrics};
 
 use super::{HostArgs, NatsAuthArgs, TrustArgs, parse_duration, parse_size, read_secret_key};
 
@@ -44,6 +45,11 @@ pub struct Args {
     /// also kept on disk unless --no-cache); the least recently used go first.
     #[arg(long, value_name = "SIZE", default_value = "512MiB", value_parser = parse_size)]
     module_cache: u64,
+    /// Serve Prometheus metrics at http://ADDR/metrics and a health check
+    /// at /healthz (200 while connected to the server, else 503), e.g.
+    /// 127.0.0.1:9464.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
     #[command(flatten)]
     trust: TrustArgs,
     #[command(flatten)]
@@ -70,9 +76,49 @@ pub fn main(args: Args) -> anyhow::Result<()> {
     // on blocking threads, and every cross-thread wake-up per task costs
     // more than such a task's calls.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    if let Some(addr) = args.metrics {
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(addr))
+            .with_context(|| format!("cannot serve metrics on {addr}"))?;
+        runtime.spawn(serve_metrics(listener, worker.metrics()));
+    }
     runtime.block_on(worker.run(stop_signal()))?;
     crate::out::note("worker: stopped");
     Ok(())
+}
+
+/// Serves `/metrics` (OpenMetrics text) and `/healthz`.
+async fn serve_metrics(listener: tokio::net::TcpListener, metrics: WorkerMetrics) {
+    use axum::http::{StatusCode, header};
+    use axum::routing::get;
+    let scraped = metrics.clone();
+    let router =
+        axum::Router::new()
+            .route(
+                "/metrics",
+                get(move || {
+                    let text = scraped.encode();
+                    async move {
+                        ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+                    }
+                }),
+            )
+            .route(
+                "/healthz",
+                get(move || {
+                    let connected = metrics.is_connected();
+                    async move {
+                        if connected {
+                            (StatusCode::OK, "ok\n")
+                        } else {
+                            (StatusCode::SERVICE_UNAVAILABLE, "not connected to the NATS server\n")
+                        }
+                    }
+                }),
+            );
+    if let Err(e) = axum::serve(listener, router).await {
+        crate::out::note(&format!("worker: the metrics server stopped: {e}"));
+    }
 }
 
 /// Completes on Ctrl-C or SIGTERM.

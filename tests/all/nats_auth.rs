@@ -224,3 +224,67 @@ fn a_user_without_permission_is_refused_naming_what_was_denied() {
     fails(&out, 13, "Permissions Violation");
     assert!(started.elapsed() < Duration::from_secs(40), "took {:?}", started.elapsed());
 }
+
+/// `GET path` from `addr`: the status code and the body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+    let mut reply = String::new();
+    tcp.read_to_string(&mut reply).unwrap();
+    let status = reply.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, reply.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default())
+}
+
+#[test]
+fn a_workers_metrics_count_what_the_map_reports_and_healthz_answers() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let _worker = WorkerProcess::start(&url, &["--metrics", &addr]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while std::net::TcpStream::connect(&addr).is_err() || http_get(&addr, "/healthz").0 != 200 {
+        assert!(Instant::now() < deadline, "the worker's /healthz did not answer 200");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let packed = pack_suite("mapper", &["3"]);
+    let file = packed.file.to_str().unwrap();
+    let (input, _) = crate::map::mapper_inputs(1000);
+    let out = run_bounded(
+        packed.dir.path(),
+        &["map", file, "--input", "-", "--nats", &url],
+        &input,
+        Duration::from_secs(120),
+    );
+    // The map's summary: 4 of 1000 inputs failed (see mapper_inputs).
+    fails(&out, 7, "4 of 1000 inputs failed; the first, input 14: trap: the guest panicked");
+    let (status, text) = http_get(&addr, "/metrics");
+    assert_eq!(status, 200);
+    assert_eq!(text.lines().last(), Some("# EOF"), "OpenMetrics text ends with # EOF");
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let (name, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("not a sample: {line}"));
+        assert!(name.starts_with("shipfn_worker_"), "{line}");
+        assert!(value.parse::<f64>().is_ok(), "{line}");
+    }
+    let sample = |name: &str| {
+        text.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit_once(' ')).map(|(_, v)| v.to_owned())
+    };
+    assert_eq!(sample("shipfn_worker_inputs_total{kind=\"ok\"}").as_deref(), Some("996"), "{text}");
+    assert_eq!(sample("shipfn_worker_inputs_total{kind=\"bad_args\"}").as_deref(), Some("2"), "{text}");
+    assert_eq!(sample("shipfn_worker_inputs_total{kind=\"trap\"}").as_deref(), Some("1"), "{text}");
+    assert_eq!(sample("shipfn_worker_inputs_total{kind=\"guest_error\"}").as_deref(), Some("1"), "{text}");
+    assert_eq!(sample("shipfn_worker_tasks_total{outcome=\"failed\"}").as_deref(), Some("4"), "{text}");
+    assert_eq!(sample("shipfn_worker_tasks_total{outcome=\"ok\"}").as_deref(), Some("6"), "{text}");
+    assert_eq!(sample("shipfn_worker_connected").as_deref(), Some("1"), "{text}");
+    // Once, or once per slot when the first two tasks arrive together.
+    let loaded = sample("shipfn_worker_packages_loaded_total");
+    assert!(matches!(loaded.as_deref(), Some("1" | "2")), "{text}");
+    // Without the server, the worker is not healthy.
+    drop(server);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http_get(&addr, "/healthz").0 != 503 {
+        assert!(Instant::now() < deadline, "/healthz still says ok with the server gone");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -7,6 +7,7 @@
 mod connect;
 #[doc(hidden)]
 pub mod fuzz;
+mod metrics;
 mod proof;
 mod submit;
 mod wire;
@@ -15,6 +16,7 @@ mod worker;
 use std::time::Duration;
 
 pub use connect::{Auth, Tls};
+pub use metrics::WorkerMetrics;
 pub use submit::{JobStats, Nats};
 pub use worker::Worker;
 

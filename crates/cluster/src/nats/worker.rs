@@ -14,6 +14,7 @@ use shipfn_host::{ErrorKind, Function, Host, PublicKey, SecretKey, VerifiedPacka
 use tokio::sync::Semaphore;
 
 use super::NatsConfig;
+use super::metrics::WorkerMetrics;
 use super::proof::{self, Part};
 use super::submit::header_u64;
 use super::wire::{self, Setup, Side};
@@ -37,13 +38,28 @@ pub struct Worker {
     jobs: usize,
     keep_bytes: usize,
     on_ready: Option<Box<dyn FnOnce() + Send>>,
+    metrics: WorkerMetrics,
 }
 
 impl Worker {
     /// A worker that runs tasks on `host`, one per core at a time.
     pub fn new(host: Host, config: NatsConfig) -> Worker {
         let jobs = std::thread::available_parallelism().map_or(1, usize::from);
-        Worker { config, host, trusted: Vec::new(), key: None, jobs, keep_bytes: KEEP_PACKAGE_BYTES, on_ready: None }
+        Worker {
+            config,
+            host,
+            trusted: Vec::new(),
+            key: None,
+            jobs,
+            keep_bytes: KEEP_PACKAGE_BYTES,
+            on_ready: None,
+            metrics: WorkerMetrics::default(),
+        }
+    }
+
+    /// The worker's metrics, to serve while it runs.
+    pub fn metrics(&self) -> WorkerMetrics {
+        self.metrics.clone()
     }
 
     /// Calls `ready` once the worker is connected and the server set up,
@@ -102,6 +118,7 @@ impl Worker {
         // The first connection is not a reconnection.
         let _ = tokio::time::timeout(Duration::from_millis(50), reconnected.notified()).await;
         let max_payload = client.server_info().max_payload;
+        self.metrics.watch(client.clone());
         let js = jetstream::new(client);
         let Setup { mut consumer, bucket, .. } = Setup::ensure(&js, &self.config, Side::Worker, &violations).await?;
         let shared = Arc::new(Shared {
@@ -111,7 +128,9 @@ impl Worker {
                 host: self.host,
                 trusted: self.trusted,
                 loaded: Mutex::new(Kept::new(self.keep_bytes)),
+                metrics: self.metrics.clone(),
             },
+            metrics: self.metrics.clone(),
             ack_wait: self.config.ack_wait,
             key: self.key,
             max_part: wire::max_part(max_payload),
@@ -180,6 +199,7 @@ struct Shared {
     key: Option<Arc<SecretKey>>,
     /// The largest result payload one message carries.
     max_part: usize,
+    metrics: WorkerMetrics,
 }
 
 impl Shared {
@@ -199,6 +219,9 @@ impl Shared {
             let _ = message.ack_with(AckKind::Term).await;
             return;
         };
+        let delivered = message.info().ok().map(|i| i.delivered);
+        self.metrics.task_started(delivered);
+        let started = Instant::now();
         // Whether the task can never run, on any worker.
         let work = async {
             let function = match &package {
@@ -236,6 +259,7 @@ impl Shared {
             }
         };
         drop(slot);
+        self.metrics.task_done(&outcomes, started.elapsed());
         let task = proof::task_digest(&job, batch, package.as_deref().unwrap_or(""), &message.payload);
         let published = self.publish(&job, batch, task, &outcomes, message.info().ok().map(|i| i.delivered)).await;
         // A plain ack: the result is stored, so an ack the server never
@@ -362,6 +386,7 @@ struct Packages {
     host: Host,
     trusted: Vec<PublicKey>,
     loaded: Mutex<Kept>,
+    metrics: WorkerMetrics,
 }
 
 /// Loaded packages, and packages known to be bad, within a byte budget.
@@ -420,7 +445,10 @@ impl Packages {
             return loaded;
         }
         let (loaded, kept_bytes) = match self.load(name).await {
-            Ok((function, bytes)) => (Ok(Loaded::new(function)), Some(bytes)),
+            Ok((function, bytes)) => {
+                self.metrics.package_loaded();
+                (Ok(Loaded::new(function)), Some(bytes))
+            }
             Err((failure, bytes)) => (Err(failure), bytes),
         };
         if let Some(bytes) = kept_bytes {
