@@ -24,6 +24,7 @@ pub enum Source {
     /// closure returned when called with these arguments.
     Returned {
         /// How the closure that returned this one was made.
+        #[serde(deserialize_with = "nested::deserialize")]
         by: Box<Source>,
         /// The arguments it was called with (JSON text).
         args: Vec<String>,
@@ -66,6 +67,49 @@ pub struct Manifest {
 
 pub use shipfn_abi::MAX_PARAMS;
 
+/// How deep [`Source::Returned`] may nest in a manifest that is read: a
+/// closure returned by a closure returned by … this many levels. Reading is
+/// recursive, so a hostile manifest nested without bound would overflow the
+/// reader's stack.
+pub const MAX_SOURCE_DEPTH: usize = 64;
+
+/// Reading a nested source, counting the depth on this thread.
+mod nested {
+    use std::cell::Cell;
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer};
+
+    use super::{MAX_SOURCE_DEPTH, Source};
+
+    thread_local! {
+        static DEPTH: Cell<usize> = const { Cell::new(0) };
+    }
+
+    /// Gives the level back however reading it ends.
+    struct Level;
+
+    impl Drop for Level {
+        fn drop(&mut self) {
+            DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Box<Source>, D::Error> {
+        let depth = DEPTH.with(|d| {
+            d.set(d.get() + 1);
+            d.get()
+        });
+        let _level = Level;
+        if depth > MAX_SOURCE_DEPTH {
+            return Err(D::Error::custom(format!(
+                "the source nests returned closures more than {MAX_SOURCE_DEPTH} levels deep"
+            )));
+        }
+        Source::deserialize(deserializer).map(Box::new)
+    }
+}
+
 impl Manifest {
     /// Checks what can be checked without the module.
     pub fn check(&self) -> Result<()> {
@@ -106,5 +150,37 @@ impl Manifest {
         let params: Vec<String> =
             sig.params.iter().map(|p| format!("{}: {}", p.name, short_type_name(&p.ty))).collect();
         format!("fn({}) -> {}", params.join(", "), short_type_name(&sig.result))
+    }
+}
+
+#[cfg(test)]
+mod depth_tests {
+    use super::*;
+
+    fn nested(depth: usize) -> Source {
+        let mut source = Source::Function { name: "f".into() };
+        for _ in 0..depth {
+            source = Source::Returned { by: Box::new(source), args: vec![] };
+        }
+        source
+    }
+
+    #[test]
+    fn sources_nested_deeper_than_the_bound_are_refused_not_a_stack_overflow() {
+        let ok = postcard::to_allocvec(&nested(MAX_SOURCE_DEPTH)).unwrap();
+        assert_eq!(postcard::from_bytes::<Source>(&ok).unwrap(), nested(MAX_SOURCE_DEPTH));
+        // Written by hand: a `Returned` tag per level (no encoder is needed
+        // to forge it), 100 000 deep.
+        let returned = postcard::to_allocvec(&Source::Returned { by: Box::new(nested(0)), args: vec![] }).unwrap();
+        let tag = returned[0];
+        let mut hostile = vec![tag; 100_000];
+        hostile.extend(postcard::to_allocvec(&nested(0)).unwrap());
+        let error = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || postcard::from_bytes::<Source>(&hostile).is_err())
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert!(error);
     }
 }

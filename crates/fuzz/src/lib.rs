@@ -385,6 +385,28 @@ mod tests {
         assert_eq!(host().load(&bytes).unwrap().call_json(&["4".into()]).unwrap(), "10");
     }
 
+    /// Inputs a fuzz target crashed on, kept in `regressions/` as
+    /// `TARGET-what`: each must now return. They run on this test's thread,
+    /// whose 2 MiB stack is a spawned thread's default (a local map's calls
+    /// and a worker's loads run on such threads).
+    #[test]
+    fn fuzz_findings_stay_fixed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("regressions");
+        let mut found = 0;
+        for entry in std::fs::read_dir(&dir).expect("the regressions folder").flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let data = std::fs::read(entry.path()).expect("readable");
+            match name.split('-').next() {
+                // A manifest whose `Returned` sources nested 11 000 deep
+                // overflowed the stack of any host that read it.
+                Some("package") => package(&data),
+                other => panic!("{name}: no target {other:?}"),
+            }
+            found += 1;
+        }
+        assert!(found > 0, "no regression inputs in {}", dir.display());
+    }
+
     #[test]
     fn hostile_nats_messages_never_panic_and_never_pass_for_a_workers_result() {
         let mut rng = Rng::new(5);
