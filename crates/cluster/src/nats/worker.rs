@@ -261,7 +261,7 @@ impl Shared {
         drop(slot);
         self.metrics.task_done(&outcomes, started.elapsed());
         let task = proof::task_digest(&job, batch, package.as_deref().unwrap_or(""), &message.payload);
-        let published = self.publish(&job, batch, task, &outcomes, message.info().ok().map(|i| i.delivered)).await;
+        let published = self.publish(&job, batch, task, &outcomes, delivered).await;
         // A plain ack: the result is stored, so an ack the server never
         // sees only means a redelivery, whose result the submitter does
         // not need. Waiting for the server to confirm would cost a round
