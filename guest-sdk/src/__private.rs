@@ -8,9 +8,14 @@ use crate::args::whole_type_name;
 
 pub use crate::closure::StateFields;
 pub use crate::entry::{EntryProbe, ViaPlain, ViaResult, ViaReturns, ViaReturnsResult, made, run_maker};
+pub use crate::entry::{
+    ResultProbe, ViaDeserialize, ViaFallible, ViaNoTrace, ViaReturnedDeserialize, ViaReturnedFallible,
+    ViaReturnedNoTrace,
+};
 pub use crate::global::unshipped;
 pub use serde;
 pub use shipfn_abi::Field as AbiField;
+pub use shipfn_schema::{Builder, Traced};
 
 /// Wraps whatever an upper-case name in a closure body refers to.
 pub struct Probe<'a, T: ?Sized>(pub &'a T);
@@ -82,6 +87,16 @@ pub mod capture {
 /// A field of a generated captures struct.
 pub fn capture_field<T>(name: &str) -> Field {
     Field { name: name.to_owned(), ty: whole_type_name::<T>() }
+}
+
+/// The shape of a field of a generated captures struct.
+pub fn capture_format<T: serde::de::DeserializeOwned>(builder: &mut Builder) -> Traced {
+    builder.trace::<T>()
+}
+
+/// The shape of a field of a generated globals struct, if it is a global.
+pub fn global_format<T: GlobalField + serde::de::DeserializeOwned>(builder: &mut Builder) -> Option<Traced> {
+    T::ty().map(|_| builder.trace::<T>())
 }
 
 /// A field of a generated globals struct, if it is a global.

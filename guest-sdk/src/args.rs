@@ -29,6 +29,8 @@ pub trait Args: Sized + Serialize + DeserializeOwned {
     const COUNT: usize;
     /// The whole type name of each element (`alloc::string::String`).
     fn type_names() -> Vec<String>;
+    /// The serde shape of each element, traced into `builder`.
+    fn formats(builder: &mut shipfn_schema::Builder) -> Vec<shipfn_schema::Traced>;
     /// Decodes one JSON text per element; errors name the element.
     #[cfg(feature = "json")]
     fn from_json(raw: &[&str]) -> Result<Self, shipfn_abi::ArgError>;
@@ -122,6 +124,10 @@ macro_rules! impl_args {
             const COUNT: usize = $count;
             fn type_names() -> Vec<String> {
                 vec![$(whole_type_name::<$name>()),*]
+            }
+            #[allow(unused_variables)]
+            fn formats(builder: &mut shipfn_schema::Builder) -> Vec<shipfn_schema::Traced> {
+                vec![$(builder.trace::<$name>()),*]
             }
             #[cfg(feature = "json")]
             #[allow(unused_variables)]

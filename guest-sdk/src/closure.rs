@@ -7,6 +7,7 @@ use core::marker::PhantomData;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use shipfn_abi::Field;
+use shipfn_schema::{Builder, Traced};
 
 use crate::args::{Args, type_name};
 use crate::capture::{Bulk, BulkSlice};
@@ -16,6 +17,8 @@ use crate::capture::{Bulk, BulkSlice};
 pub trait StateFields: Serialize + DeserializeOwned {
     /// Name and type of each field that is shipped.
     fn fields() -> Vec<Field>;
+    /// The serde shape of each field that is shipped, traced into `builder`.
+    fn formats(builder: &mut Builder) -> Vec<Traced>;
 }
 
 /// What a state trampoline is asked to do.
@@ -212,12 +215,17 @@ pub struct Closure<A, R> {
 /// How to compute a closure's [`Meta`]: its types, and its parameter names.
 type MetaSource = (fn() -> Meta, &'static [&'static str]);
 
-/// Names and types known where the closure was written.
+/// Names and types known where the closure was written, and their shapes
+/// (traced into `builder`).
 #[doc(hidden)]
 pub struct Meta {
     pub params: Vec<Field>,
     pub captures: Vec<Field>,
     pub globals: Vec<Field>,
+    pub builder: Builder,
+    pub param_formats: Vec<Traced>,
+    pub capture_formats: Vec<Traced>,
+    pub global_formats: Vec<Traced>,
 }
 
 impl<A: Args, R> Closure<A, R> {
@@ -292,10 +300,18 @@ impl<A, R> Closure<A, R> {
 }
 
 fn meta<C: StateFields, G: StateFields, A: Args>() -> Meta {
+    let mut builder = Builder::new();
+    let param_formats = A::formats(&mut builder);
+    let capture_formats = C::formats(&mut builder);
+    let global_formats = G::formats(&mut builder);
     Meta {
         params: A::type_names().into_iter().enumerate().map(|(i, ty)| Field { name: format!("arg{i}"), ty }).collect(),
         captures: C::fields(),
         globals: G::fields(),
+        builder,
+        param_formats,
+        capture_formats,
+        global_formats,
     }
 }
 

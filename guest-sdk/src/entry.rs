@@ -5,9 +5,11 @@ use core::fmt::Display;
 use core::marker::PhantomData;
 
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 #[cfg(feature = "json")]
 use shipfn_abi::StateJson;
 use shipfn_abi::{ArgError, Field, Made, Signature, maker_mode, mode, status, word};
+use shipfn_schema::{Builder, Traced, untraced};
 
 use crate::abi::{Call, EntryFn, Output, get, host_bytes, install_panic_hook, into_scratch, reply, reply_state};
 #[cfg(feature = "json")]
@@ -181,10 +183,7 @@ where
         || (None, None),
         |closure, mode| match mode {
             m if makes(m) => match made(closure, inner()) {
-                Ok(mut made) => {
-                    reply_state(core::mem::take(&mut made.state));
-                    (status::OK, postcard::to_allocvec(&made).unwrap_or_default().into())
-                }
+                Ok(made) => answer_made(made),
                 Err(e) => fail(status::BAD_MODE, format!("the returned closure cannot be packed: {e}")),
             },
             _ => encode(&closure, mode),
@@ -192,19 +191,21 @@ where
     )
 }
 
-fn entry_returning_plain<A: Args, A2: Args, R2: Serialize>(call: &Call) -> Reply {
+fn entry_returning_plain<A: Args, A2: Args, R2: Serialize, S: TraceResult>(call: &Call) -> Reply {
     entry_returning::<A, A2, R2>(call, || EntryInfo {
         index: entry_plain::<A2, R2> as EntryFn as usize,
         ok: None,
         error: None,
+        result: S::trace,
     })
 }
 
-fn entry_returning_result<A: Args, A2: Args, T: Serialize, E: Display>(call: &Call) -> Reply {
+fn entry_returning_result<A: Args, A2: Args, T: Serialize, E: Display, S: TraceResult>(call: &Call) -> Reply {
     entry_returning::<A, A2, Result<T, E>>(call, || EntryInfo {
         index: entry_result::<A2, T, E> as EntryFn as usize,
         ok: Some(whole_type_name::<T>()),
         error: Some(whole_type_name::<E>()),
+        result: S::trace,
     })
 }
 
@@ -214,19 +215,142 @@ pub struct EntryInfo {
     index: usize,
     ok: Option<String>,
     error: Option<String>,
+    /// Traces the type the entry encodes as the result.
+    result: fn(&mut Builder) -> Traced,
 }
 
-/// Autoref-specialization probe: `(&&&&EntryProbe::of(&c)).__shipfn_entry()`
+/// How the type a closure's entry encodes as its result is traced: the
+/// result's `Deserialize` impl, if it has one. Chosen where the types are
+/// concrete by [`ResultProbe`], and carried by the entries of closures that
+/// return closures as a type parameter, for the closure they return.
+#[doc(hidden)]
+pub trait TraceResult {
+    fn trace(builder: &mut Builder) -> Traced;
+}
+
+#[doc(hidden)]
+pub struct TraceType<T>(PhantomData<fn() -> T>);
+
+impl<T: DeserializeOwned> TraceResult for TraceType<T> {
+    fn trace(builder: &mut Builder) -> Traced {
+        builder.trace::<T>()
+    }
+}
+
+/// A result type without `Deserialize`.
+#[doc(hidden)]
+pub struct NoTrace;
+
+impl TraceResult for NoTrace {
+    fn trace(_: &mut Builder) -> Traced {
+        untraced("the result type does not implement Deserialize")
+    }
+}
+
+/// The result of a closure that returns a closure: shown by its summary.
+fn closure_result(_: &mut Builder) -> Traced {
+    untraced("a closure, shown by its summary")
+}
+
+/// Autoref-specialization probe: `(&&&&&&ResultProbe::of(&c)).__shipfn_result()`
+/// picks how the result is traced, for the closure `c` or, if it returns a
+/// closure, for that one: the `Ok` type of a fallible result, else the
+/// result, if it implements `Deserialize`.
+#[doc(hidden)]
+pub struct ResultProbe<R>(PhantomData<fn() -> R>);
+
+impl<R> ResultProbe<R> {
+    pub fn of<A>(_: &Closure<A, R>) -> Self {
+        ResultProbe(PhantomData)
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaReturnedFallible {
+    type T;
+    fn __shipfn_result(&self) -> TraceType<Self::T>;
+}
+
+impl<A2, T: DeserializeOwned, E: Display> ViaReturnedFallible for &&&&&ResultProbe<Closure<A2, Result<T, E>>> {
+    type T = T;
+    fn __shipfn_result(&self) -> TraceType<T> {
+        TraceType(PhantomData)
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaReturnedDeserialize {
+    type T;
+    fn __shipfn_result(&self) -> TraceType<Self::T>;
+}
+
+impl<A2, R2: DeserializeOwned> ViaReturnedDeserialize for &&&&ResultProbe<Closure<A2, R2>> {
+    type T = R2;
+    fn __shipfn_result(&self) -> TraceType<R2> {
+        TraceType(PhantomData)
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaReturnedNoTrace {
+    fn __shipfn_result(&self) -> NoTrace;
+}
+
+impl<A2, R2> ViaReturnedNoTrace for &&&ResultProbe<Closure<A2, R2>> {
+    fn __shipfn_result(&self) -> NoTrace {
+        NoTrace
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaFallible {
+    type T;
+    fn __shipfn_result(&self) -> TraceType<Self::T>;
+}
+
+impl<T: DeserializeOwned, E: Display> ViaFallible for &&ResultProbe<Result<T, E>> {
+    type T = T;
+    fn __shipfn_result(&self) -> TraceType<T> {
+        TraceType(PhantomData)
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaDeserialize {
+    type T;
+    fn __shipfn_result(&self) -> TraceType<Self::T>;
+}
+
+impl<R: DeserializeOwned> ViaDeserialize for &ResultProbe<R> {
+    type T = R;
+    fn __shipfn_result(&self) -> TraceType<R> {
+        TraceType(PhantomData)
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaNoTrace {
+    fn __shipfn_result(&self) -> NoTrace;
+}
+
+impl<R> ViaNoTrace for ResultProbe<R> {
+    fn __shipfn_result(&self) -> NoTrace {
+        NoTrace
+    }
+}
+
+/// Autoref-specialization probe: `(&&&&EntryProbe::of(&c, s)).__shipfn_entry()`
 /// picks, where the closure's types are concrete (a maker's signature), the
 /// entry of a closure that returns a fallible closure, then of one that
 /// returns any other closure (both can hand the returned closure to the
 /// host to pack), then the fallible entry for `Result<T, E: Display>`, then
-/// the plain one for every other serde result.
+/// the plain one for every other serde result. `S` traces the result (of
+/// the returned closure, for a closure that returns one).
 #[doc(hidden)]
-pub struct EntryProbe<A, R>(PhantomData<fn(A) -> R>);
+pub struct EntryProbe<A, R, S>(PhantomData<fn(A, S) -> R>);
 
-impl<A, R> EntryProbe<A, R> {
-    pub fn of(_: &Closure<A, R>) -> Self {
+impl<A, R, S: TraceResult> EntryProbe<A, R, S> {
+    pub fn of(_: &Closure<A, R>, _: S) -> Self {
         EntryProbe(PhantomData)
     }
 }
@@ -236,9 +360,12 @@ pub trait ViaReturnsResult {
     fn __shipfn_entry(&self) -> EntryInfo;
 }
 
-impl<A: Args, A2: Args, T: Serialize, E: Display> ViaReturnsResult for &&&EntryProbe<A, Closure<A2, Result<T, E>>> {
+impl<A: Args, A2: Args, T: Serialize, E: Display, S: TraceResult> ViaReturnsResult
+    for &&&EntryProbe<A, Closure<A2, Result<T, E>>, S>
+{
     fn __shipfn_entry(&self) -> EntryInfo {
-        EntryInfo { index: entry_returning_result::<A, A2, T, E> as EntryFn as usize, ok: None, error: None }
+        let index = entry_returning_result::<A, A2, T, E, S> as EntryFn as usize;
+        EntryInfo { index, ok: None, error: None, result: closure_result }
     }
 }
 
@@ -247,9 +374,10 @@ pub trait ViaReturns {
     fn __shipfn_entry(&self) -> EntryInfo;
 }
 
-impl<A: Args, A2: Args, R2: Serialize> ViaReturns for &&EntryProbe<A, Closure<A2, R2>> {
+impl<A: Args, A2: Args, R2: Serialize, S: TraceResult> ViaReturns for &&EntryProbe<A, Closure<A2, R2>, S> {
     fn __shipfn_entry(&self) -> EntryInfo {
-        EntryInfo { index: entry_returning_plain::<A, A2, R2> as EntryFn as usize, ok: None, error: None }
+        let index = entry_returning_plain::<A, A2, R2, S> as EntryFn as usize;
+        EntryInfo { index, ok: None, error: None, result: closure_result }
     }
 }
 
@@ -258,12 +386,13 @@ pub trait ViaResult {
     fn __shipfn_entry(&self) -> EntryInfo;
 }
 
-impl<A: Args, T: Serialize, E: Display> ViaResult for &EntryProbe<A, Result<T, E>> {
+impl<A: Args, T: Serialize, E: Display, S: TraceResult> ViaResult for &EntryProbe<A, Result<T, E>, S> {
     fn __shipfn_entry(&self) -> EntryInfo {
         EntryInfo {
             index: entry_result::<A, T, E> as EntryFn as usize,
             ok: Some(whole_type_name::<T>()),
             error: Some(whole_type_name::<E>()),
+            result: S::trace,
         }
     }
 }
@@ -273,17 +402,20 @@ pub trait ViaPlain {
     fn __shipfn_entry(&self) -> EntryInfo;
 }
 
-impl<A: Args, R: Serialize> ViaPlain for EntryProbe<A, R> {
+impl<A: Args, R: Serialize, S: TraceResult> ViaPlain for EntryProbe<A, R, S> {
     fn __shipfn_entry(&self) -> EntryInfo {
-        EntryInfo { index: entry_plain::<A, R> as EntryFn as usize, ok: None, error: None }
+        EntryInfo { index: entry_plain::<A, R> as EntryFn as usize, ok: None, error: None, result: S::trace }
     }
 }
 
 /// Everything a maker export reports about the closure it made (and a
-/// closure that returns a closure, about the one it returned).
+/// closure that returns a closure, about the one it returned): the
+/// [`Made`], and the shapes of its types.
 #[doc(hidden)]
-pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<Made, String> {
-    let meta = closure.__meta().ok_or("the closure was not built by ship! in this call")?;
+pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<(Made, Vec<u8>), String> {
+    let mut meta = closure.__meta().ok_or("the closure was not built by ship! in this call")?;
+    let result = (entry.result)(&mut meta.builder);
+    let schema = meta.builder.encode(&meta.param_formats, &result, &meta.capture_formats, &meta.global_formats);
     let signature = Signature {
         params: meta.params,
         result: whole_type_name::<R>(),
@@ -293,14 +425,25 @@ pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<Made
         globals: meta.globals,
     };
     let (trampoline, body, state) = closure.__into_parts();
-    Ok(Made { entry: entry.index as u32, trampoline: trampoline as u32, body: body as u32, state, signature })
+    let made = Made { entry: entry.index as u32, trampoline: trampoline as u32, body: body as u32, state, signature };
+    Ok((made, schema))
+}
+
+/// Answers with a closure made: its state handed over in the block, then
+/// postcard of the [`Made`] followed by postcard of its
+/// [`Schema`](shipfn_abi::schema::Schema).
+fn answer_made((mut made, schema): (Made, Vec<u8>)) -> Reply {
+    reply_state(core::mem::take(&mut made.state));
+    let mut bytes = postcard::to_allocvec(&made).unwrap_or_default();
+    bytes.extend_from_slice(&schema);
+    (status::OK, bytes.into())
 }
 
 /// Body of every `#[maker]` export: decodes the maker's arguments (JSON or
 /// postcard, as the host's [`maker_mode`] says), runs it, and answers with
 /// a postcard [`Made`]; or names its parameters.
 #[doc(hidden)]
-pub fn run_maker<MA: Args>(names: &[&str], make: impl FnOnce(MA) -> Result<Made, String>) -> u32 {
+pub fn run_maker<MA: Args>(names: &[&str], make: impl FnOnce(MA) -> Result<(Made, Vec<u8>), String>) -> u32 {
     install_panic_hook();
     // SAFETY: a maker never writes its reply into the scratch buffer, and
     // `input` is not used after this function returns.
@@ -331,13 +474,11 @@ pub fn run_maker<MA: Args>(names: &[&str], make: impl FnOnce(MA) -> Result<Made,
             return reply(status, output);
         }
     };
-    match make(args) {
-        Ok(mut made) => {
-            reply_state(core::mem::take(&mut made.state));
-            reply(status::OK, postcard::to_allocvec(&made).unwrap_or_default())
-        }
-        Err(e) => reply(status::BAD_STATE, e.into_bytes()),
-    }
+    let (status, output) = match make(args) {
+        Ok(made) => answer_made(made),
+        Err(e) => fail(status::BAD_STATE, e),
+    };
+    reply(status, output)
 }
 
 /// A maker's arguments from one JSON text each; errors name the parameter.

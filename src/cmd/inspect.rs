@@ -91,6 +91,8 @@ fn json(package: &VerifiedPackage, file: &File, state: Option<&StateJson>) -> se
         "state": { "size": package.state().len(), "sha256": hex::encode(m.state_sha256) },
         "captures": fields(&sig.captures),
         "globals": fields(&sig.globals),
+        "types": m.schema.as_ref().map(shipfn_host::type_declarations),
+        "schema": m.schema,
         "captured_values": state.map(|s| parse(&s.captures)),
         "global_values": state.map(|s| parse(&s.globals)),
     })
@@ -139,6 +141,11 @@ fn text(package: &VerifiedPackage, path: &std::path::Path, file: &File, state: O
     };
     lines.push(format!("  captures    {}", list(&sig.captures)));
     lines.push(format!("  globals     {}", list(&sig.globals)));
+    if let Some(schema) = &m.schema {
+        for (i, declaration) in shipfn_host::type_declarations(schema).into_iter().enumerate() {
+            lines.push(format!("  {}{declaration}", if i == 0 { "types       " } else { "            " }));
+        }
+    }
     if let Some(state) = state {
         lines.push(format!("  captured    {}", state.captures));
         lines.push(format!("  snapshot    {}", state.globals));
@@ -147,8 +154,5 @@ fn text(package: &VerifiedPackage, path: &std::path::Path, file: &File, state: O
 }
 
 fn format_version(package: &VerifiedPackage) -> u32 {
-    match package.form() {
-        Form::Thin => shipfn_format::FORMAT_THIN,
-        _ => shipfn_format::FORMAT_FULL,
-    }
+    shipfn_format::Header::version_of(package.form() == Form::Thin, package.manifest().schema.is_some())
 }

@@ -85,6 +85,9 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             None => crate::out::note("warning: no module store (--no-cache): this machine cannot run the thin package"),
         }
     }
+    if !args.quiet {
+        warn_without_json(&host, &package);
+    }
     let output = args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{name}.fnpkg")));
     write_atomically(&output, 0o644, |file| package.write_as(file, form, key.as_ref()))?;
     if !args.quiet {
@@ -103,6 +106,18 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Says now, not at the first call, when the package cannot be called
+/// from JSON (`run`, `map`, the service): its guest was built without JSON
+/// and a parameter or the result has a type the host cannot convert.
+fn warn_without_json(host: &shipfn_host::Host, package: &shipfn_host::Package) {
+    let loaded = host.load(&package.to_bytes());
+    if let Ok(function) = loaded
+        && let Err(e @ shipfn_host::Error::NoJson { .. }) = function.check_json()
+    {
+        crate::out::note(&format!("warning: this package can be called only with typed postcard arguments: {e}"));
+    }
 }
 
 /// `closure_maker(3)`, `add`, or `adder(3)(4)` for a returned closure.

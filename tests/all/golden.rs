@@ -63,14 +63,14 @@ fn every_golden_vector_loads_and_runs_as_recorded() {
 fn a_package_from_a_newer_format_is_refused_by_name() {
     let mut bytes = std::fs::read(golden_dir().join("seed-v1.fnpkg")).unwrap();
     let mut header = shipfn_format::Header::decode(&bytes).unwrap();
-    header.version = 3;
+    header.version = 5;
     bytes[..shipfn_format::HEADER_LEN].copy_from_slice(&header.encode());
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("future.fnpkg"), &bytes).unwrap();
     let err =
-        fails(&shipfn_in(dir.path(), &["run", "future.fnpkg", "--arg", "4"]), 4, "made by a newer shipfn (format 3)");
-    assert!(err.contains("this shipfn reads formats 1 to 2"), "{err}");
-    fails(&shipfn_in(dir.path(), &["inspect", "future.fnpkg"]), 4, "made by a newer shipfn (format 3)");
+        fails(&shipfn_in(dir.path(), &["run", "future.fnpkg", "--arg", "4"]), 4, "made by a newer shipfn (format 5)");
+    assert!(err.contains("this shipfn reads formats 1 to 4"), "{err}");
+    fails(&shipfn_in(dir.path(), &["inspect", "future.fnpkg"]), 4, "made by a newer shipfn (format 5)");
 }
 
 #[test]
@@ -81,7 +81,9 @@ fn a_large_state_in_a_guest_from_before_validate_indices_is_still_checked_at_loa
     let golden = read_package(&std::fs::read(golden_dir().join("seed-v1.fnpkg")).unwrap());
     let m = golden.manifest;
     let repack = |state: Vec<u8>| {
-        shipfn_format::Package::new(m.source.clone(), m.closure(), golden.module.clone(), state).to_bytes()
+        let mut p = shipfn_format::Package::new(m.source.clone(), m.closure(), golden.module.clone(), state);
+        p.manifest.abi_version = m.abi_version;
+        p.to_bytes()
     };
     let mut padded = golden.state.clone();
     padded.resize(shipfn_host::VALIDATE_STATE_UP_TO + 1, 0);

@@ -149,9 +149,18 @@ pub fn read_package(bytes: &[u8]) -> shipfn_format::Package {
     shipfn_format::VerifiedPackage::from_bytes(bytes).unwrap().into_package()
 }
 
-/// Closure indices for a forged package that claims `signature`.
+/// Closure indices for a forged package that claims `signature`, with a
+/// schema of as many formats (that say nothing of the types).
 pub fn closure_at(entry: u32, trampoline: u32, body: u32, signature: shipfn_host::Signature) -> shipfn_format::Closure {
-    shipfn_format::Closure { entry, trampoline, body, signature }
+    let unknown = |n: usize| vec![shipfn_host::Format::Untraced("forged".into()); n];
+    let schema = shipfn_host::Schema {
+        containers: vec![],
+        params: unknown(signature.params.len()),
+        result: shipfn_host::Format::Untraced("forged".into()),
+        captures: unknown(signature.captures.len()),
+        globals: unknown(signature.globals.len()),
+    };
+    shipfn_format::Closure { entry, trampoline, body, signature, schema: Some(schema) }
 }
 
 pub fn fn_returning_u8() -> shipfn_host::Signature {

@@ -82,35 +82,130 @@ fn a_returned_closure_of_a_guest_without_json_is_shown_and_saved() {
 }
 
 #[test]
-fn a_json_call_of_a_type_the_host_does_not_know_is_refused_by_its_whole_name() {
+fn a_guests_own_types_convert_by_the_schema_it_traced() {
     let [lean_shifter, json_shifter] = pack_both("shifter", &["1"]);
     let point = r#"{"x": 2, "y": 3}"#;
-    let err = fails(&lean_shifter.run(&["--arg", point]), 5, "parameter `p` of type `lean::Point`");
-    assert!(err.contains("`json` feature"), "{err}");
-    assert_eq!(ok(&json_shifter.run(&["--arg", point])), "6");
+    assert_eq!(same_answer(&[lean_shifter, json_shifter], &[point]), "6");
+    let [lean_shifter, json_shifter] = pack_both("shifter", &["1"]);
+    for p in [&lean_shifter, &json_shifter] {
+        fails(&p.run(&["--arg", r#"{"x": 2}"#]), 5, "missing field `y`");
+    }
 
-    // A map is refused before any input, with nothing written.
+    // A map and the service read struct arguments alike.
     let dir = lean_shifter.dir.path();
-    std::fs::write(dir.join("points.jsonl"), format!("[{point}]\n[{point}]\n")).unwrap();
-    let file = lean_shifter.file.to_str().unwrap();
-    let out = shipfn_in(dir, &["map", file, "--input", "points.jsonl"]);
-    fails(&out, 5, "parameter `p` of type `lean::Point`");
-    assert!(out.stdout.is_empty(), "{}", String::from_utf8_lossy(&out.stdout));
-    let json_file = json_shifter.file.to_str().unwrap();
-    let out = shipfn_in(dir, &["map", json_file, "--input", "points.jsonl"]);
-    assert_eq!(ok(&out), "{\"ok\":6}\n{\"ok\":6}");
+    std::fs::write(dir.join("points.jsonl"), format!("[{point}]\n[{{\"y\": 1, \"x\": 4, \"z\": 0}}]\n")).unwrap();
+    for p in [&lean_shifter, &json_shifter] {
+        let out = shipfn_in(dir, &["map", p.file.to_str().unwrap(), "--input", "points.jsonl"]);
+        assert_eq!(ok(&out), "{\"ok\":6}\n{\"ok\":6}");
+    }
 
-    // A user's type named like std's is not taken for std's.
-    let [lean_impostor, json_impostor] = pack_both("impostor", &[]);
-    fails(&lean_impostor.run(&["--arg", "5"]), 5, "of type `lean::mine::String`");
-    assert_eq!(ok(&json_impostor.run(&["--arg", "5"])), "6");
+    // A user's type named like std's is its own type.
+    let impostor = pack_both("impostor", &[]);
+    assert_eq!(same_answer(&impostor, &["5"]), "6");
 
+    // A maker's own parameters are converted only for std types.
     let dir = tempfile::tempdir().unwrap();
     let out = shipfn_in(dir.path(), &["pack", lean().to_str().unwrap(), "--make", "from_point", "--arg", point]);
     fails(&out, 5, "`lean::Point`");
     let out = shipfn_in(dir.path(), &["pack", lean_json().to_str().unwrap(), "--make", "from_point", "--arg", point]);
     ok(&out);
     assert!(!stderr(&out).contains("lean::Point"));
+}
+
+#[test]
+fn structs_and_enums_in_out_captured_and_global_answer_as_with_json() {
+    let alerter = pack_both("alerter", &["20", "30"]);
+    let reading = r#"{"sensor": "s1", "celsius": 35, "ts": 3}"#;
+    let past = r#"[{"sensor": "s1", "celsius": 25, "ts": 1}, ["s1", 5, 2]]"#;
+    assert_eq!(
+        same_answer(&alerter, &[reading, past, "null"]),
+        r#"{"sensor":"s1","fahrenheit":95.0,"level":{"Alarm":{"by":5.0,"note":null}},"history":[[1,{"Warn":5.0}],[2,"Normal"]]}"#
+    );
+    let overrides = r#"{"s1": [{"alarm": 100, "warn": 0}, 3]}"#;
+    assert_eq!(
+        same_answer(&alerter, &[reading, "[]", overrides]),
+        r#"{"sensor":"s1","fahrenheit":95.0,"level":{"Warn":35.0},"history":[]}"#
+    );
+    let [lean_info, json_info] = [alerter[0].inspect_json(), alerter[1].inspect_json()];
+    assert_eq!(lean_info["captured_values"], serde_json::json!({ "limits": { "warn": 20.0, "alarm": 30.0 } }));
+    assert_eq!(lean_info["captured_values"], json_info["captured_values"]);
+    assert_eq!(lean_info["global_values"], serde_json::json!({ "UNIT": "Fahrenheit" }));
+    assert_eq!(lean_info["global_values"], json_info["global_values"]);
+    assert_eq!(lean_info["types"], json_info["types"]);
+    let types = lean_info["types"].as_array().unwrap();
+    assert!(types.contains(&"struct Reading { sensor: String, celsius: f64, ts: u64 }".into()), "{types:?}");
+    assert!(
+        types.contains(&"enum Level { Normal, Warn(f64), Alarm { by: f64, note: Option<String> } }".into()),
+        "{types:?}"
+    );
+    let text = ok(&shipfn_in(alerter[0].dir.path(), &["inspect", alerter[0].file.to_str().unwrap()]));
+    assert!(text.contains("types       struct Reading { sensor: String, celsius: f64, ts: u64 }"), "{text}");
+
+    // Wrong values are refused alike, naming the parameter.
+    for p in &alerter {
+        fails(
+            &p.run(&["--arg", r#"{"sensor": "s1", "celsius": "hot", "ts": 3}"#, "--arg", "[]", "--arg", "null"]),
+            5,
+            "argument 1 `reading`",
+        );
+        fails(
+            &p.run(&["--arg", reading, "--arg", "[]", "--arg", r#"{"s1": [{"warn": 1}, 3]}"#]),
+            5,
+            "missing field `alarm`",
+        );
+        fails(
+            &p.run(&[
+                "--arg",
+                reading,
+                "--arg",
+                r#"[{"sensor": "s", "celsius": 1, "ts": 1, "ts": 2}]"#,
+                "--arg",
+                "null",
+            ]),
+            5,
+            "duplicate field `ts`",
+        );
+    }
+
+    let leveler = pack_both("leveler", &["true"]);
+    assert_eq!(
+        same_answer(&leveler, &[r#"{"Alarm": {"by": 1.5, "note": null}}"#]),
+        r#"[{"Alarm":{"by":1.5,"note":null}},true]"#
+    );
+    assert_eq!(same_answer(&leveler, &[r#""Normal""#]), r#"[{"Alarm":{"by":1.5,"note":null}},false]"#);
+    assert_eq!(same_answer(&leveler, &[r#"{"Warn": 2}"#]), r#"[{"Alarm":{"by":1.5,"note":null}},false]"#);
+    for p in &leveler {
+        fails(&p.run(&["--arg", r#""Loud""#]), 5, "unknown variant `Loud`");
+    }
+}
+
+#[test]
+fn a_type_that_cannot_be_traced_is_named_when_packed_and_when_called() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = shipfn_in(dir.path(), &["pack", lean().to_str().unwrap(), "--make", "nonzero", "-o", "nz.fnpkg"]);
+    let err = stderr(&ok_out(&out));
+    assert!(err.contains("warning: this package can be called only with typed postcard arguments"), "{err}");
+    assert!(err.contains("`n` of type `core::num::nonzero::NonZero<u32>`"), "{err}");
+    let out = shipfn_in(dir.path(), &["run", "nz.fnpkg", "--arg", "3"]);
+    fails(&out, 5, "refused the tracer's sample values");
+    // The same type in a guest with JSON: no warning, and it answers.
+    let out = shipfn_in(dir.path(), &["pack", lean_json().to_str().unwrap(), "--make", "nonzero", "-o", "nzj.fnpkg"]);
+    assert!(!stderr(&ok_out(&out)).contains("warning"));
+    assert_eq!(ok(&shipfn_in(dir.path(), &["run", "nzj.fnpkg", "--arg", "3"])), "6");
+    // Typed calls cannot be checked against an untraced type either.
+    let host = shipfn_host::Host::new(shipfn_host::Limits::default()).unwrap();
+    let wasm = std::fs::read(lean()).unwrap();
+    let f = host.load(&host.make(&wasm, "nonzero", &[]).unwrap().to_bytes()).unwrap();
+    let err =
+        f.call::<(std::num::NonZeroU32,), u32>(&(std::num::NonZeroU32::new(3).unwrap(),)).unwrap_err().to_string();
+    assert!(err.contains("could not be traced"), "{err}");
+}
+
+/// The output of a command that must succeed.
+#[track_caller]
+fn ok_out(out: &std::process::Output) -> &std::process::Output {
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out
 }
 
 #[test]

@@ -17,4 +17,5 @@ mod nats_auth;
 mod returned;
 mod seed;
 mod signing;
+mod structure;
 mod thin;

@@ -72,7 +72,7 @@ fn inspect_shows_signature_hashes_and_state() {
     let bytes = pack_seed(dir.path(), "closure.fnpkg");
     let text = ok(&shipfn_in(dir.path(), &["inspect", "closure.fnpkg"]));
     for needle in [
-        "format 1",
+        "format 3",
         "made by     closure_maker(3)",
         "signature   fn(own_arg: i64) -> i64",
         "captures    closure_arg: i64",

@@ -35,7 +35,7 @@ fn a_thin_package_runs_where_the_module_is_stored_and_names_it_where_not() {
     // `inspect` still shows all but the captured values, which need the module.
     let inspected = shipfn_with(receiver, dir, &["inspect", "thin.fnpkg"]);
     let shown = ok(&inspected);
-    assert!(shown.contains("format 2 (thin") && shown.contains("not carried"), "{shown}");
+    assert!(shown.contains("format 4 (thin") && shown.contains("not carried"), "{shown}");
     assert!(shown.contains("captures    closure_arg: i64") && !shown.contains("captured  "), "{shown}");
     assert!(stderr(&inspected).contains("captured values not shown"), "{}", stderr(&inspected));
     // Running the full package once stores its module; then the thin one runs.

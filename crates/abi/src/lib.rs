@@ -20,6 +20,10 @@
 #![deny(missing_docs)]
 
 extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod schema;
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -51,7 +55,11 @@ use serde::{Deserialize, Serialize};
 ///   ([`feature::JSON`]): the host then converts JSON to and from postcard
 ///   itself, for the types it knows. [`mode::MAKE_POSTCARD`] and the maker
 ///   modes in [`maker_mode`] exist.
-pub const ABI_VERSION: u32 = 6;
+/// - 7: a maker's [`Made`] (and a returned closure's, in [`mode::MAKE`]) is
+///   followed in the same output by the postcard [`Schema`](schema::Schema)
+///   of the closure's types, traced by the guest, which the host records in
+///   the manifest.
+pub const ABI_VERSION: u32 = 7;
 
 /// Most parameters a shipped closure (or a maker) takes.
 pub const MAX_PARAMS: usize = 8;

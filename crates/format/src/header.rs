@@ -5,12 +5,17 @@ use crate::{FormatError, Result};
 /// The first eight bytes of every package.
 pub const MAGIC: [u8; 8] = *b"\x89FNPKG\r\n";
 /// The newest format version this crate reads and writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 4;
 /// The format of a full package, which carries its module.
 pub const FORMAT_FULL: u32 = 1;
 /// The format of a thin package, which names its module by SHA-256 instead
 /// of carrying it: the same layout, with an empty module section.
 pub const FORMAT_THIN: u32 = 2;
+/// A full package whose manifest is followed by the schema of the
+/// closure's types (guest ABI 7 on).
+pub const FORMAT_FULL_SCHEMA: u32 = 3;
+/// A thin package whose manifest is followed by a schema.
+pub const FORMAT_THIN_SCHEMA: u32 = 4;
 /// Size of the fixed header: magic, version, flags, three lengths.
 pub const HEADER_LEN: usize = 8 + 4 + 4 + 4 + 8 + 8;
 /// Header flag: a signature block follows the digest.
@@ -50,7 +55,23 @@ impl Header {
 
     /// Whether the package is thin: its module is named, not carried.
     pub fn is_thin(&self) -> bool {
-        self.version == FORMAT_THIN
+        self.version == FORMAT_THIN || self.version == FORMAT_THIN_SCHEMA
+    }
+
+    /// Whether the manifest is followed by a schema (formats 3 and 4).
+    pub fn has_schema(&self) -> bool {
+        self.version >= FORMAT_FULL_SCHEMA
+    }
+
+    /// The format version of a package of this form, with or without a
+    /// schema.
+    pub fn version_of(thin: bool, schema: bool) -> u32 {
+        match (thin, schema) {
+            (false, false) => FORMAT_FULL,
+            (true, false) => FORMAT_THIN,
+            (false, true) => FORMAT_FULL_SCHEMA,
+            (true, true) => FORMAT_THIN_SCHEMA,
+        }
     }
 
     /// The header's bytes.

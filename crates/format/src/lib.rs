@@ -11,12 +11,14 @@
 //! ```
 //! use shipfn_format::{Closure, Package, Source, VerifiedPackage};
 //! use shipfn_abi::Signature;
+//! use shipfn_abi::schema::{Format, Schema};
 //!
 //! let signature = Signature {
 //!     params: vec![], result: "i64".into(), ok: None, error: None,
 //!     captures: vec![], globals: vec![],
 //! };
-//! let closure = Closure { entry: 1, trampoline: 2, body: 3, signature };
+//! let schema = Schema { result: Format::I64, ..Schema::default() };
+//! let closure = Closure { entry: 1, trampoline: 2, body: 3, signature, schema: Some(schema) };
 //! let module = b"\0asm\x01\0\0\0".to_vec();
 //! let package = Package::new(Source::Function { name: "answer".into() }, closure, module, vec![]);
 //! let bytes = package.to_bytes();
@@ -36,8 +38,11 @@ mod sign;
 mod write;
 
 pub use error::{FormatError, Result};
-pub use header::{FLAG_SIGNED, FORMAT_FULL, FORMAT_THIN, FORMAT_VERSION, HEADER_LEN, Header, MAGIC};
-pub use manifest::{MAX_PARAMS, Manifest, Source};
+pub use header::{
+    FLAG_SIGNED, FORMAT_FULL, FORMAT_FULL_SCHEMA, FORMAT_THIN, FORMAT_THIN_SCHEMA, FORMAT_VERSION, HEADER_LEN, Header,
+    MAGIC,
+};
+pub use manifest::{MAX_PARAMS, Manifest, SCHEMA_ABI, Source};
 pub use read::VerifiedPackage;
 pub use sign::{PublicKey, SIGNATURE_BLOCK_LEN, SecretKey};
 pub use write::{Closure, Form, Package};
@@ -79,6 +84,7 @@ impl From<Vec<u8>> for Hashed {
 mod tests {
     use super::*;
     use shipfn_abi::Signature;
+    use shipfn_abi::schema::{Format, Schema};
 
     fn sample() -> Package {
         let signature = Signature {
@@ -89,9 +95,57 @@ mod tests {
             captures: vec![shipfn_abi::Field { name: "closure_arg".into(), ty: "i64".into() }],
             globals: vec![],
         };
-        let closure = Closure { entry: 1, trampoline: 2, body: 3, signature };
+        let schema =
+            Schema { params: vec![Format::I64], result: Format::I64, captures: vec![Format::I64], ..Schema::default() };
+        let closure = Closure { entry: 1, trampoline: 2, body: 3, signature, schema: Some(schema) };
         let source = Source::Maker { name: "m".into(), args: vec!["3".into()] };
         Package::new(source, closure, b"\0asm\x01\0\0\0".to_vec(), vec![6])
+    }
+
+    #[test]
+    fn a_schema_goes_with_guest_abi_7_and_formats_3_and_4() {
+        let p = sample();
+        assert_eq!(Header::decode(&p.to_bytes()).unwrap().version, FORMAT_FULL_SCHEMA);
+        assert_eq!(Header::decode(&p.encode_as(Form::Thin, None)).unwrap().version, FORMAT_THIN_SCHEMA);
+        let read = VerifiedPackage::from_bytes(&p.to_bytes()).unwrap();
+        assert_eq!(read.manifest().schema, p.manifest.schema);
+        let mut old = sample();
+        old.manifest.schema = None;
+        let err = VerifiedPackage::from_bytes(&old.to_bytes()).unwrap_err().to_string();
+        assert!(err.contains("a package of guest ABI 7 must carry a schema"), "{err}");
+        old.manifest.abi_version = 6;
+        assert_eq!(Header::decode(&old.to_bytes()).unwrap().version, FORMAT_FULL);
+        VerifiedPackage::from_bytes(&old.to_bytes()).unwrap();
+        let mut wrong = sample();
+        wrong.manifest.schema.as_mut().unwrap().params.clear();
+        let err = VerifiedPackage::from_bytes(&wrong.to_bytes()).unwrap_err().to_string();
+        assert!(err.contains("the schema describes 0 parameters, the signature has 1"), "{err}");
+        let mut dangling = sample();
+        dangling.manifest.schema.as_mut().unwrap().result = Format::Named(3);
+        let err = VerifiedPackage::from_bytes(&dangling.to_bytes()).unwrap_err().to_string();
+        assert!(err.contains("names a type it does not have"), "{err}");
+        // A schema nested without bound is refused, not a stack overflow.
+        let mut deep = Format::I64;
+        for _ in 0..100_000 {
+            deep = Format::Option(Box::new(deep));
+        }
+        let bytes = std::thread::Builder::new()
+            .stack_size(64 << 20)
+            .spawn(move || {
+                let mut p = sample();
+                p.manifest.schema.as_mut().unwrap().result = deep;
+                p.to_bytes()
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+        let refused = std::thread::Builder::new()
+            .stack_size(256 << 10)
+            .spawn(move || VerifiedPackage::from_bytes(&bytes).unwrap_err().to_string())
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        assert!(refused.contains("the schema"), "{refused}");
     }
 
     #[test]
@@ -178,7 +232,7 @@ mod tests {
         header.version = 9;
         bytes[..HEADER_LEN].copy_from_slice(&header.encode());
         let err = VerifiedPackage::from_bytes(&bytes).unwrap_err();
-        assert_eq!(err.to_string(), "made by a newer shipfn (format 9); this shipfn reads formats 1 to 2");
+        assert_eq!(err.to_string(), "made by a newer shipfn (format 9); this shipfn reads formats 1 to 4");
     }
 
     #[test]
@@ -186,6 +240,9 @@ mod tests {
         for version in shipfn_abi::MIN_ABI_VERSION..=shipfn_abi::ABI_VERSION {
             let mut p = sample();
             p.manifest.abi_version = version;
+            if version < SCHEMA_ABI {
+                p.manifest.schema = None;
+            }
             assert_eq!(VerifiedPackage::from_bytes(&p.to_bytes()).unwrap().manifest().abi_version, version);
         }
         let mut p = sample();
@@ -202,7 +259,7 @@ mod tests {
             let bytes = p.encode_as(Form::Thin, key);
             assert_eq!(bytes.len(), p.encoded_len_as(Form::Thin, key.is_some()));
             assert_eq!(bytes.len(), p.encoded_len(key.is_some()) - p.module.len());
-            assert_eq!(Header::decode(&bytes).unwrap().version, FORMAT_THIN);
+            assert_eq!(Header::decode(&bytes).unwrap().version, FORMAT_THIN_SCHEMA);
             let thin = VerifiedPackage::from_bytes(&bytes).unwrap();
             assert_eq!((thin.form(), thin.module()), (Form::Thin, None));
             assert_eq!(thin.signer(), key.map(|k| k.public()).as_ref());
@@ -222,7 +279,7 @@ mod tests {
         // A thin header over a full body is refused by its header alone.
         let mut bytes = p.to_bytes();
         let mut header = Header::decode(&bytes).unwrap();
-        header.version = FORMAT_THIN;
+        header.version = FORMAT_THIN_SCHEMA;
         bytes[..HEADER_LEN].copy_from_slice(&header.encode());
         assert_eq!(VerifiedPackage::from_bytes(&bytes), Err(FormatError::ThinWithModule(p.module.len() as u64)));
     }

@@ -1,6 +1,7 @@
 //! The manifest: what a package holds and how to call it.
 
 use serde::{Deserialize, Serialize};
+use shipfn_abi::schema::{Body, Container, Format, Schema};
 use shipfn_abi::{ABI_VERSION, Field, MIN_ABI_VERSION, Signature, short_type_name};
 
 use crate::{FormatError, Hash, Result};
@@ -59,6 +60,11 @@ pub struct Manifest {
     pub body: u32,
     /// Parameter, result, capture and global types.
     pub signature: Signature,
+    /// The serde shapes of those types, which guests record from ABI 7 on.
+    /// Not part of the postcard `Manifest`: written after it, in formats 3
+    /// and 4.
+    #[serde(skip)]
+    pub schema: Option<Schema>,
     /// SHA-256 of the module section.
     pub module_sha256: Hash,
     /// SHA-256 of the state section.
@@ -134,13 +140,18 @@ impl Manifest {
         if let Some(f) = fields.clone().find(|f: &&Field| f.name.is_empty() || f.ty.is_empty()) {
             return bad(format!("a field has an empty name or type ({:?}: {:?})", f.name, f.ty));
         }
-        Ok(())
+        match (&self.schema, self.abi_version >= SCHEMA_ABI) {
+            (Some(schema), true) => check_schema(schema, sig).map_err(|m| FormatError::InvalidManifest(m)),
+            (None, false) => Ok(()),
+            (None, true) => bad(format!("a package of guest ABI {} must carry a schema", self.abi_version)),
+            (Some(_), false) => bad(format!("a package of guest ABI {} cannot carry a schema", self.abi_version)),
+        }
     }
 
     /// The closure: its table indices and signature.
     pub fn closure(&self) -> crate::Closure {
-        let signature = self.signature.clone();
-        crate::Closure { entry: self.entry, trampoline: self.trampoline, body: self.body, signature }
+        let (signature, schema) = (self.signature.clone(), self.schema.clone());
+        crate::Closure { entry: self.entry, trampoline: self.trampoline, body: self.body, signature, schema }
     }
 
     /// The closure's signature as Rust, without module paths:
@@ -150,6 +161,52 @@ impl Manifest {
         let params: Vec<String> =
             sig.params.iter().map(|p| format!("{}: {}", p.name, short_type_name(&p.ty))).collect();
         format!("fn({}) -> {}", params.join(", "), short_type_name(&sig.result))
+    }
+}
+
+/// The first guest ABI whose packages carry a schema.
+pub const SCHEMA_ABI: u32 = 7;
+
+/// A schema fits its signature: a format per parameter, capture and global,
+/// and every named type one of its containers.
+fn check_schema(schema: &Schema, sig: &Signature) -> std::result::Result<(), String> {
+    let counts = [
+        ("parameters", schema.params.len(), sig.params.len()),
+        ("captures", schema.captures.len(), sig.captures.len()),
+        ("globals", schema.globals.len(), sig.globals.len()),
+    ];
+    for (what, formats, fields) in counts {
+        if formats != fields {
+            return Err(format!("the schema describes {formats} {what}, the signature has {fields}"));
+        }
+    }
+    let count = schema.containers.len();
+    let named_ok = |f: &Format| names_within(f, count);
+    let bodies_ok = |body: &Body| match body {
+        Body::Unit => true,
+        Body::Newtype(f) => named_ok(f),
+        Body::Tuple(items) => items.iter().all(named_ok),
+        Body::Struct(fields) => fields.iter().all(|(_, f)| named_ok(f)),
+    };
+    let containers_ok = schema.containers.iter().all(|(_, c)| match c {
+        Container::Struct(body) => bodies_ok(body),
+        Container::Enum(variants) => variants.iter().all(|(_, b)| bodies_ok(b)),
+    });
+    let formats = schema.params.iter().chain([&schema.result]).chain(&schema.captures).chain(&schema.globals);
+    if !containers_ok || !formats.clone().all(named_ok) {
+        return Err(format!("the schema names a type it does not have (it has {count})"));
+    }
+    Ok(())
+}
+
+/// Whether every [`Format::Named`] in `format` is below `count`.
+fn names_within(format: &Format, count: usize) -> bool {
+    match format {
+        Format::Named(id) => (*id as usize) < count,
+        Format::Option(inner) | Format::Seq(inner) => names_within(inner, count),
+        Format::Map(k, v) => names_within(k, count) && names_within(v, count),
+        Format::Tuple(items) => items.iter().all(|f| names_within(f, count)),
+        _ => true,
     }
 }
 

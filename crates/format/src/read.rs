@@ -122,13 +122,20 @@ impl VerifiedPackage {
 /// the manifest and where the module and state are.
 fn verify(bytes: &[u8]) -> Result<(Manifest, Sections)> {
     let (sections, state_hash) = locate_sections(bytes)?;
-    let manifest: Manifest = match postcard::take_from_bytes(&bytes[sections.manifest.clone()]) {
-        Ok((manifest, [])) => manifest,
-        Ok((_, rest)) => {
-            return Err(FormatError::Manifest(format!("{} unexpected trailing bytes", rest.len())));
+    let (mut manifest, rest) = postcard::take_from_bytes::<Manifest>(&bytes[sections.manifest.clone()])
+        .map_err(|e| FormatError::Manifest(e.to_string()))?;
+    let rest = match sections.schema {
+        true => {
+            let (schema, rest) =
+                postcard::take_from_bytes(rest).map_err(|e| FormatError::Manifest(format!("the schema: {e}")))?;
+            manifest.schema = Some(schema);
+            rest
         }
-        Err(e) => return Err(FormatError::Manifest(e.to_string())),
+        false => rest,
     };
+    if !rest.is_empty() {
+        return Err(FormatError::Manifest(format!("{} unexpected trailing bytes", rest.len())));
+    }
     manifest.check()?;
     if state_hash.unwrap_or_else(|| sha256(&bytes[sections.state.clone()])) != manifest.state_sha256 {
         return Err(FormatError::HashMismatch("state"));
@@ -152,6 +159,8 @@ struct Sections {
     module: Range<usize>,
     state: Range<usize>,
     form: Form,
+    /// Whether the manifest is followed by a schema.
+    schema: bool,
     signer: Option<PublicKey>,
 }
 
@@ -203,6 +212,7 @@ fn locate_sections(bytes: &[u8]) -> Result<(Sections, Option<Hash>)> {
         module: module_start..state_start,
         state: state_start..body_end,
         form: if header.is_thin() { Form::Thin } else { Form::Full },
+        schema: header.has_schema(),
         signer,
     };
     Ok((sections, state_hash))

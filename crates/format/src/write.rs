@@ -2,8 +2,9 @@
 
 use sha2::{Digest, Sha256};
 use shipfn_abi::Signature;
+use shipfn_abi::schema::Schema;
 
-use crate::header::{FORMAT_THIN, HEADER_LEN, Header};
+use crate::header::{HEADER_LEN, Header};
 use crate::manifest::{Manifest, Source};
 use crate::sign::{SIGNATURE_BLOCK_LEN, SecretKey};
 use crate::{DIGEST_LEN, Hash, Hashed, PARALLEL_HASH_FROM};
@@ -45,6 +46,8 @@ pub struct Closure {
     pub body: u32,
     /// Parameter, result, capture and global types.
     pub signature: Signature,
+    /// The serde shapes of those types (guest ABI 7 on).
+    pub schema: Option<Schema>,
 }
 
 impl Package {
@@ -55,7 +58,7 @@ impl Package {
     /// package that every reader refuses.
     pub fn new(source: Source, closure: Closure, module: impl Into<Hashed>, state: impl Into<Hashed>) -> Package {
         let (module, state) = (module.into(), state.into());
-        let Closure { entry, trampoline, body, signature } = closure;
+        let Closure { entry, trampoline, body, signature, schema } = closure;
         let manifest = Manifest {
             created_by: concat!("shipfn ", env!("CARGO_PKG_VERSION")).into(),
             abi_version: shipfn_abi::ABI_VERSION,
@@ -64,6 +67,7 @@ impl Package {
             trampoline,
             body,
             signature,
+            schema,
             module_sha256: module.sha256,
             state_sha256: state.sha256,
         };
@@ -120,8 +124,14 @@ impl Package {
         }
     }
 
+    /// The manifest section: postcard of the manifest, then of its schema
+    /// if it has one.
     fn manifest_bytes(&self) -> Vec<u8> {
-        postcard::to_allocvec(&self.manifest).expect("a manifest always serializes")
+        let bytes = postcard::to_allocvec(&self.manifest).expect("a manifest always serializes");
+        match &self.manifest.schema {
+            Some(schema) => postcard::to_extend(schema, bytes).expect("a schema always serializes"),
+            None => bytes,
+        }
     }
 
     fn len_with(&self, manifest: &[u8], form: Form, signed: bool) -> usize {
@@ -139,9 +149,7 @@ impl Package {
         let manifest_len = u32::try_from(manifest.len()).expect("a manifest is far smaller than 4 GiB");
         let module = self.module_in(form);
         let mut header = Header::new(key.is_some(), manifest_len, module.len() as u64, self.state.len() as u64);
-        if form == Form::Thin {
-            header.version = FORMAT_THIN;
-        }
+        header.version = Header::version_of(form == Form::Thin, self.manifest.schema.is_some());
         let header = header.encode();
         let parts = [&header[..], manifest, module, &self.state];
         let digest_of = || {

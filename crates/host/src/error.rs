@@ -56,17 +56,20 @@ pub enum Error {
     #[error("{0}")]
     BadArgs(String),
     /// A JSON call of a guest built without JSON, whose type the host cannot
-    /// convert itself (only std types are converted on the host).
+    /// convert itself: one the package's schema could not describe, or any
+    /// type but std's in a package without a schema (guests before ABI 7).
     #[error(
-        "the host cannot convert {what} of type `{ty}` to or from JSON, and the guest was built without \
-         shipfn-guest's `json` feature: build it with that feature (the default), or call it with typed \
-         postcard arguments"
+        "the host cannot convert {what} of type `{ty}` to or from JSON ({why}), and the guest was built \
+         without shipfn-guest's `json` feature: build it with that feature (the default), or call it with \
+         typed postcard arguments"
     )]
     NoJson {
         /// The type, whole (`my_guest::Point`).
         ty: String,
         /// Which value has it: "parameter `x`", "the result", "the capture `y`".
         what: String,
+        /// Why it has no known shape.
+        why: String,
     },
     /// The closure returned `Err(e)`.
     #[error("the function returned an error: {0}")]

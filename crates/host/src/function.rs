@@ -42,6 +42,8 @@ struct Inner {
     /// The argument and result types of the first typed call, once they
     /// were found to be the closure's: later calls with them skip the check.
     checked_types: OnceLock<(TypeId, TypeId)>,
+    /// The result type found, by structure, to be the closure's.
+    checked_result: OnceLock<TypeId>,
     /// For a guest without JSON, the shapes its JSON calls are converted
     /// with, once found.
     shapes: OnceLock<CallShapes>,
@@ -67,7 +69,15 @@ impl Function {
         // again: what remains to check is the state, which a guest of ABI 4
         // checks in full, captured closures included, as every call decodes it.
         let known = module.abi_version().is_some_and(|v| v >= 4) && module.validated(indices, &m.signature);
-        let inner = Inner { runtime, stores, module, package, checked_types: OnceLock::new(), shapes: OnceLock::new() };
+        let inner = Inner {
+            runtime,
+            stores,
+            module,
+            package,
+            checked_types: OnceLock::new(),
+            checked_result: OnceLock::new(),
+            shapes: OnceLock::new(),
+        };
         let function = Function { inner: Arc::new(inner), limits };
         if !known {
             let small = function.inner.package.state().len() <= VALIDATE_STATE_UP_TO;
@@ -138,19 +148,31 @@ impl Function {
         Err(Error::Abi(format!("the manifest says {}, but the module's closure is {}", types(claimed), types(&seen))))
     }
 
-    /// Checks once per pair of types that `A` and `R` are the closure's.
-    fn check_types<A: Params, R>(&self) -> Result<()> {
+    /// Checks that `A` and `R` are the closure's types: by name, and for a
+    /// package with a schema by structure. Once a pair passed, it is not
+    /// checked again, unless its arguments' values did not show their whole
+    /// type (see [`structure`](crate::structure)): then each call's are.
+    fn check_types<A: Params, R: DeserializeOwned>(&self, args: &A) -> Result<()> {
         let key = (typeid::of::<A>(), typeid::of::<R>());
         if self.inner.checked_types.get() == Some(&key) {
             return Ok(());
         }
         // Another package of the same closure may have been called with them.
         let m = self.manifest();
-        let (module, indices) = (&self.inner.module, [m.entry, m.trampoline, m.body]);
-        if !module.typed_call_checked(indices, &m.signature, key) {
+        let (module, indices, schema) = (&self.inner.module, [m.entry, m.trampoline, m.body], m.schema.as_ref());
+        if !module.typed_call_checked(indices, &m.signature, schema, key) {
             let whole = module.abi_version().is_some_and(|v| v >= 6);
             crate::typed::check::<A, R>(&m.signature, whole)?;
-            module.remember_typed_call(indices, &m.signature, key);
+            if let Some(schema) = schema {
+                if self.inner.checked_result.get() != Some(&key.1) {
+                    crate::typed::check_result_structure::<R>(&m.signature, schema)?;
+                    let _ = self.inner.checked_result.set(key.1);
+                }
+                if !crate::typed::check_args_structure(args, &m.signature, schema)? {
+                    return Ok(());
+                }
+            }
+            module.remember_typed_call(indices, &m.signature, schema, key);
         }
         let _ = self.inner.checked_types.set(key);
         Ok(())
@@ -264,7 +286,8 @@ impl Function {
         if let Some(shapes) = self.inner.shapes.get() {
             return Ok(shapes);
         }
-        let shapes = CallShapes::of_signature(&self.manifest().signature)?;
+        let manifest = self.manifest();
+        let shapes = CallShapes::of_signature(&manifest.signature, manifest.schema.as_ref())?;
         Ok(self.inner.shapes.get_or_init(|| shapes))
     }
 
@@ -371,17 +394,18 @@ impl Function {
         let mut guest = self.instance(Lifetime::Reused)?;
         guest.place(Placement::Scratch, &[(word::STATE_PTR, self.inner.package.state()), (word::INPUT_PTR, &input)])?;
         let made = guest.call_with(make_mode, |status, output| match status {
-            status::OK => postcard::from_bytes::<Made>(output)
+            status::OK => crate::pack::read_made(output, version)
                 .map_err(|e| Error::Abi(format!("the returned closure does not decode: {e}"))),
             other => Err(self.failure(other, output)),
         })??;
-        let Made { entry, trampoline, body, signature, state } = made;
+        let (Made { entry, trampoline, body, signature, state }, schema) = made;
         let state = if state.is_empty() { guest.take_hashed(word::STATE_PTR, word::STATE_LEN)? } else { state.into() };
         let package = &self.inner.package;
         let module =
             Hashed { bytes: package.module().map(<[u8]>::to_vec).unwrap_or_default(), sha256: manifest.module_sha256 };
         let source = Source::Returned { by: Box::new(manifest.source.clone()), args: args.to_vec() };
-        let mut made = Package::new(source, FormatClosure { entry, trampoline, body, signature }, module, state);
+        let closure = FormatClosure { entry, trampoline, body, signature, schema };
+        let mut made = Package::new(source, closure, module, state);
         made.manifest.abi_version = version;
         Ok(made)
     }
@@ -399,7 +423,7 @@ impl Function {
     /// check runs once for the first pair of types used.
     /// Then any error of the call itself.
     pub fn call<A: Params, R: DeserializeOwned>(&self, args: &A) -> Result<R> {
-        self.check_types::<A, R>()?;
+        self.check_types::<A, R>(args)?;
         with_typed_input(args, |input| {
             let mut guest = self.setup(self.inner.package.state(), input)?;
             // The result is decoded straight from guest memory.
@@ -421,7 +445,12 @@ impl Function {
             if self.inner.package.state().len() > VALIDATE_STATE_UP_TO {
                 self.check_state()?;
             }
-            return crate::json::describe_state(&self.manifest().signature, self.inner.package.state());
+            let manifest = self.manifest();
+            return crate::json::describe_state(
+                &manifest.signature,
+                manifest.schema.as_ref(),
+                self.inner.package.state(),
+            );
         }
         let reply = self.fresh(mode::DESCRIBE, &[])?;
         postcard::from_bytes(&reply.output)
@@ -543,7 +572,7 @@ impl Warm {
 
     /// Like [`Function::call`], on this instance.
     pub fn call<A: Params, R: DeserializeOwned>(&mut self, args: &A) -> Result<R> {
-        self.function.check_types::<A, R>()?;
+        self.function.check_types::<A, R>(args)?;
         with_typed_input(args, |input| typed_output(self.run(mode::POSTCARD, input)?))
     }
 }

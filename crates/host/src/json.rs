@@ -5,15 +5,25 @@
 use serde::Serialize;
 use shipfn_abi::{Field, Signature, StateJson, short_type_name};
 
+use std::sync::Arc;
+
+use shipfn_abi::schema::{Format, Schema};
+
 use crate::convert::{Value, from_postcard, json_arg, take_postcard};
-use crate::shape::Shape;
+use crate::shape::{Registry, Shape, Unknown};
 use crate::{Error, Result};
 
-/// The shape of `ty`, or the error that names the type the host cannot
-/// convert and what it is.
-fn shape(ty: &str, what: &str, of: fn(&str) -> Result<Shape, crate::shape::Unknown>) -> Result<Shape> {
-    // The whole name: a user's `String` must not read as std's.
-    of(ty).map_err(|unknown| Error::NoJson { ty: unknown.0, what: what.to_owned() })
+/// The shape of a value of type `ty` (whole) whose traced format is
+/// `format` (packages of guest ABI 7 on), or the error naming the type and
+/// why the host cannot convert it. A std type is known by its whole name (a
+/// user's `String` never reads as std's); any other by its format.
+fn shape(ty: &str, format: Option<&Format>, what: &str, of: fn(&str) -> Result<Shape, Unknown>) -> Result<Shape> {
+    let no_json = |ty: String, why: String| Error::NoJson { ty, what: what.to_owned(), why };
+    match (of(ty), format) {
+        (Ok(shape), _) => Ok(shape),
+        (Err(_), Some(format)) => Shape::of_format(format).map_err(|unknown| no_json(ty.to_owned(), unknown.0)),
+        (Err(unknown), None) => Err(no_json(unknown.0, "it is not a std type, and no schema describes it".into())),
+    }
 }
 
 /// The shapes of a closure's (or a maker's) parameters and result, found
@@ -24,24 +34,34 @@ pub(crate) struct CallShapes {
     /// The result's (for a fallible closure, the success type's); none for
     /// a maker.
     result: Option<Shape>,
+    /// The structs and enums those name.
+    registry: Arc<Registry>,
 }
 
 impl CallShapes {
-    /// The shapes of `params`, or the error naming the first type the host
-    /// cannot convert.
+    /// The shapes of `params` (std types only: a maker's), or the error
+    /// naming the first type the host cannot convert.
     pub fn of_params(params: &[Field]) -> Result<CallShapes> {
         let params = params
             .iter()
-            .map(|p| shape(&p.ty, &format!("parameter `{}`", p.name), Shape::of))
+            .map(|p| shape(&p.ty, None, &format!("parameter `{}`", p.name), Shape::of))
             .collect::<Result<_>>()?;
-        Ok(CallShapes { params, result: None })
+        Ok(CallShapes { params, result: None, registry: Arc::default() })
     }
 
     /// The shapes of a closure's parameters and result.
-    pub fn of_signature(signature: &Signature) -> Result<CallShapes> {
+    pub fn of_signature(signature: &Signature, schema: Option<&Schema>) -> Result<CallShapes> {
+        let registry = registry(schema)?;
+        let formats = |i: usize| schema.and_then(|s| s.params.get(i));
+        let params = signature
+            .params
+            .iter()
+            .enumerate()
+            .map(|(i, p)| shape(&p.ty, formats(i), &format!("parameter `{}`", p.name), Shape::of))
+            .collect::<Result<_>>()?;
         let ty = signature.ok.as_deref().unwrap_or(&signature.result);
-        let result = shape(ty, "the result", Shape::of)?;
-        Ok(CallShapes { result: Some(result), ..CallShapes::of_params(&signature.params)? })
+        let result = shape(ty, schema.map(|s| &s.result), "the result", Shape::of)?;
+        Ok(CallShapes { params, result: Some(result), registry })
     }
 
     /// Postcard of the argument tuple for `params` (the fields these
@@ -50,7 +70,7 @@ impl CallShapes {
     pub fn encode_args(&self, params: &[Field], args: &[impl AsRef<str>]) -> Result<Vec<u8>> {
         let mut values = Vec::with_capacity(params.len());
         for (i, ((param, shape), raw)) in params.iter().zip(&self.params).zip(args).enumerate() {
-            let value = json_arg(shape, raw.as_ref()).map_err(|message| {
+            let value = json_arg(shape, &self.registry, raw.as_ref()).map_err(|message| {
                 Error::BadArgs(format!(
                     "argument {} `{}` expects {}: {message}",
                     i + 1,
@@ -67,11 +87,21 @@ impl CallShapes {
     /// these shapes were made from).
     pub fn decode_result(&self, signature: &Signature, bytes: &[u8]) -> Result<String> {
         let shape = self.result.as_ref().ok_or_else(|| Error::internal("decoding a result", "no result shape"))?;
-        let value = from_postcard(shape, bytes).map_err(|e| {
+        let value = from_postcard(shape, &self.registry, bytes).map_err(|e| {
             let ty = signature.ok.as_deref().unwrap_or(&signature.result);
             Error::Abi(format!("the result does not decode as {}: {e}", short_type_name(ty)))
         })?;
         to_json(&value)
+    }
+}
+
+/// The structs and enums of a schema, as shapes.
+fn registry(schema: Option<&Schema>) -> Result<Arc<Registry>> {
+    match schema {
+        Some(schema) => Registry::of(schema)
+            .map(Arc::new)
+            .map_err(|e| Error::Abi(format!("the package's schema names a type it cannot describe: {}", e.0))),
+        None => Ok(Arc::default()),
     }
 }
 
@@ -90,17 +120,20 @@ pub fn json_args_to_postcard(types: &[&str], raw: &[&str]) -> Option<Result<Vec<
 }
 
 /// The captured values and globals of `state` as JSON objects.
-pub(crate) fn describe_state(signature: &Signature, state: &[u8]) -> Result<StateJson> {
+pub(crate) fn describe_state(signature: &Signature, schema: Option<&Schema>, state: &[u8]) -> Result<StateJson> {
     let captures = &signature.captures;
+    let registry = registry(schema)?;
     let mut shapes = Vec::with_capacity(captures.len() + signature.globals.len());
-    for field in captures {
-        shapes.push(shape(&field.ty, &format!("the capture `{}`", field.name), Shape::of_capture)?);
+    for (i, field) in captures.iter().enumerate() {
+        let format = schema.and_then(|s| s.captures.get(i));
+        shapes.push(shape(&field.ty, format, &format!("the capture `{}`", field.name), Shape::of_capture)?);
     }
-    for field in &signature.globals {
-        shapes.push(shape(&field.ty, &format!("the global `{}`", field.name), Shape::of)?);
+    for (i, field) in signature.globals.iter().enumerate() {
+        let format = schema.and_then(|s| s.globals.get(i));
+        shapes.push(shape(&field.ty, format, &format!("the global `{}`", field.name), Shape::of)?);
     }
     let bad = |e: String| Error::Abi(format!("the captured state does not decode as the signature's types: {e}"));
-    let (mut values, rest) = take_postcard(&shapes, state).map_err(bad)?;
+    let (mut values, rest) = take_postcard(&shapes, &registry, state).map_err(bad)?;
     if !rest.is_empty() {
         return Err(bad(format!("{} bytes are left over", rest.len())));
     }

@@ -80,6 +80,7 @@ mod shape;
 mod slim;
 mod store;
 mod stores;
+mod structure;
 mod type_names;
 mod typed;
 
@@ -93,12 +94,14 @@ pub use limits::Limits;
 pub use pack::{Catalog, Maker};
 pub use runtime::{Compiler, InstanceStrategy};
 pub use screen::screen_module;
+pub use shipfn_abi::schema::{Body, Container, Format, Schema};
 pub use shipfn_abi::{Field, Signature, StateJson, short_type_name};
 pub use shipfn_format::{
     Form, FormatError, Hash, Manifest, Package, PublicKey, SecretKey, Source, VerifiedPackage, sha256,
 };
 pub use slim::{Keep, slim_module};
 pub use store::{DirModuleStore, ModuleStore, StoredModule};
+pub use structure::type_declarations;
 pub use typed::Params;
 
 /// Entry points for the fuzzers in `crates/fuzz`. Not a public API.

@@ -9,6 +9,7 @@ use std::any::TypeId;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use shipfn_abi::schema::Schema;
 use shipfn_abi::{ABI_BLOCK_EXPORT, ALLOC_EXPORT, CALL_EXPORT, Signature};
 use wasmtime::{ExternType, InstancePre, Linker, Module, ModuleExport, ValType};
 
@@ -48,7 +49,9 @@ struct Inner {
 /// it were found to match.
 struct Validated {
     signature: Signature,
-    typed_calls: Vec<(TypeId, TypeId)>,
+    /// With the schema they were checked against (packages of the same
+    /// closure carry the same one; a forged one must not borrow a check).
+    typed_calls: Vec<((TypeId, TypeId), Option<Schema>)>,
 }
 
 /// Most validated closures remembered per module; past it, the record
@@ -175,15 +178,30 @@ impl GuestModule {
 
     /// Whether typed calls with `types` were found to match this validated
     /// closure's signature.
-    pub fn typed_call_checked(&self, indices: [u32; 3], signature: &Signature, types: (TypeId, TypeId)) -> bool {
-        self.with_validated(indices, signature, |v| v.typed_calls.contains(&types)).unwrap_or(false)
+    pub fn typed_call_checked(
+        &self,
+        indices: [u32; 3],
+        signature: &Signature,
+        schema: Option<&Schema>,
+        types: (TypeId, TypeId),
+    ) -> bool {
+        self.with_validated(indices, signature, |v| {
+            v.typed_calls.iter().any(|(t, s)| *t == types && s.as_ref() == schema)
+        })
+        .unwrap_or(false)
     }
 
     /// Remembers that typed calls with `types` match this validated closure.
-    pub fn remember_typed_call(&self, indices: [u32; 3], signature: &Signature, types: (TypeId, TypeId)) {
+    pub fn remember_typed_call(
+        &self,
+        indices: [u32; 3],
+        signature: &Signature,
+        schema: Option<&Schema>,
+        types: (TypeId, TypeId),
+    ) {
         self.with_validated(indices, signature, |v| {
-            if v.typed_calls.len() < 16 && !v.typed_calls.contains(&types) {
-                v.typed_calls.push(types);
+            if v.typed_calls.len() < 16 && !v.typed_calls.iter().any(|(t, s)| *t == types && s.as_ref() == schema) {
+                v.typed_calls.push((types, schema.cloned()));
             }
         });
     }

@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use shipfn_abi::schema::Schema;
 use shipfn_abi::{ArgError, FN_PREFIX, Field, MAKER_PREFIX, Made, maker_mode, status, word};
-use shipfn_format::{Closure, Hash, Hashed, Package, Source};
+use shipfn_format::{Closure, Hash, Hashed, Package, SCHEMA_ABI, Source};
 
 use crate::instance::{Guest, Lifetime, Placement};
 use crate::json::CallShapes;
@@ -121,8 +122,9 @@ impl Maker {
             guest.set_words(word::ENTRY, &[mode])?;
         }
         guest.place(Placement::Scratch, &[(word::INPUT_PTR, &input)])?;
+        let version = guest.abi_version();
         let made = guest.invoke(&export, |status, output| match status {
-            status::OK => postcard::from_bytes::<Made>(output)
+            status::OK => read_made(output, version)
                 .map_err(|e| Error::Abi(format!("the {what} answered something that does not decode: {e}"))),
             status::BAD_ARGS => {
                 let message = postcard::from_bytes::<ArgError>(output)
@@ -132,8 +134,7 @@ impl Maker {
             }
             _ => Err(Error::Abi(format!("{what} `{name}`: {}", String::from_utf8_lossy(output)))),
         })??;
-        let version = guest.abi_version();
-        let Made { entry, trampoline, body, signature, state } = made;
+        let (Made { entry, trampoline, body, signature, state }, schema) = made;
         let state = if version >= 2 && state.is_empty() {
             guest.take_hashed(word::STATE_PTR, word::STATE_LEN)?
         } else {
@@ -141,7 +142,8 @@ impl Maker {
             state.into()
         };
         let module = Hashed::clone(&self.wasm);
-        let mut package = Package::new(source, Closure { entry, trampoline, body, signature }, module, state);
+        let closure = Closure { entry, trampoline, body, signature, schema };
+        let mut package = Package::new(source, closure, module, state);
         package.manifest.abi_version = version;
         Ok(package)
     }
@@ -173,6 +175,23 @@ impl Maker {
         }
         Ok(params)
     }
+}
+
+/// A closure made by a guest: postcard of its [`Made`], followed from guest
+/// ABI 7 on by postcard of the [`Schema`] of its types.
+pub(crate) fn read_made(output: &[u8], version: u32) -> std::result::Result<(Made, Option<Schema>), String> {
+    let (made, rest) = postcard::take_from_bytes::<Made>(output).map_err(|e| e.to_string())?;
+    let (schema, rest) = match version >= SCHEMA_ABI {
+        true => {
+            let (schema, rest) = postcard::take_from_bytes::<Schema>(rest).map_err(|e| format!("its schema: {e}"))?;
+            (Some(schema), rest)
+        }
+        false => (None, rest),
+    };
+    if !rest.is_empty() {
+        return Err(format!("{} bytes are left over", rest.len()));
+    }
+    Ok((made, schema))
 }
 
 /// A maker's parameters, and the shapes its JSON arguments are encoded with.

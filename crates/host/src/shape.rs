@@ -25,6 +25,11 @@ pub(crate) enum Shape {
     F64,
     Char,
     Str,
+    /// A byte string (`serde_bytes`).
+    Bytes,
+    /// A struct or enum of the package's schema: an index into its
+    /// [`Registry`].
+    Named(u32),
     Option(Box<Shape>),
     Seq(Box<Shape>),
     Map(Box<Shape>, Box<Shape>),
@@ -45,9 +50,82 @@ pub(crate) enum Shape {
     },
 }
 
+use std::sync::Arc;
+
+use shipfn_abi::schema::{Body, Container, Format, Schema};
 use shipfn_abi::short_type_name;
 
 use crate::type_names::TypeName;
+
+/// The structs and enums a schema names, as shapes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Registry {
+    pub containers: Vec<Named>,
+}
+
+/// A struct or an enum.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Named {
+    pub name: Arc<str>,
+    pub kind: NamedKind,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum NamedKind {
+    Struct(BodyShape),
+    /// Variants by index: name and body.
+    Enum(Vec<(Arc<str>, BodyShape)>),
+}
+
+/// A struct's or a variant's fields.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum BodyShape {
+    Unit,
+    Newtype(Shape),
+    Tuple(Vec<Shape>),
+    Struct(Vec<(Arc<str>, Shape)>),
+}
+
+impl Registry {
+    /// The containers of `schema` (checked by the format crate: every
+    /// index is in range).
+    pub fn of(schema: &Schema) -> Result<Registry, Unknown> {
+        let body = |body: &Body| -> Result<BodyShape, Unknown> {
+            Ok(match body {
+                Body::Unit => BodyShape::Unit,
+                Body::Newtype(f) => BodyShape::Newtype(Shape::of_format(f)?),
+                Body::Tuple(items) => BodyShape::Tuple(items.iter().map(Shape::of_format).collect::<Result<_, _>>()?),
+                Body::Struct(fields) => BodyShape::Struct(
+                    fields
+                        .iter()
+                        .map(|(n, f)| Ok((Arc::from(n.as_str()), Shape::of_format(f)?)))
+                        .collect::<Result<_, _>>()?,
+                ),
+            })
+        };
+        let containers = schema
+            .containers
+            .iter()
+            .map(|(name, container)| {
+                let kind = match container {
+                    Container::Struct(b) => NamedKind::Struct(body(b)?),
+                    Container::Enum(variants) => NamedKind::Enum(
+                        variants
+                            .iter()
+                            .map(|(n, b)| Ok((Arc::from(n.as_str()), body(b)?)))
+                            .collect::<Result<_, _>>()?,
+                    ),
+                };
+                Ok(Named { name: Arc::from(name.as_str()), kind })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Registry { containers })
+    }
+
+    pub fn get(&self, id: u32) -> Option<&Named> {
+        self.containers.get(id as usize)
+    }
+}
 
 /// Why a type name has no known shape: the type it stops at, whole.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +146,37 @@ impl Shape {
             "alloc::vec::Vec<f64>" => Ok(Shape::BulkFloats { f64: true }),
             other => Shape::of(other),
         }
+    }
+
+    /// The shape of a traced format; an untraced one is unknown, with the
+    /// tracer's reason.
+    pub fn of_format(format: &Format) -> Result<Shape, Unknown> {
+        let boxed = |f: &Format| Shape::of_format(f).map(Box::new);
+        Ok(match format {
+            Format::Unit => Shape::Unit,
+            Format::Bool => Shape::Bool,
+            Format::I8 => Shape::I8,
+            Format::I16 => Shape::I16,
+            Format::I32 => Shape::I32,
+            Format::I64 => Shape::I64,
+            Format::I128 => Shape::I128,
+            Format::U8 => Shape::U8,
+            Format::U16 => Shape::U16,
+            Format::U32 => Shape::U32,
+            Format::U64 => Shape::U64,
+            Format::U128 => Shape::U128,
+            Format::F32 => Shape::F32,
+            Format::F64 => Shape::F64,
+            Format::Char => Shape::Char,
+            Format::Str => Shape::Str,
+            Format::Bytes => Shape::Bytes,
+            Format::Option(inner) => Shape::Option(boxed(inner)?),
+            Format::Seq(inner) => Shape::Seq(boxed(inner)?),
+            Format::Map(k, v) => Shape::Map(boxed(k)?, boxed(v)?),
+            Format::Tuple(items) => Shape::Tuple(items.iter().map(Shape::of_format).collect::<Result<_, _>>()?),
+            Format::Named(id) => Shape::Named(*id),
+            Format::Untraced(reason) => return Err(Unknown(reason.clone())),
+        })
     }
 
     /// The shape of a read name: at most [`MAX_PARTS`] parts.
@@ -147,12 +256,36 @@ impl Shape {
         Ok(shape)
     }
 
-    /// Whether a value of this shape takes no bytes in postcard, so that a
-    /// sequence's length does not bound its count by the input's size.
-    pub fn zero_sized(&self) -> bool {
+    /// Whether a value of this shape may take no bytes in postcard, so that
+    /// a sequence's length does not bound its count by the input's size.
+    pub fn zero_sized(&self, registry: &Registry) -> bool {
+        self.zero_sized_within(registry, 0)
+    }
+
+    fn zero_sized_within(&self, registry: &Registry, depth: usize) -> bool {
+        if depth > 16 {
+            // Said of a deep type, "maybe" keeps its count bounded.
+            return true;
+        }
+        let all = |items: &mut dyn Iterator<Item = &Shape>| {
+            for item in items {
+                if !item.zero_sized_within(registry, depth + 1) {
+                    return false;
+                }
+            }
+            true
+        };
         match self {
             Shape::Unit => true,
-            Shape::Tuple(items) => items.iter().all(Shape::zero_sized),
+            Shape::Tuple(items) => all(&mut items.iter()),
+            Shape::Named(id) => match registry.get(*id).map(|n| &n.kind) {
+                Some(NamedKind::Struct(BodyShape::Unit)) => true,
+                Some(NamedKind::Struct(BodyShape::Newtype(inner))) => all(&mut std::iter::once(inner)),
+                Some(NamedKind::Struct(BodyShape::Tuple(items))) => all(&mut items.iter()),
+                Some(NamedKind::Struct(BodyShape::Struct(fields))) => all(&mut fields.iter().map(|(_, s)| s)),
+                // A variant's index takes a byte.
+                Some(NamedKind::Enum(_)) | None => false,
+            },
             _ => false,
         }
     }
@@ -232,7 +365,7 @@ mod tests {
         assert!(Shape::of("[u8; 99999999999999999999999]").is_err());
         let wide = format!("({})", vec!["u8"; 17].join(", "));
         assert_eq!(Shape::of(&wide), Err(Unknown("a tuple of 17 elements".into())));
-        assert!(Shape::of(type_name::<[(); 32]>()).unwrap().zero_sized());
+        assert!(Shape::of(type_name::<[(); 32]>()).unwrap().zero_sized(&Registry::default()));
         let cube = "[[[[[[u8; 32]; 32]; 32]; 32]; 32]; 32]";
         assert_eq!(Shape::of(cube), Err(Unknown("a type of more than 1024 parts".into())));
         assert!(Shape::of(type_name::<[[u8; 32]; 31]>()).is_ok());

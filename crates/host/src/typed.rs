@@ -3,7 +3,9 @@
 //! `i64` would otherwise decode as some other number.
 
 use serde::Serialize;
-use shipfn_abi::{Signature, short_type_name};
+use serde::de::DeserializeOwned;
+use shipfn_abi::schema::{Format, Schema};
+use shipfn_abi::{Field, Signature, short_type_name};
 
 use crate::type_names::TypeName;
 use crate::{Error, Result};
@@ -15,27 +17,84 @@ pub trait Params: Serialize {
     /// The type of each element, whole, as `core::any::type_name` writes
     /// it (`alloc::vec::Vec<alloc::string::String>`).
     fn type_names() -> Vec<String>;
+
+    /// Checks each element whose format is given against it; `Ok(true)` if
+    /// every one checked showed its whole type. Errors name the element.
+    #[doc(hidden)]
+    fn conform(&self, formats: &[Option<&Format>], schema: &Schema, names: &[Field]) -> Result<bool, String>;
 }
 
 macro_rules! impl_params {
-    ($($name:ident),*) => {
+    ($($name:ident $idx:tt),*) => {
         impl<$($name: Serialize),*> Params for ($($name,)*) {
             fn type_names() -> Vec<String> {
                 vec![$(core::any::type_name::<$name>().to_owned()),*]
+            }
+
+            #[allow(unused_variables, unused_mut)]
+            fn conform(&self, formats: &[Option<&Format>], schema: &Schema, names: &[Field]) -> Result<bool, String> {
+                let mut complete = true;
+                $(
+                    if let Some(Some(format)) = formats.get($idx) {
+                        let name = names.get($idx).map(|f| f.name.as_str()).unwrap_or("");
+                        complete &= crate::structure::conforms(&self.$idx, format, schema)
+                            .map_err(|e| format!("argument {} `{name}`: {e}", $idx + 1))?;
+                    }
+                )*
+                Ok(complete)
             }
         }
     };
 }
 
 impl_params!();
-impl_params!(A0);
-impl_params!(A0, A1);
-impl_params!(A0, A1, A2);
-impl_params!(A0, A1, A2, A3);
-impl_params!(A0, A1, A2, A3, A4);
-impl_params!(A0, A1, A2, A3, A4, A5);
-impl_params!(A0, A1, A2, A3, A4, A5, A6);
-impl_params!(A0, A1, A2, A3, A4, A5, A6, A7);
+impl_params!(A0 0);
+impl_params!(A0 0, A1 1);
+impl_params!(A0 0, A1 1, A2 2);
+impl_params!(A0 0, A1 1, A2 2, A3 3);
+impl_params!(A0 0, A1 1, A2 2, A3 3, A4 4);
+impl_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5);
+impl_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6);
+impl_params!(A0 0, A1 1, A2 2, A3 3, A4 4, A5 5, A6 6, A7 7);
+
+/// Whether a whole type name is all std's, so that its name alone says its
+/// shape (and the name check has compared it).
+fn std_only(ty: &str) -> bool {
+    crate::shape::Shape::of(ty).is_ok()
+}
+
+/// Compares the result type `R`, traced here, with the package's schema,
+/// unless the package's result type is one of std's (checked by name).
+pub(crate) fn check_result_structure<R: DeserializeOwned>(signature: &Signature, schema: &Schema) -> Result<()> {
+    let ty = signature.ok.as_deref().unwrap_or(&signature.result);
+    if std_only(ty) {
+        return Ok(());
+    }
+    let mut builder = shipfn_schema::Builder::new();
+    let traced = builder.trace::<R>();
+    let host: Schema = postcard::from_bytes(&builder.encode(&[], &traced, &[], &[]))
+        .map_err(|e| Error::internal("reading a traced type", e))?;
+    crate::structure::compare((&host.result, &host.containers), (&schema.result, &schema.containers), "the result")
+        .map_err(|e| {
+            Error::BadArgs(format!("the result type does not match the package's {}: {e}", short_type_name(ty)))
+        })
+}
+
+/// Checks the argument values against the package's schema, for every
+/// parameter whose type is not one of std's; `Ok(true)` if they showed
+/// their whole types.
+pub(crate) fn check_args_structure<A: Params>(args: &A, signature: &Signature, schema: &Schema) -> Result<bool> {
+    let formats: Vec<Option<&Format>> = signature
+        .params
+        .iter()
+        .zip(&schema.params)
+        .map(|(p, f)| if std_only(&p.ty) { None } else { Some(f) })
+        .collect();
+    if formats.iter().all(Option::is_none) {
+        return Ok(true);
+    }
+    args.conform(&formats, schema, &signature.params).map_err(Error::BadArgs)
+}
 
 /// Refuses a call with arguments `A` and result `R` unless they are the
 /// closure's types. A borrowed form of a parameter's type is its owned

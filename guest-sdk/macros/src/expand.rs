@@ -65,6 +65,10 @@ pub fn ship(ship: Ship<'_>) -> TokenStream {
             fn fields() -> ::std::vec::Vec<#sdk::AbiField> {
                 ::std::vec![#(#sdk::capture_field::<#cty>(::core::stringify!(#captures))),*]
             }
+            #[allow(unused_variables)]
+            fn formats(builder: &mut #sdk::Builder) -> ::std::vec::Vec<#sdk::Traced> {
+                ::std::vec![#(#sdk::capture_format::<#cty>(builder)),*]
+            }
         }
 
         #[derive(#sdk::serde::Serialize, #sdk::serde::Deserialize)]
@@ -82,6 +86,13 @@ pub fn ship(ship: Ship<'_>) -> TokenStream {
                 let mut fields = ::std::vec::Vec::new();
                 #(fields.extend(#sdk::global_field::<#gty>(::core::stringify!(#globals)));)*
                 fields
+            }
+            #[allow(unused_variables)]
+            fn formats(builder: &mut #sdk::Builder) -> ::std::vec::Vec<#sdk::Traced> {
+                #[allow(unused_mut)]
+                let mut formats = ::std::vec::Vec::new();
+                #(formats.extend(#sdk::global_format::<#gty>(builder));)*
+                formats
             }
         }
 
@@ -114,9 +125,16 @@ fn made_export(export: String, wrapper: Ident, idents: &[Ident], tys: &[Type], m
         pub extern "C" fn #wrapper() -> u32 {
             #[allow(unused_imports)]
             use #sdk::{ViaPlain as _, ViaResult as _, ViaReturns as _, ViaReturnsResult as _};
+            #[allow(unused_imports)]
+            use #sdk::{
+                ViaDeserialize as _, ViaFallible as _, ViaNoTrace as _, ViaReturnedDeserialize as _,
+                ViaReturnedFallible as _, ViaReturnedNoTrace as _,
+            };
             #sdk::run_maker::<(#(#tys,)*)>(&[#(#names),*], |(#(#idents,)*)| {
                 let __shipfn_closure = #make;
-                let __shipfn_entry = (&&&&#sdk::EntryProbe::of(&__shipfn_closure)).__shipfn_entry();
+                let __shipfn_result = (&&&&&&#sdk::ResultProbe::of(&__shipfn_closure)).__shipfn_result();
+                let __shipfn_entry =
+                    (&&&&#sdk::EntryProbe::of(&__shipfn_closure, __shipfn_result)).__shipfn_entry();
                 #sdk::made(__shipfn_closure, __shipfn_entry)
             })
         }

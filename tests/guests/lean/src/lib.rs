@@ -100,3 +100,97 @@ pub mod mine {
 pub fn impostor() -> Closure<(mine::String,), i64> {
     ship!(move |s: mine::String| s.0 + 1)
 }
+
+/// A reading of the guest's own struct type: the host converts it by the
+/// schema the guest traced.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Reading {
+    pub sensor: String,
+    pub celsius: f64,
+    pub ts: u64,
+}
+
+/// An enum with unit, newtype and struct variants.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub enum Level {
+    Normal,
+    Warn(f64),
+    Alarm { by: f64, note: Option<String> },
+}
+
+/// Thresholds: captured as a struct, and per sensor in a map.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub struct Thresholds {
+    pub warn: f64,
+    pub alarm: f64,
+}
+
+/// What the alerter answers.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Alert {
+    pub sensor: String,
+    pub fahrenheit: f64,
+    pub level: Level,
+    pub history: Vec<(u64, Level)>,
+}
+
+/// A unit of the guest's own enum type, as a global.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq)]
+pub enum Unit {
+    Celsius,
+    Fahrenheit,
+}
+
+/// The unit alerts report temperatures in.
+pub static UNIT: Global<Unit> = Global::new(|| Unit::Fahrenheit);
+
+fn level(celsius: f64, t: Thresholds, note: Option<String>) -> Level {
+    if celsius >= t.alarm {
+        Level::Alarm { by: celsius - t.alarm, note }
+    } else if celsius >= t.warn {
+        Level::Warn(celsius - t.warn)
+    } else {
+        Level::Normal
+    }
+}
+
+/// User structs and enums in, out, captured and as a global, nested in a
+/// `Vec`, an `Option`, a map and a tuple.
+#[maker]
+#[allow(clippy::type_complexity)]
+pub fn alerter(
+    warn: f64,
+    alarm: f64,
+) -> Closure<(Reading, Vec<Reading>, Option<BTreeMap<String, (Thresholds, u8)>>), Alert> {
+    let limits = Thresholds { warn, alarm };
+    ship!(move |reading: Reading, past: Vec<Reading>, overrides: Option<BTreeMap<String, (Thresholds, u8)>>| {
+        let (chosen, note) = match overrides.as_ref().and_then(|o| o.get(&reading.sensor)) {
+            Some((t, priority)) => (*t, Some(format!("override, priority {priority}"))),
+            None => (limits, None),
+        };
+        let shown = match UNIT.get() {
+            Unit::Celsius => reading.celsius,
+            Unit::Fahrenheit => reading.celsius * 9.0 / 5.0 + 32.0,
+        };
+        Alert {
+            sensor: reading.sensor.clone(),
+            fahrenheit: shown,
+            level: level(reading.celsius, chosen, note),
+            history: past.iter().map(|r| (r.ts, level(r.celsius, chosen, None))).collect(),
+        }
+    })
+}
+
+/// A capture of an enum; an enum in and out.
+#[maker]
+pub fn leveler(alarm: bool) -> Closure<(Level,), (Level, bool)> {
+    let at = if alarm { Level::Alarm { by: 1.5, note: None } } else { Level::Warn(0.5) };
+    ship!(move |other: Level| (at.clone(), other == at))
+}
+
+/// A type whose `Deserialize` refuses the tracer's sample (zero): it cannot
+/// be traced, so a guest without JSON cannot be called with it from JSON.
+#[maker]
+pub fn nonzero() -> Closure<(core::num::NonZeroU32,), u32> {
+    ship!(move |n: core::num::NonZeroU32| n.get() * 2)
+}
