@@ -183,14 +183,14 @@ fn structs_and_enums_in_out_captured_and_global_answer_as_with_json() {
 fn a_type_that_cannot_be_traced_is_named_when_packed_and_when_called() {
     let dir = tempfile::tempdir().unwrap();
     let out = shipfn_in(dir.path(), &["pack", lean().to_str().unwrap(), "--make", "nonzero", "-o", "nz.fnpkg"]);
-    let err = stderr(&ok_out(&out));
+    let err = stderr(ok_out(&out));
     assert!(err.contains("warning: this package can be called only with typed postcard arguments"), "{err}");
     assert!(err.contains("`n` of type `core::num::nonzero::NonZero<u32>`"), "{err}");
     let out = shipfn_in(dir.path(), &["run", "nz.fnpkg", "--arg", "3"]);
     fails(&out, 5, "refused the tracer's sample values");
     // The same type in a guest with JSON: no warning, and it answers.
     let out = shipfn_in(dir.path(), &["pack", lean_json().to_str().unwrap(), "--make", "nonzero", "-o", "nzj.fnpkg"]);
-    assert!(!stderr(&ok_out(&out)).contains("warning"));
+    assert!(!stderr(ok_out(&out)).contains("warning"));
     assert_eq!(ok(&shipfn_in(dir.path(), &["run", "nzj.fnpkg", "--arg", "3"])), "6");
     // Typed calls cannot be checked against an untraced type either.
     let host = shipfn_host::Host::new(shipfn_host::Limits::default()).unwrap();

@@ -141,7 +141,7 @@ impl Manifest {
             return bad(format!("a field has an empty name or type ({:?}: {:?})", f.name, f.ty));
         }
         match (&self.schema, self.abi_version >= SCHEMA_ABI) {
-            (Some(schema), true) => check_schema(schema, sig).map_err(|m| FormatError::InvalidManifest(m)),
+            (Some(schema), true) => check_schema(schema, sig).map_err(FormatError::InvalidManifest),
             (None, false) => Ok(()),
             (None, true) => bad(format!("a package of guest ABI {} must carry a schema", self.abi_version)),
             (Some(_), false) => bad(format!("a package of guest ABI {} cannot carry a schema", self.abi_version)),

@@ -435,7 +435,7 @@ impl Compound<'_> {
             }
         };
         if self.seen != expected {
-            let what = if self.name.is_empty() { String::from("the value") } else { format!("{}", self.name) };
+            let what = if self.name.is_empty() { "the value" } else { self.name };
             return Err(Mismatch::new(format!(
                 "the package's {what} has {expected} fields or elements, the caller's has {}",
                 self.seen
