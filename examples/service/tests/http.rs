@@ -122,20 +122,42 @@ fn concurrent_clients_get_their_own_answers() {
     });
 }
 
-/// The test guest suite, built once, and a maker of it packed.
-fn suite_package(maker: &str, args: &[&str]) -> Vec<u8> {
-    static WASM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
-    let wasm = WASM.get_or_init(|| {
-        let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let toolchain = shipfn_build::Toolchain::detect().expect("the tests need a wasm32 toolchain");
-        let options = shipfn_build::BuildOptions { target_dir: Some(repo.join("target/guests")), quiet: true };
-        let wasm =
-            shipfn_build::build(&repo.join("tests/guests/suite"), &toolchain, &options).expect("the suite builds");
-        std::fs::read(wasm).unwrap()
-    });
+/// A test guest (`tests/guests/NAME`), built.
+fn build_guest(name: &str) -> Vec<u8> {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let toolchain = shipfn_build::Toolchain::detect().expect("the tests need a wasm32 toolchain");
+    let options = shipfn_build::BuildOptions { target_dir: Some(repo.join("target/guests")), quiet: true };
+    let wasm = shipfn_build::build(&repo.join("tests/guests").join(name), &toolchain, &options)
+        .unwrap_or_else(|e| panic!("{name} builds: {e}"));
+    std::fs::read(wasm).unwrap()
+}
+
+fn make(wasm: &[u8], maker: &str, args: &[&str]) -> Vec<u8> {
     let host = shipfn_host::Host::new(Default::default()).unwrap();
     let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
     host.make(wasm, maker, &args).unwrap().to_bytes()
+}
+
+/// The test guest suite, built once, and a maker of it packed.
+fn suite_package(maker: &str, args: &[&str]) -> Vec<u8> {
+    static WASM: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    make(WASM.get_or_init(|| build_guest("suite")), maker, args)
+}
+
+#[test]
+fn a_guest_without_json_takes_its_own_structs_over_http() {
+    let server = start();
+    let alerter = make(&build_guest("lean"), "alerter", &["20", "30"]);
+    let (status, body) = upload(&server, &alerter);
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let reading = json!({ "sensor": "s1", "celsius": 25, "ts": 3 });
+    let (status, body) = call(&server, &id, json!([reading, [], null]));
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"], json!({ "sensor": "s1", "fahrenheit": 77.0, "level": { "Warn": 5.0 }, "history": [] }));
+    let (status, body) = call(&server, &id, json!([{ "sensor": "s1" }, [], null]));
+    assert_eq!((status, &body["kind"]), (400, &json!("bad_args")), "{body}");
+    assert!(body["error"].as_str().unwrap().contains("missing field `celsius`"), "{body}");
 }
 
 /// The most memory the server's process has had resident, in bytes.
