@@ -30,6 +30,7 @@ pub trait Args: Sized + Serialize + DeserializeOwned {
     /// The whole type name of each element (`alloc::string::String`).
     fn type_names() -> Vec<String>;
     /// The serde shape of each element, traced into `builder`.
+    #[doc(hidden)]
     fn formats(builder: &mut shipfn_schema::Builder) -> Vec<shipfn_schema::Traced>;
     /// Decodes one JSON text per element; errors name the element.
     #[cfg(feature = "json")]

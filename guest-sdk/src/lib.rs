@@ -62,13 +62,22 @@
 //! - `json` (on by default) puts serde_json in the module: the guest reads
 //!   `--arg` texts and writes results as JSON with its own serde impls, so
 //!   any serde type works with `shipfn run`, `shipfn map` and `inspect`.
-//!   Without it the module is about 87 KB smaller (the seed's is 41 KiB
-//!   instead of 127 KiB), and the host converts JSON to and from postcard
-//!   itself, for the std types it knows by their whole names: integers,
-//!   floats, `bool`, `char`, `String`, `Option`, `Vec`, `VecDeque`, sets,
-//!   maps, tuples, arrays, `Result` and `Box`. A JSON call of a closure
-//!   with any other type (your own structs) is refused by name; typed
-//!   postcard calls from an embedding host work for every type either way.
+//!   Without it the module is about 87 KB smaller (the seed's is 45 KiB
+//!   instead of 131 KiB), and the host converts JSON to and from postcard
+//!   itself, by the schema of the closure's types (below): your own
+//!   structs and enums too, as serde_json writes them. A type the tracer
+//!   cannot describe cannot be called from JSON then; `shipfn pack` warns.
+//!
+//! # The schema of a closure's types
+//!
+//! When a maker runs, the SDK traces the serde shape of each parameter, the
+//! result, each capture and each global through their `Deserialize` impls
+//! (fields in order, variants, formats down to std types) and hands it to
+//! the host, which records it in the package. A host compares its own types
+//! with it before a typed call, and converts JSON by it. A type that cannot
+//! be traced (its `Deserialize` needs a self-describing format, or refuses
+//! the tracer's sample values, like `NonZeroU32`; a result type without
+//! `Deserialize`) is recorded as untraced, with the reason.
 #![deny(missing_docs)]
 
 mod abi;

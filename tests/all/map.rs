@@ -96,6 +96,16 @@ fn local_map_success_and_usage_errors() {
     fails(&shipfn_in(packed.dir.path(), &["map", file, "--input", "missing.jsonl"]), 3, "cannot read missing.jsonl");
     fails(&shipfn_in(packed.dir.path(), &["map", file]), 2, "--input");
     fails(&shipfn_in(packed.dir.path(), &["map", file, "--input", "-", "--jobs", "0"]), 2, "--jobs");
+
+    // A number where a string is expected: the error line names it, without
+    // the command line's advice on quoting an `--arg`.
+    let greeter = pack_suite("greeter", &["\"hi\""]);
+    let file = greeter.file.to_str().unwrap();
+    let out =
+        run_bounded(greeter.dir.path(), &["map", file, "--input", "-"], "[\"you\"]\n[5]\n", Duration::from_secs(60));
+    let lines = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(lines.starts_with("{\"ok\":\"hi, you!\"}\n{\"error\":{\"kind\":\"bad_args\""), "{lines}");
+    assert!(lines.contains("expected a string") && !lines.contains("quote"), "{lines}");
 }
 
 #[test]

@@ -54,11 +54,21 @@ pub(crate) fn parse_input(input: &str) -> Result<Vec<String>, Failure> {
 pub(crate) fn call(function: &Function, input: &str) -> Outcome {
     let call = || {
         let args = parse_input(input)?;
-        let result = function.call_json(&args)?;
+        let result = function.call_json(&args).map_err(|e| without_quoting_hint(Failure::from(e)))?;
         Ok(one_line(result))
     };
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(call))
         .unwrap_or_else(|_| Err(Failure::new(ErrorKind::Internal, "the host panicked on this input")))
+}
+
+/// A failure without the hint on quoting a string `--arg` (which the guest
+/// and the host add to a text that is JSON but not a string): an input line
+/// is JSON already, and the shell's quotes mean nothing in it.
+fn without_quoting_hint(mut failure: Failure) -> Failure {
+    if let Some(at) = failure.message.rfind(" (to pass the text `") {
+        failure.message.truncate(at);
+    }
+    failure
 }
 
 /// The JSON text on one line: a result with line breaks in it (a guest may

@@ -33,6 +33,11 @@ fn main() -> std::io::Result<()> {
         write("sealed", &format!("seed-{i}"), edit)?;
     }
     write("json_args", "seed-0", b"1\0\"s\"\0[1,null]")?;
+    write(
+        "json_args",
+        "seed-structs",
+        b"{\"sensor\":\"a\",\"tags\":[[1,2.5]],\"unit\":null}\0[\"Low\",{\"High\":3},{\"Mixed\":[1,true]},{\"Named\":{}}]\0{\"Cons\":[1,\"Nil\"]}",
+    )?;
     println!("seeds written to {}", dir.display());
     Ok(())
 }

@@ -207,7 +207,7 @@ pub fn mutate_bytes(bytes: &mut Vec<u8>, edits: &[u8]) {
 }
 
 /// A user type, as an argument would be.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub struct Point {
     /// x
     pub x: f64,
@@ -216,7 +216,7 @@ pub struct Point {
 }
 
 /// A user enum, as an argument would be.
-#[derive(Serialize, Deserialize, Debug)]
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
 pub enum Shape {
     /// A circle.
     Circle {
@@ -237,14 +237,87 @@ pub fn json_args(data: &[u8]) {
     let owned: Vec<String> = data.split(|&b| b == 0).map(|s| String::from_utf8_lossy(s).into_owned()).collect();
     let raw: Vec<&str> = owned.iter().map(String::as_str).collect();
     host_agrees::<(i64, String, Vec<Option<f64>>)>(&raw);
-    let _ = <(Point, Shape)>::from_json(&raw);
+    host_agrees_by_schema::<(Point, Shape)>(&raw);
     host_agrees::<(u8, bool, BTreeMap<String, i32>)>(&raw);
-    let _ = <(char, (u16, i128), Option<Box<Point>>)>::from_json(&raw);
+    host_agrees_by_schema::<(char, (u16, i128), Option<Box<Point>>)>(&raw);
     host_agrees::<(char, (u16, i128), Option<Box<[u32; 2]>>)>(&raw);
+    host_agrees_by_schema::<(Reading, Vec<Level>, List)>(&raw);
     for one in &raw {
-        let _ = <(Shape,)>::from_json(std::slice::from_ref(one));
+        host_agrees_by_schema::<(Shape,)>(std::slice::from_ref(one));
+        host_agrees_by_schema::<(Reading,)>(std::slice::from_ref(one));
+        host_agrees_by_schema::<(List,)>(std::slice::from_ref(one));
         host_agrees::<(u32,)>(std::slice::from_ref(one));
         host_agrees::<(Vec<u8>,)>(std::slice::from_ref(one));
+    }
+}
+
+/// A struct of several kinds of fields, for the schema-driven conversion.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub struct Reading {
+    /// A string.
+    pub sensor: String,
+    /// An optional enum: may be left out of a JSON object.
+    pub level: Option<Level>,
+    /// Tuples holding a newtype struct.
+    pub tags: Vec<(u8, Meters)>,
+    /// A unit struct.
+    pub unit: Marker,
+}
+
+/// A newtype struct.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub struct Meters(pub f64);
+
+/// A unit struct.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub struct Marker;
+
+/// An enum with every kind of variant.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub enum Level {
+    /// Unit.
+    Low,
+    /// Newtype.
+    High(i32),
+    /// Tuple.
+    Mixed(u8, bool),
+    /// Struct.
+    Named {
+        /// An optional field.
+        by: Option<u16>,
+    },
+}
+
+/// A recursive enum.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+pub enum List {
+    /// One more.
+    Cons(i8, Box<List>),
+    /// The end.
+    Nil,
+}
+
+/// As [`host_agrees`], for types the host knows only by the schema the
+/// SDK traces (as a guest of ABI 7 without JSON records it).
+fn host_agrees_by_schema<A: Args + PartialEq + std::fmt::Debug>(raw: &[&str]) {
+    let guest = A::from_json(raw);
+    let types = A::type_names();
+    let types: Vec<&str> = types.iter().map(String::as_str).collect();
+    let mut builder = shipfn_schema::Builder::new();
+    let params = A::formats(&mut builder);
+    let unit = builder.trace::<()>();
+    let schema: shipfn_host::Schema =
+        postcard::from_bytes(&builder.encode(&params, &unit, &[], &[])).expect("a traced schema decodes");
+    let host = shipfn_host::__fuzz::json_args_to_postcard_by_schema(&types, &schema, raw);
+    match (guest, host) {
+        (Ok(guest), Ok(bytes)) => {
+            let decoded: A = postcard::from_bytes(&bytes).expect("the host's postcard decodes");
+            assert_eq!(decoded, guest, "the host converted {raw:?} otherwise than the SDK");
+        }
+        (Err(_), Err(_)) => {}
+        (guest, host) => {
+            panic!("for {raw:?}, the SDK says {:?} and the host {:?}", guest.map(|_| ()), host)
+        }
     }
 }
 
@@ -436,8 +509,12 @@ mod tests {
     #[test]
     fn random_json_arguments_never_panic() {
         let mut rng = Rng::new(3);
-        let samples: [&[u8]; 8] = [
+        let samples: [&[u8]; 12] = [
             b"{\"x\":1,\"y\":2}\0{\"Rect\":[1,2]}",
+            b"{\"sensor\":\"a\",\"tags\":[[1,2.5]],\"unit\":null,\"z\":[{}]}\0[\"Low\",{\"High\":3},{\"Mixed\":[1,true]},{\"Named\":{}}]\0{\"Cons\":[1,{\"Cons\":[2,\"Nil\"]}]}",
+            b"[\"a\",{\"Named\":{\"by\":7}},[],null]\0[]\0\"Nil\"",
+            b"{\"sensor\":\"a\",\"sensor\":\"b\",\"tags\":[],\"unit\":null}\0[{\"Low\":null}]\0{\"Nil\":null}",
+            b"{\"Circle\":{\"r\":1}}\0{\"Empty\":null}",
             b"1\0\"s\"\0[1,null]",
             b"\"\\ud800\"",
             b"[[[[[[[[",
@@ -457,5 +534,11 @@ mod tests {
         for _ in 0..2000 {
             json_args(&rng.bytes(64));
         }
+        // The samples' structs and enums are accepted: the check by schema
+        // compared real values, not only two refusals.
+        let accepted =
+            |raw: &str| <(Reading, Vec<Level>, List)>::from_json(&raw.split('\0').collect::<Vec<_>>()).is_ok();
+        assert!(accepted(std::str::from_utf8(samples[1]).unwrap()));
+        assert!(accepted(std::str::from_utf8(samples[2]).unwrap()));
     }
 }

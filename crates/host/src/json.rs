@@ -119,6 +119,19 @@ pub fn json_args_to_postcard(types: &[&str], raw: &[&str]) -> Option<Result<Vec<
     Some(shapes.encode_args(&params, raw).map_err(|e| e.to_string()))
 }
 
+/// As [`json_args_to_postcard`], for parameters whose formats `schema`
+/// gives (its `params`), as for a guest of ABI 7 without JSON.
+#[doc(hidden)]
+pub fn json_args_to_postcard_by_schema(types: &[&str], schema: &Schema, raw: &[&str]) -> Result<Vec<u8>, String> {
+    let params: Vec<Field> = types.iter().map(|ty| Field { name: "arg".into(), ty: (*ty).into() }).collect();
+    let signature = Signature { params, result: "()".into(), ok: None, error: None, captures: vec![], globals: vec![] };
+    let shapes = CallShapes::of_signature(&signature, Some(schema)).map_err(|e| e.to_string())?;
+    if signature.params.len() != raw.len() {
+        return Err(format!("expected {} argument(s), got {}", signature.params.len(), raw.len()));
+    }
+    shapes.encode_args(&signature.params, raw).map_err(|e| e.to_string())
+}
+
 /// The captured values and globals of `state` as JSON objects.
 pub(crate) fn describe_state(signature: &Signature, schema: Option<&Schema>, state: &[u8]) -> Result<StateJson> {
     let captures = &signature.captures;
