@@ -96,21 +96,41 @@ pub enum Side {
 
 /// The last permissions violation the server reported on a connection.
 /// The client reports one only as an asynchronous server error, and the
-/// request that caused it then times out; this names what was denied.
-#[derive(Clone, Default)]
-pub struct Violations(std::sync::Arc<std::sync::Mutex<Option<String>>>);
+/// request that caused it then times out; this names what was denied, and
+/// lets setup end as soon as it is reported rather than at the timeout.
+#[derive(Clone)]
+pub struct Violations(std::sync::Arc<tokio::sync::watch::Sender<Option<String>>>);
+
+impl Default for Violations {
+    fn default() -> Violations {
+        Violations(std::sync::Arc::new(tokio::sync::watch::Sender::new(None)))
+    }
+}
 
 impl Violations {
     fn record(&self, text: String) {
-        if let Ok(mut last) = self.0.lock() {
-            *last = Some(text);
+        self.0.send_replace(Some(text));
+    }
+
+    /// A future that resolves once the server reports a permissions
+    /// violation after this call (an earlier one is not this request's).
+    fn next_report(&self) -> impl std::future::Future<Output = ()> + use<> {
+        let mut seen = self.0.subscribe();
+        async move {
+            // Ends only by a report: the sender lives as long as `self`.
+            while seen.changed().await.is_ok() {
+                if seen.borrow_and_update().is_some() {
+                    return;
+                }
+            }
+            std::future::pending::<()>().await
         }
     }
 
     /// `error`, or, if the server reported a permissions violation, a
     /// refusal that names it.
     pub fn explain(&self, url: &str, error: Error) -> Error {
-        match self.0.lock().ok().and_then(|last| last.clone()) {
+        match self.0.borrow().clone() {
             Some(violation) => Error::Refused {
                 url: url.to_owned(),
                 message: format!(
@@ -165,7 +185,13 @@ impl Setup {
         side: Side,
         violations: &Violations,
     ) -> Result<Setup> {
-        Setup::ensure_reporting(js, config, side).await.map_err(|e| violations.explain(&config.url, e))
+        let denied = Error::nats("setting up", "the server refused a request");
+        let reported = violations.next_report();
+        let setup = tokio::select! {
+            setup = Setup::ensure_reporting(js, config, side) => setup,
+            () = reported => Err(denied),
+        };
+        setup.map_err(|e| violations.explain(&config.url, e))
     }
 
     async fn ensure_reporting(js: &jetstream::Context, config: &NatsConfig, side: Side) -> Result<Setup> {
