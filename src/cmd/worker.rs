@@ -82,8 +82,12 @@ pub fn main(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("cannot serve metrics on {addr}"))?;
         runtime.spawn(serve_metrics(listener, worker.metrics()));
     }
-    runtime.block_on(worker.run(stop_signal()))?;
-    crate::out::note("worker: stopped");
+    match runtime.block_on(worker.run(stop_signal()))? {
+        shipfn_cluster::Ended::LameDuck => {
+            crate::out::note("worker: the server entered lame duck mode; finished the tasks held, stopped")
+        }
+        _ => crate::out::note("worker: stopped"),
+    }
     Ok(())
 }
 

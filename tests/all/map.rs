@@ -329,6 +329,60 @@ fn nats_map_survives_a_worker_killed_mid_batch() {
     assert_outputs(&String::from_utf8_lossy(&out.stdout), &expected);
 }
 
+/// Waits up to `limit` for `child` to exit.
+fn exit_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(std::time::Instant::now() < deadline, "the worker did not exit within {limit:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn a_worker_stopped_by_sigterm_mid_batch_finishes_what_it_holds_and_exits_0() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let mut leaving = WorkerProcess::start(&url, &[]);
+    let _staying = WorkerProcess::start(&url, &[]);
+    let (_packed, expected, map) = fib_map_under_way(&url);
+    let pid = leaving.0.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let status = exit_within(&mut leaving.0, Duration::from_secs(60));
+    assert_eq!(status.code(), Some(0), "the worker's exit on SIGTERM");
+    assert!(map.lines_so_far() < 1000, "the map ended before the worker was stopped");
+    let out = map.finish(Duration::from_secs(240));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_outputs(&String::from_utf8_lossy(&out.stdout), &expected);
+}
+
+#[test]
+fn a_worker_leaves_a_server_entering_lame_duck_mode_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.conf");
+    std::fs::write(&config, "lame_duck_duration: \"30s\"\nlame_duck_grace_period: \"1s\"\n").unwrap();
+    let server = NatsServer::start_with(&["-c", config.to_str().unwrap()]);
+    let mut worker = shipfn()
+        .args(["worker", "--nats", &server.url()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(worker.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    assert!(line.contains("taking tasks"), "{line}");
+    server.signal("ldm");
+    let status = exit_within(&mut worker, Duration::from_secs(15));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(0), "{rest}");
+    assert!(rest.contains("the server entered lame duck mode"), "{rest}");
+}
+
 #[test]
 fn nats_map_survives_a_server_restart_mid_batch() {
     let (mut server, _workers) = NatsServer::with_two_workers();

@@ -43,6 +43,17 @@ impl NatsServer {
         server
     }
 
+    /// The server's process id, for `nats-server --signal`.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the server runs").id()
+    }
+
+    /// `nats-server --signal SIGNAL=PID` to this server (`ldm`: lame duck mode).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new(binary()).arg("--signal").arg(format!("{signal}={}", self.pid())).status();
+        assert!(status.expect("nats-server runs").success(), "nats-server --signal {signal}");
+    }
+
     pub fn port(&self) -> u16 {
         self.port
     }

@@ -18,7 +18,7 @@ use std::time::Duration;
 pub use connect::{Auth, Tls};
 pub use metrics::WorkerMetrics;
 pub use submit::{JobStats, Nats};
-pub use worker::Worker;
+pub use worker::{Ended, Worker};
 
 /// How to reach the server and how tasks are cut and delivered. Workers and
 /// submitters of one server should agree on the delivery settings: whoever

@@ -142,23 +142,38 @@ impl Violations {
     }
 }
 
-/// Connects to the server in `config`. `reconnected` is told each time
-/// the connection is made again after a loss.
+/// What a long-lived client is told of its connection.
+#[derive(Clone, Default)]
+pub struct Events {
+    /// Each time the connection is made (again, after a loss).
+    pub connected: std::sync::Arc<tokio::sync::Notify>,
+    /// The server is entering lame duck mode: it is about to shut down and
+    /// will close its connections over its lame duck duration.
+    pub lame_duck: std::sync::Arc<tokio::sync::Notify>,
+}
+
+/// Connects to the server in `config`; `events`, if given, are told what
+/// happens to the connection.
 pub async fn connect(
     config: &NatsConfig,
     name: &str,
-    reconnected: Option<std::sync::Arc<tokio::sync::Notify>>,
+    events: Option<Events>,
 ) -> Result<(async_nats::Client, Violations)> {
     let violations = Violations::default();
     let seen = violations.clone();
     let options = super::connect::options(&config.url, &config.auth, &config.tls).await?.name(name).event_callback(
         move |event| {
-            let (notify, seen) = (reconnected.clone(), seen.clone());
+            let (events, seen) = (events.clone(), seen.clone());
             async move {
                 match event {
                     async_nats::Event::Connected => {
-                        if let Some(notify) = notify {
-                            notify.notify_one();
+                        if let Some(events) = events {
+                            events.connected.notify_one();
+                        }
+                    }
+                    async_nats::Event::LameDuckMode => {
+                        if let Some(events) = events {
+                            events.lame_duck.notify_one();
                         }
                     }
                     async_nats::Event::ServerError(async_nats::ServerError::Other(text))

@@ -108,13 +108,26 @@ impl Worker {
     ///
     /// The server cannot be reached, or refuses to set up the streams.
     /// Losing the server later is not an error: the worker reconnects.
-    pub async fn run(mut self, stop: impl Future<Output = ()>) -> Result<()> {
+    pub async fn run(mut self, stop: impl Future<Output = ()>) -> Result<Ended> {
         // A lost connection loses the pull requests it carried: pull anew as
         // soon as it is back, rather than waiting for missed heartbeats. (A
         // message whose header block the client cannot parse drops the
         // connection on every delivery, until the consumer's delivery limit.)
-        let reconnected = Arc::new(tokio::sync::Notify::new());
-        let (client, violations) = wire::connect(&self.config, "shipfn worker", Some(reconnected.clone())).await?;
+        let events = wire::Events::default();
+        let reconnected = events.connected.clone();
+        let lame_duck = events.lame_duck.clone();
+        let (client, violations) = wire::connect(&self.config, "shipfn worker", Some(events)).await?;
+        // A server about to shut down is left as on a stop, not on its last
+        // connection's close: the tasks held are finished while it still serves.
+        let ended = std::sync::OnceLock::new();
+        let stop = async {
+            tokio::select! {
+                () = stop => {}
+                () = lame_duck.notified() => {
+                    let _ = ended.set(Ended::LameDuck);
+                }
+            }
+        };
         // The first connection is not a reconnection.
         let _ = tokio::time::timeout(Duration::from_millis(50), reconnected.notified()).await;
         let max_payload = client.server_info().max_payload;
@@ -187,8 +200,18 @@ impl Worker {
         }
         // Finish what was taken: run, publish and ack every task held.
         while tasks.join_next().await.is_some() {}
-        Ok(())
+        Ok(ended.get().copied().unwrap_or(Ended::Stopped))
     }
+}
+
+/// Why a worker stopped taking tasks (it finished those it held either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ended {
+    /// Its stop future completed (a signal, for the CLI).
+    Stopped,
+    /// Its server entered lame duck mode, about to shut down.
+    LameDuck,
 }
 
 /// What the tasks of one worker share.
