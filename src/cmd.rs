@@ -210,11 +210,16 @@ impl TrustArgs {
     }
 }
 
-/// How to authenticate to a NATS server and use TLS: the nats CLI's flags
-/// and environment variables. Secrets given in the environment are not
-/// shown in `--help`.
+/// How to authenticate to a NATS server and use TLS (the nats CLI's flags
+/// and environment variables), and the namespace to work in. Secrets given
+/// in the environment are not shown in `--help`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct NatsAuthArgs {
+    /// With a NATS server: the namespace of the streams, subjects, consumer
+    /// and bucket (a-z, 0-9, - and _): maps and workers meet only in the
+    /// same one, so deployments or teams can share a server.
+    #[arg(long, value_name = "NAME", env = "SHIPFN_NAMESPACE", default_value = "shipfn", value_parser = parse_namespace)]
+    namespace: shipfn_cluster::Namespace,
     /// With a NATS server: a credentials file (user JWT and NKey seed).
     #[arg(long, value_name = "FILE", env = "NATS_CREDS", group = "nats_auth")]
     creds: Option<std::path::PathBuf>,
@@ -265,8 +270,12 @@ impl NatsAuthArgs {
         tls.ca = self.tlsca.clone();
         tls.client = self.tlscert.clone().zip(self.tlskey.clone());
         tls.first = self.tlsfirst;
-        config.tls(tls)
+        config.tls(tls).namespace(self.namespace.clone())
     }
+}
+
+fn parse_namespace(name: &str) -> Result<shipfn_cluster::Namespace, String> {
+    shipfn_cluster::Namespace::new(name)
 }
 
 /// Reads public key files.

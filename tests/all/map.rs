@@ -482,3 +482,39 @@ fn a_task_past_its_delivery_limit_is_an_error_line_for_each_of_its_inputs() {
     assert!(lost > 0, "no task was given up: {stderr}");
     assert!(stderr.contains(&format!(", {lost} given up after their delivery limit")), "{stderr}");
 }
+
+#[test]
+fn two_namespaces_on_one_server_keep_their_work_apart() {
+    let server = NatsServer::start();
+    let url = server.url();
+    let _alpha = WorkerProcess::start(&url, &["--namespace", "alpha"]);
+    let _beta = WorkerProcess::start(&url, &["--namespace", "beta"]);
+    let (doubler, tripler) = (pack_suite("mapper", &["2"]), pack_suite("mapper", &["3"]));
+    let input: String = (0..400).map(|i| format!("[{}]\n", i + 20)).collect();
+    let map = |packed: &crate::harness::Packed, namespace: &str| {
+        let file = packed.file.to_str().unwrap().to_owned();
+        let args = ["map", &file, "--input", "-", "--nats", &url, "--batch", "10", "--namespace", namespace];
+        Background::start(packed.dir.path(), &args, input.clone())
+    };
+    // Both at once: a task taken in the wrong namespace would answer with
+    // the other factor.
+    let (alpha, beta) = (map(&doubler, "alpha"), map(&tripler, "beta"));
+    for (out, k) in [(alpha.finish(Duration::from_secs(120)), 2), (beta.finish(Duration::from_secs(120)), 3)] {
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let expected: Vec<String> = (0..400).map(|i| format!("{{\"ok\":{}}}", (i + 20) * k)).collect();
+        assert_outputs(&String::from_utf8_lossy(&out.stdout), &expected);
+    }
+    // Each namespace has its own streams; the default one was never made.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let js = async_nats::jetstream::new(async_nats::connect(url.as_str()).await.unwrap());
+        for (stream, exists) in [("ALPHA_TASKS", true), ("BETA_RESULTS", true), ("SHIPFN_TASKS", false)] {
+            assert_eq!(js.get_stream(stream).await.is_ok(), exists, "{stream}");
+        }
+    });
+    let out = shipfn_in(
+        doubler.dir.path(),
+        &["map", doubler.file.to_str().unwrap(), "--input", "-", "--namespace", "a.b", "--nats", &url],
+    );
+    fails(&out, 2, "is not a namespace");
+}

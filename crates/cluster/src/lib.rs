@@ -30,7 +30,7 @@ mod pace;
 
 pub use error::{Error, Result};
 pub use local::Local;
-pub use nats::{Auth, Ended, JobStats, Nats, NatsConfig, Tls, Worker, WorkerMetrics};
+pub use nats::{Auth, Ended, JobStats, Namespace, Nats, NatsConfig, Tls, Worker, WorkerMetrics};
 pub use outcome::{Failure, Outcome, line, parse_line};
 
 /// For the fuzz targets in `crates/fuzz`; not a stable API.

@@ -69,7 +69,7 @@ fn worker_key() -> SecretKey {
 /// outcome per input.
 pub fn hostile_message(data: &[u8]) {
     let Message { subject, headers, payload } = message(data);
-    if let Some(task) = read_task(&subject, headers.as_ref(), &payload) {
+    if let Some(task) = read_task(&super::Namespace::default(), &subject, headers.as_ref(), &payload) {
         assert!(wire::valid_job(&task.job), "a task of job {:?} was read", task.job);
         assert_eq!(task.lines.len(), String::from_utf8_lossy(&payload).split('\n').count());
     }

@@ -8,6 +8,7 @@ mod connect;
 #[doc(hidden)]
 pub mod fuzz;
 mod metrics;
+mod names;
 mod proof;
 mod submit;
 mod wire;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 pub use connect::{Auth, Tls};
 pub use metrics::WorkerMetrics;
+pub use names::Namespace;
 pub use submit::{JobStats, Nats};
 pub use worker::{Ended, Worker};
 
@@ -46,6 +48,8 @@ pub struct NatsConfig {
     /// How long a submitter waits with tasks queued and none taken before
     /// it tells its [`on_idle`](Nats::on_idle) callback.
     pub idle_notice: Duration,
+    /// Where on the server the streams, subjects, consumer and bucket are.
+    pub namespace: Namespace,
 }
 
 impl NatsConfig {
@@ -63,7 +67,14 @@ impl NatsConfig {
             ack_wait: Duration::from_secs(30),
             max_deliver: 5,
             idle_notice: Duration::from_secs(10),
+            namespace: Namespace::default(),
         }
+    }
+
+    /// Works in `namespace`: submitters and workers meet only in the same one.
+    pub fn namespace(mut self, namespace: Namespace) -> NatsConfig {
+        self.namespace = namespace;
+        self
     }
 
     /// Inputs per task message (at least 1).

@@ -264,7 +264,7 @@ impl Job {
     /// Submits the batches from `inputs` and sends their outcomes to `out`
     /// in order, keeping at most `ahead` tasks in flight.
     async fn run(mut self, mut inputs: mpsc::Receiver<Vec<String>>, out: mpsc::Sender<Vec<Outcome>>) {
-        let result_subject = format!("{}{}", wire::RESULT_PREFIX, self.id);
+        let result_subject = format!("{}{}", self.config.namespace.result_prefix(), self.id);
         let mut pending: BTreeMap<u64, Pending> = BTreeMap::new();
         let mut by_sequence: HashMap<u64, u64> = HashMap::new();
         let (mut submitted, mut emitted, mut inputs_done) = (0u64, 0u64, false);
@@ -334,7 +334,7 @@ impl Job {
                         let Some(advisory) = advisory else {
                             break Some(Error::nats("watching deliveries", "the subscription ended"));
                         };
-                        note_advisory(&mut pending, &by_sequence, &advisory.payload);
+                        note_advisory(&self.config.namespace, &mut pending, &by_sequence, &advisory.payload);
                     }
                     _ = checks.tick() => {
                         self.check_deadlines(&mut pending).await;
@@ -383,7 +383,11 @@ impl Job {
     async fn listen(&self, result_subject: &str) -> Result<(consumer::pull::Ordered, async_nats::Subscriber)> {
         let advisories = self
             .client
-            .subscribe(format!("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.{}", wire::TASKS, wire::WORKERS))
+            .subscribe(format!(
+                "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{}.{}",
+                self.config.namespace.tasks(),
+                self.config.namespace.workers()
+            ))
             .await
             .map_err(|e| Error::nats("watching deliveries", e))?;
         let results = self
@@ -419,7 +423,7 @@ impl Job {
         headers.insert(wire::PACKAGE, self.package_object.as_str());
         headers.insert(wire::BATCH, batch.to_string().as_str());
         headers.insert(wire::COUNT, lines.len().to_string().as_str());
-        let subject = format!("{}{}", wire::TASK_PREFIX, self.id);
+        let subject = format!("{}{}", self.config.namespace.task_prefix(), self.id);
         if let Ok(mut stats) = self.stats.lock() {
             stats.tasks += 1;
             stats.task_bytes += payload.len();
@@ -489,7 +493,7 @@ impl Job {
     /// Removes what is left of the job from the server: unrun tasks (after
     /// a stop) and the collected results.
     async fn clean_up(&self, result_subject: &str) {
-        let task_subject = format!("{}{}", wire::TASK_PREFIX, self.id);
+        let task_subject = format!("{}{}", self.config.namespace.task_prefix(), self.id);
         let _ = self.setup.tasks.purge().filter(task_subject).await;
         let _ = self.setup.results.purge().filter(result_subject).await;
     }
@@ -566,9 +570,14 @@ pub(crate) fn take_part(
 
 /// A task went past its delivery limit, says an advisory: its inputs fail
 /// unless a result comes within an ack wait (see `check_deadlines`).
-fn note_advisory(pending: &mut BTreeMap<u64, Pending>, by_sequence: &HashMap<u64, u64>, advisory: &[u8]) {
+fn note_advisory(
+    names: &super::Namespace,
+    pending: &mut BTreeMap<u64, Pending>,
+    by_sequence: &HashMap<u64, u64>,
+    advisory: &[u8],
+) {
     let Ok(advisory) = serde_json::from_slice::<serde_json::Value>(advisory) else { return };
-    if advisory["stream"].as_str() != Some(wire::TASKS) || advisory["consumer"].as_str() != Some(wire::WORKERS) {
+    if advisory["stream"].as_str() != Some(names.tasks()) || advisory["consumer"].as_str() != Some(names.workers()) {
         return;
     }
     let Some(sequence) = advisory["stream_seq"].as_u64() else { return };

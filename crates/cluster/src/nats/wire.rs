@@ -8,21 +8,6 @@ use tokio::io::AsyncReadExt;
 use super::NatsConfig;
 use crate::{Error, Result};
 
-/// The stream of tasks: one message per batch of inputs, removed once a
-/// worker acks it.
-pub const TASKS: &str = "SHIPFN_TASKS";
-/// Tasks of job J are published to `shipfn.tasks.J`.
-pub const TASK_PREFIX: &str = "shipfn.tasks.";
-/// The stream of results: one message per task, de-duplicated by task id.
-pub const RESULTS: &str = "SHIPFN_RESULTS";
-/// Results of job J are published to `shipfn.results.J`.
-pub const RESULT_PREFIX: &str = "shipfn.results.";
-/// The durable consumer of the tasks that every worker pulls from.
-pub const WORKERS: &str = "shipfn-workers";
-/// The Object Store bucket of modules (`module-<sha256>`) and packages
-/// (`package-<sha256>`).
-pub const BUCKET: &str = "shipfn";
-
 /// Header: the object name of the task's package.
 pub const PACKAGE: &str = "Shipfn-Package";
 /// Header: the task's number within its job.
@@ -211,9 +196,10 @@ impl Setup {
 
     async fn ensure_reporting(js: &jetstream::Context, config: &NatsConfig, side: Side) -> Result<Setup> {
         // Created, or brought to these limits if an older shipfn made them.
+        let names = &config.namespace;
         js.create_or_update_stream(stream::Config {
-            name: TASKS.into(),
-            subjects: vec![format!("{TASK_PREFIX}>")],
+            name: names.tasks().into(),
+            subjects: vec![format!("{}>", names.task_prefix())],
             retention: stream::RetentionPolicy::WorkQueue,
             storage: stream::StorageType::File,
             duplicate_window: DUPLICATE_WINDOW,
@@ -224,8 +210,8 @@ impl Setup {
         .await
         .map_err(|e| Error::nats("creating the task stream", e))?;
         js.create_or_update_stream(stream::Config {
-            name: RESULTS.into(),
-            subjects: vec![format!("{RESULT_PREFIX}>")],
+            name: names.results().into(),
+            subjects: vec![format!("{}>", names.result_prefix())],
             storage: stream::StorageType::File,
             duplicate_window: DUPLICATE_WINDOW,
             max_age: RESULTS_MAX_AGE,
@@ -235,27 +221,27 @@ impl Setup {
         })
         .await
         .map_err(|e| Error::nats("creating the result stream", e))?;
-        let tasks = js.get_stream(TASKS).await.map_err(|e| Error::nats("reading the task stream", e))?;
-        let results = js.get_stream(RESULTS).await.map_err(|e| Error::nats("reading the result stream", e))?;
+        let tasks = js.get_stream(names.tasks()).await.map_err(|e| Error::nats("reading the task stream", e))?;
+        let results = js.get_stream(names.results()).await.map_err(|e| Error::nats("reading the result stream", e))?;
         let consumer_config = consumer::pull::Config {
-            durable_name: Some(WORKERS.into()),
+            durable_name: Some(names.workers().into()),
             description: Some("shipfn workers".into()),
             ack_policy: consumer::AckPolicy::Explicit,
             ack_wait: config.ack_wait,
             max_deliver: config.max_deliver,
-            filter_subject: format!("{TASK_PREFIX}>"),
+            filter_subject: format!("{}>", names.task_prefix()),
             ..Default::default()
         };
         let consumer = match side {
             Side::Worker => tasks.create_consumer(consumer_config).await,
-            Side::Submitter => tasks.get_or_create_consumer(WORKERS, consumer_config).await,
+            Side::Submitter => tasks.get_or_create_consumer(names.workers(), consumer_config).await,
         }
         .map_err(|e| Error::nats("creating the task consumer", e))?;
-        let bucket = match js.get_object_store(BUCKET).await {
+        let bucket = match js.get_object_store(names.bucket()).await {
             Ok(bucket) => bucket,
             Err(_) => js
                 .create_object_store(object_store::Config {
-                    bucket: BUCKET.into(),
+                    bucket: names.bucket().into(),
                     description: Some("shipfn modules and packages, by SHA-256".into()),
                     storage: stream::StorageType::File,
                     max_age: OBJECTS_MAX_AGE,

@@ -136,6 +136,7 @@ impl Worker {
         let Setup { mut consumer, bucket, .. } = Setup::ensure(&js, &self.config, Side::Worker, &violations).await?;
         let shared = Arc::new(Shared {
             js: js.clone(),
+            namespace: self.config.namespace.clone(),
             packages: Packages {
                 bucket,
                 host: self.host,
@@ -217,6 +218,7 @@ pub enum Ended {
 /// What the tasks of one worker share.
 struct Shared {
     js: jetstream::Context,
+    namespace: super::Namespace,
     packages: Packages,
     ack_wait: Duration,
     key: Option<Arc<SecretKey>>,
@@ -236,7 +238,7 @@ impl Shared {
     /// even be read is terminated.
     async fn handle(&self, message: jetstream::Message, slot: tokio::sync::OwnedSemaphorePermit) {
         let Some(Task { job, batch, package, lines }) =
-            read_task(message.subject.as_str(), message.headers.as_ref(), &message.payload)
+            read_task(&self.namespace, message.subject.as_str(), message.headers.as_ref(), &message.payload)
         else {
             // Not a task of ours: drop it from the queue for good.
             let _ = message.ack_with(AckKind::Term).await;
@@ -319,7 +321,7 @@ impl Shared {
         };
         let Ok(parts) = u32::try_from(chunks.len()) else { return false };
         let run = run_id();
-        let subject = format!("{}{job}", wire::RESULT_PREFIX);
+        let subject = format!("{}{job}", self.namespace.result_prefix());
         for (index, chunk) in chunks.into_iter().enumerate() {
             let part = Part { task, run, index: index as u32, parts, count: body.len() as u64 };
             let mut headers = HeaderMap::new();
@@ -360,8 +362,13 @@ pub(crate) struct Task {
 
 /// Reads a task message: `None` unless its subject names a job and it has
 /// a batch number, the least a result can be addressed with.
-pub(crate) fn read_task(subject: &str, headers: Option<&HeaderMap>, payload: &[u8]) -> Option<Task> {
-    let job = subject.strip_prefix(wire::TASK_PREFIX)?;
+pub(crate) fn read_task(
+    namespace: &super::Namespace,
+    subject: &str,
+    headers: Option<&HeaderMap>,
+    payload: &[u8],
+) -> Option<Task> {
+    let job = subject.strip_prefix(namespace.task_prefix())?;
     let batch = header_u64(headers, wire::BATCH)?;
     if !wire::valid_job(job) {
         return None;
