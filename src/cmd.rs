@@ -220,6 +220,10 @@ pub struct NatsAuthArgs {
     /// same one, so deployments or teams can share a server.
     #[arg(long, value_name = "NAME", env = "SHIPFN_NAMESPACE", default_value = "shipfn", value_parser = parse_namespace)]
     namespace: shipfn_cluster::Namespace,
+    /// With a NATS server: the prefix of this client's reply subjects
+    /// (default `_INBOX`), for permissions that give each user its own.
+    #[arg(long, value_name = "PREFIX", env = "NATS_INBOX_PREFIX")]
+    inbox_prefix: Option<String>,
     /// With a NATS server: a credentials file (user JWT and NKey seed).
     #[arg(long, value_name = "FILE", env = "NATS_CREDS", group = "nats_auth")]
     creds: Option<std::path::PathBuf>,
@@ -270,7 +274,11 @@ impl NatsAuthArgs {
         tls.ca = self.tlsca.clone();
         tls.client = self.tlscert.clone().zip(self.tlskey.clone());
         tls.first = self.tlsfirst;
-        config.tls(tls).namespace(self.namespace.clone())
+        config = config.tls(tls).namespace(self.namespace.clone());
+        match &self.inbox_prefix {
+            Some(prefix) => config.inbox_prefix(prefix.clone()),
+            None => config,
+        }
     }
 }
 

@@ -291,3 +291,66 @@ fn a_workers_metrics_count_what_the_map_reports_and_healthz_answers() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// The least-privilege configuration of `docs/deploy.md`, with an account
+/// of another team beside it.
+fn roles_config() -> String {
+    let doc = std::fs::read_to_string(crate::harness::repo().join("docs/deploy.md")).unwrap();
+    let section = doc.split("## Least-privilege roles").nth(1).expect("docs/deploy.md has the roles");
+    let conf = section.split("```conf\n").nth(1).and_then(|c| c.split("\n```").next()).expect("a conf block");
+    let conf = conf.replace("$SUBMITTER_PASSWORD", "\"sub-secret\"").replace("$WORKER_PASSWORD", "\"wrk-secret\"");
+    // The documented block is one `accounts { … }`: add a second account in it.
+    let other = "  OTHER {\n    jetstream: enabled\n    users = [ { user: other, password: \"oth-secret\" } ]\n  }\n}";
+    let at = conf.rfind('}').unwrap();
+    format!("{}{other}", &conf[..at])
+}
+
+#[test]
+fn the_documented_roles_work_and_keep_each_user_to_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("roles.conf");
+    std::fs::write(&config, roles_config()).unwrap();
+    let server = NatsServer::start_with(&["-c", config.to_str().unwrap()]);
+    let at = |user: &str, password: &str| format!("nats://{user}:{password}@127.0.0.1:{}", server.port());
+    let (submitter, worker, other) =
+        (at("submitter", "sub-secret"), at("worker", "wrk-secret"), at("other", "oth-secret"));
+    let packed = pack_suite("mapper", &["3"]);
+    let file = packed.file.to_str().unwrap();
+    let input: String = (0..300).map(|i| format!("[{}]\n", i + 20)).collect();
+    let as_submitter = ["map", file, "--input", "-", "--nats", &submitter, "--inbox-prefix", "_INBOX_submitter"];
+
+    // The submitter sets up the namespace and waits; the worker then serves
+    // it. A worker of another account runs beside them and sees nothing.
+    let map = crate::map::Background::start(packed.dir.path(), &as_submitter, input.clone());
+    std::thread::sleep(Duration::from_secs(1));
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let other_metrics = format!("127.0.0.1:{port}");
+    let _outsider = WorkerProcess::start(&other, &["--metrics", &other_metrics]);
+    let _worker = WorkerProcess::start(&worker, &["--inbox-prefix", "_INBOX_worker"]);
+    let out = map.finish(Duration::from_secs(120));
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let expected: Vec<String> = (0..300).map(|i| format!("{{\"ok\":{}}}", (i + 20) * 3)).collect();
+    crate::map::assert_outputs(&String::from_utf8_lossy(&out.stdout), &expected);
+    let (_, text) = http_get(&other_metrics, "/metrics");
+    assert!(!text.lines().any(|l| l.starts_with("shipfn_worker_tasks_total{")), "the outsider took tasks:\n{text}");
+
+    // Each role refused the other's work, at once, naming what was denied.
+    let started = Instant::now();
+    let as_worker = ["map", file, "--input", "-", "--nats", &worker, "--inbox-prefix", "_INBOX_worker"];
+    let out = run_bounded(packed.dir.path(), &as_worker, "[1]\n", Duration::from_secs(60));
+    let stderr = fails(&out, 13, "Permissions Violation");
+    assert!(out.stdout.is_empty() && started.elapsed() < Duration::from_secs(5), "{:?}: {stderr}", started.elapsed());
+    let started = Instant::now();
+    let out = shipfn().args(["worker", "--nats", &submitter, "--inbox-prefix", "_INBOX_submitter"]).output().unwrap();
+    fails(&out, 13, "$JS.API.CONSUMER.MSG.NEXT.SHIPFN_TASKS.shipfn-workers");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    // A client without its own inbox prefix gets no replies at all.
+    let out = run_bounded(
+        packed.dir.path(),
+        &["map", file, "--input", "-", "--nats", &submitter],
+        "[1]\n",
+        Duration::from_secs(60),
+    );
+    fails(&out, 13, "_INBOX");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("sub-secret"));
+}

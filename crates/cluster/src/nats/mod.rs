@@ -50,6 +50,9 @@ pub struct NatsConfig {
     pub idle_notice: Duration,
     /// Where on the server the streams, subjects, consumer and bucket are.
     pub namespace: Namespace,
+    /// The prefix of this client's reply subjects (`_INBOX` by default): a
+    /// user's own, so that permissions can keep other users from its replies.
+    pub inbox_prefix: Option<String>,
 }
 
 impl NatsConfig {
@@ -68,7 +71,14 @@ impl NatsConfig {
             max_deliver: 5,
             idle_notice: Duration::from_secs(10),
             namespace: Namespace::default(),
+            inbox_prefix: None,
         }
+    }
+
+    /// Replies come to subjects under `prefix` instead of `_INBOX`.
+    pub fn inbox_prefix(mut self, prefix: impl Into<String>) -> NatsConfig {
+        self.inbox_prefix = Some(prefix.into());
+        self
     }
 
     /// Works in `namespace`: submitters and workers meet only in the same one.

@@ -200,6 +200,9 @@ struct Job {
     on_idle: Option<Notice>,
     trusted_workers: Arc<Vec<PublicKey>>,
     violations: wire::Violations,
+    /// The job's results and the delivery advisories, subscribed to at
+    /// start (so that a refusal there refuses the map before any input).
+    listening: Option<(consumer::pull::Ordered, async_nats::Subscriber)>,
 }
 
 impl Job {
@@ -227,19 +230,27 @@ impl Job {
                 (full.encode_as(Form::Thin, None), Some(full.module), true)
             }
         };
-        let mut uploaded = 0;
-        if thin {
-            let module = match module {
-                Some(module) => Some(module),
-                None if setup.bucket.info(&module_object).await.is_ok() => None,
-                None => Some(module_from(modules, &module_sha)?),
-            };
-            if let Some(module) = module {
-                uploaded += wire::put_once(&setup.bucket, &module_object, &module).await?;
+        let refused = violations.next_report();
+        let upload = async {
+            let mut uploaded = 0;
+            if thin {
+                let module = match module {
+                    Some(module) => Some(module),
+                    None if setup.bucket.info(&module_object).await.is_ok() => None,
+                    None => Some(module_from(modules, &module_sha)?),
+                };
+                if let Some(module) = module {
+                    uploaded += wire::put_once(&setup.bucket, &module_object, &module).await?;
+                }
             }
-        }
-        let package_object = wire::package_object(&sha256(&shipped));
-        uploaded += wire::put_once(&setup.bucket, &package_object, &shipped).await?;
+            let package_object = wire::package_object(&sha256(&shipped));
+            uploaded += wire::put_once(&setup.bucket, &package_object, &shipped).await?;
+            Ok::<_, Error>((uploaded, package_object))
+        };
+        let (uploaded, package_object) = tokio::select! {
+            done = upload => done?,
+            () = refused => return Err(violations.refusal(&config.url, "uploading the package")),
+        };
         stats.lock().expect("stats lock").uploaded_bytes = uploaded;
         // Unpredictable: nobody can publish results for a job before its
         // first task shows its id.
@@ -247,7 +258,7 @@ impl Job {
         getrandom::fill(&mut random).map_err(|e| Error::nats("choosing a job id", e))?;
         let id = hex::encode(random);
         debug_assert!(wire::valid_job(&id));
-        Ok(Job {
+        let mut job = Job {
             id,
             config: config.clone(),
             client,
@@ -258,7 +269,15 @@ impl Job {
             on_idle: None,
             trusted_workers: Arc::default(),
             violations,
-        })
+            listening: None,
+        };
+        let result_subject = format!("{}{}", config.namespace.result_prefix(), job.id);
+        let refused = job.violations.next_report();
+        job.listening = Some(tokio::select! {
+            listening = job.listen(&result_subject) => listening?,
+            () = refused => return Err(job.violations.refusal(&config.url, "reading results")),
+        });
+        Ok(job)
     }
 
     /// Submits the batches from `inputs` and sends their outcomes to `out`
@@ -271,7 +290,11 @@ impl Job {
         let (mut last_result, mut idle_told) = (tokio::time::Instant::now(), false);
         let mut publishes = tokio::task::JoinSet::new();
         let mut checks = tokio::time::interval(CHECK_EVERY);
-        let fatal = match self.listen(&result_subject).await {
+        // A request the server refuses only times out: end at its report.
+        let refused = self.violations.next_report();
+        tokio::pin!(refused);
+        let listening = self.listening.take().ok_or_else(|| Error::nats("reading results", "not subscribed"));
+        let fatal = match listening {
             Err(e) => Some(e),
             Ok((mut results, mut advisories)) => loop {
                 // Hand over what is complete, in order.
@@ -336,6 +359,7 @@ impl Job {
                         };
                         note_advisory(&self.config.namespace, &mut pending, &by_sequence, &advisory.payload);
                     }
+                    () = &mut refused => break Some(self.violations.refusal(&self.config.url, "running the map")),
                     _ = checks.tick() => {
                         self.check_deadlines(&mut pending).await;
                         self.check_consumer().await;
@@ -343,6 +367,9 @@ impl Job {
                 }
             },
         };
+        // Refused, the map published nothing to clean up, and the server
+        // would refuse the clean-up too (only after its requests' timeouts).
+        let refused = matches!(fatal, Some(Error::Refused { .. }));
         if let Some(error) = fatal {
             // Every input still gets its line: the failure that stopped the map.
             let failure = Failure::new(ErrorKind::Internal, format!("not run: {error}"));
@@ -362,7 +389,9 @@ impl Job {
                 }
             }
         }
-        self.clean_up(&result_subject).await;
+        if !refused {
+            self.clean_up(&result_subject).await;
+        }
     }
 
     /// Tells `on_idle` if tasks wait and no worker holds any.

@@ -99,7 +99,7 @@ impl Violations {
 
     /// A future that resolves once the server reports a permissions
     /// violation after this call (an earlier one is not this request's).
-    fn next_report(&self) -> impl std::future::Future<Output = ()> + use<> {
+    pub fn next_report(&self) -> impl std::future::Future<Output = ()> + use<> {
         let mut seen = self.0.subscribe();
         async move {
             // Ends only by a report: the sender lives as long as `self`.
@@ -110,6 +110,11 @@ impl Violations {
             }
             std::future::pending::<()>().await
         }
+    }
+
+    /// The refusal that names the last violation reported, for `doing`.
+    pub fn refusal(&self, url: &str, doing: &'static str) -> Error {
+        self.explain(url, Error::nats(doing, "the server refused a request"))
     }
 
     /// `error`, or, if the server reported a permissions violation, a
@@ -146,31 +151,33 @@ pub async fn connect(
 ) -> Result<(async_nats::Client, Violations)> {
     let violations = Violations::default();
     let seen = violations.clone();
-    let options = super::connect::options(&config.url, &config.auth, &config.tls).await?.name(name).event_callback(
-        move |event| {
-            let (events, seen) = (events.clone(), seen.clone());
-            async move {
-                match event {
-                    async_nats::Event::Connected => {
-                        if let Some(events) = events {
-                            events.connected.notify_one();
-                        }
+    let mut options = super::connect::options(&config.url, &config.auth, &config.tls).await?.name(name);
+    if let Some(prefix) = &config.inbox_prefix {
+        options = options.custom_inbox_prefix(prefix);
+    }
+    let options = options.event_callback(move |event| {
+        let (events, seen) = (events.clone(), seen.clone());
+        async move {
+            match event {
+                async_nats::Event::Connected => {
+                    if let Some(events) = events {
+                        events.connected.notify_one();
                     }
-                    async_nats::Event::LameDuckMode => {
-                        if let Some(events) = events {
-                            events.lame_duck.notify_one();
-                        }
-                    }
-                    async_nats::Event::ServerError(async_nats::ServerError::Other(text))
-                        if text.to_ascii_lowercase().contains("permissions violation") =>
-                    {
-                        seen.record(text);
-                    }
-                    _ => {}
                 }
+                async_nats::Event::LameDuckMode => {
+                    if let Some(events) = events {
+                        events.lame_duck.notify_one();
+                    }
+                }
+                async_nats::Event::ServerError(async_nats::ServerError::Other(text))
+                    if text.to_ascii_lowercase().contains("permissions violation") =>
+                {
+                    seen.record(text);
+                }
+                _ => {}
             }
-        },
-    );
+        }
+    });
     let client =
         options.connect(config.url.as_str()).await.map_err(|e| super::connect::connect_error(&config.url, &e))?;
     Ok((client, violations))
@@ -195,34 +202,41 @@ impl Setup {
     }
 
     async fn ensure_reporting(js: &jetstream::Context, config: &NatsConfig, side: Side) -> Result<Setup> {
-        // Created, or brought to these limits if an older shipfn made them.
+        // Created if missing, brought to these limits if an older shipfn
+        // made them otherwise, and otherwise only read: a client whose
+        // permissions allow no more (a worker's, in docs/deploy.md) works
+        // once the streams are there.
         let names = &config.namespace;
-        js.create_or_update_stream(stream::Config {
-            name: names.tasks().into(),
-            subjects: vec![format!("{}>", names.task_prefix())],
-            retention: stream::RetentionPolicy::WorkQueue,
-            storage: stream::StorageType::File,
-            duplicate_window: DUPLICATE_WINDOW,
-            max_bytes: TASKS_MAX_BYTES,
-            discard: stream::DiscardPolicy::New,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| Error::nats("creating the task stream", e))?;
-        js.create_or_update_stream(stream::Config {
-            name: names.results().into(),
-            subjects: vec![format!("{}>", names.result_prefix())],
-            storage: stream::StorageType::File,
-            duplicate_window: DUPLICATE_WINDOW,
-            max_age: RESULTS_MAX_AGE,
-            max_bytes: RESULTS_MAX_BYTES,
-            discard: stream::DiscardPolicy::New,
-            ..Default::default()
-        })
-        .await
-        .map_err(|e| Error::nats("creating the result stream", e))?;
-        let tasks = js.get_stream(names.tasks()).await.map_err(|e| Error::nats("reading the task stream", e))?;
-        let results = js.get_stream(names.results()).await.map_err(|e| Error::nats("reading the result stream", e))?;
+        let tasks = stream_as(
+            js,
+            stream::Config {
+                name: names.tasks().into(),
+                subjects: vec![format!("{}>", names.task_prefix())],
+                retention: stream::RetentionPolicy::WorkQueue,
+                storage: stream::StorageType::File,
+                duplicate_window: DUPLICATE_WINDOW,
+                max_bytes: TASKS_MAX_BYTES,
+                discard: stream::DiscardPolicy::New,
+                ..Default::default()
+            },
+            "the task stream",
+        )
+        .await?;
+        let results = stream_as(
+            js,
+            stream::Config {
+                name: names.results().into(),
+                subjects: vec![format!("{}>", names.result_prefix())],
+                storage: stream::StorageType::File,
+                duplicate_window: DUPLICATE_WINDOW,
+                max_age: RESULTS_MAX_AGE,
+                max_bytes: RESULTS_MAX_BYTES,
+                discard: stream::DiscardPolicy::New,
+                ..Default::default()
+            },
+            "the result stream",
+        )
+        .await?;
         let consumer_config = consumer::pull::Config {
             durable_name: Some(names.workers().into()),
             description: Some("shipfn workers".into()),
@@ -252,6 +266,31 @@ impl Setup {
         };
         Ok(Setup { tasks, results, consumer, bucket })
     }
+}
+
+/// The stream `desired` names, as it is if its subjects and limits are
+/// `desired`'s, else brought to them, or created if it is missing.
+async fn stream_as(js: &jetstream::Context, desired: stream::Config, what: &'static str) -> Result<stream::Stream> {
+    let name = desired.name.clone();
+    match js.get_stream(&name).await {
+        Ok(stream) if same_limits(&stream.cached_info().config, &desired) => Ok(stream),
+        Ok(_) => {
+            js.update_stream(desired).await.map_err(|e| Error::nats(what, e))?;
+            js.get_stream(&name).await.map_err(|e| Error::nats(what, e))
+        }
+        Err(_) => js.create_stream(desired).await.map_err(|e| Error::nats(what, e)),
+    }
+}
+
+/// Whether a stream has the subjects and limits shipfn sets.
+fn same_limits(have: &stream::Config, want: &stream::Config) -> bool {
+    have.subjects == want.subjects
+        && have.retention == want.retention
+        && have.storage == want.storage
+        && have.duplicate_window == want.duplicate_window
+        && have.max_bytes == want.max_bytes
+        && have.max_age == want.max_age
+        && have.discard == want.discard
 }
 
 /// Puts `bytes` under `name` unless the bucket has exactly these bytes

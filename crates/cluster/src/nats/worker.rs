@@ -156,6 +156,9 @@ impl Worker {
         let slots = Arc::new(Semaphore::new(self.jobs));
         let mut tasks = tokio::task::JoinSet::new();
         tokio::pin!(stop);
+        // A request the server refuses only times out: stop at its report.
+        let refused = violations.next_report();
+        tokio::pin!(refused);
         // One continuous pull: the client keeps requests outstanding, a few
         // tasks ahead of the free slots, and renews them after a reconnect.
         'work: loop {
@@ -170,7 +173,10 @@ impl Worker {
                     // The server is away (the client reconnects), or the
                     // task consumer was deleted: set it up again.
                     failed_pulls += 1;
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    tokio::select! {
+                        () = tokio::time::sleep(Duration::from_millis(500)) => {}
+                        () = &mut refused => return Err(violations.refusal(&self.config.url, "taking tasks")),
+                    }
                     if failed_pulls >= 2
                         && let Ok(setup) = Setup::ensure(&js, &self.config, Side::Worker, &violations).await
                     {
@@ -182,6 +188,7 @@ impl Worker {
             loop {
                 let message = tokio::select! {
                     () = &mut stop => break 'work,
+                    () = &mut refused => return Err(violations.refusal(&self.config.url, "taking tasks")),
                     () = reconnected.notified() => break,
                     message = messages.next() => message,
                 };
