@@ -29,9 +29,33 @@ fn raw_line(text: &str) -> anyhow::Result<()> {
 }
 
 /// Writes a message and a newline to standard error, control characters
-/// escaped. A failure to write is ignored: there is nowhere left to report it.
+/// escaped; or, after [`log_json`], one JSON object per message. A failure
+/// to write is ignored: there is nowhere left to report it.
 pub fn note(text: &str) {
+    if JSON_LOG.load(std::sync::atomic::Ordering::Relaxed) {
+        // An error's message says so itself ("error: …").
+        if text.starts_with("error:") {
+            tracing::error!(target: "shipfn", "{text}");
+        } else if text.contains("warning:") {
+            tracing::warn!(target: "shipfn", "{text}");
+        } else {
+            tracing::info!(target: "shipfn", "{text}");
+        }
+        return;
+    }
     let _ = writeln!(std::io::stderr().lock(), "{}", escape(text));
+}
+
+static JSON_LOG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// From now on, messages to standard error are JSON lines
+/// (`{"timestamp":…,"level":"INFO","fields":{"message":…},"target":"shipfn"}`),
+/// for a log collector. JSON escapes every control character.
+pub fn log_json() {
+    let subscriber = tracing_subscriber::fmt().json().with_writer(std::io::stderr).with_ansi(false).finish();
+    if tracing::subscriber::set_global_default(subscriber).is_ok() {
+        JSON_LOG.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Whether `error` is a write to a pipe whose reader has gone (`shipfn run

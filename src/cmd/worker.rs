@@ -20,6 +20,10 @@ pub struct Args {
     nats: String,
     #[command(flatten)]
     nats_auth: NatsAuthArgs,
+    /// How messages on standard error are written: text, or json (one
+    /// object per line, for a log collector).
+    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    log_format: String,
     /// Tasks at a time [default: the number of cores].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
@@ -57,6 +61,9 @@ pub struct Args {
 }
 
 pub fn main(args: Args) -> anyhow::Result<()> {
+    if args.log_format == "json" {
+        crate::out::log_json();
+    }
     let keys = args.trust.keys()?;
     let host = args.host.pooled_host_keeping(usize::try_from(args.module_cache).unwrap_or(usize::MAX))?;
     let config =

@@ -354,3 +354,49 @@ fn the_documented_roles_work_and_keep_each_user_to_its_own() {
     fails(&out, 13, "_INBOX");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("sub-secret"));
 }
+
+#[test]
+fn a_worker_logs_json_lines_without_secrets_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.conf");
+    std::fs::write(&config, "authorization { users = [ { user: logger, password: log-secret-pw } ] }\n").unwrap();
+    let server = NatsServer::start_with(&["-c", config.to_str().unwrap()]);
+    let url = format!("nats://logger:log-secret-pw@127.0.0.1:{}", server.port());
+    let mut worker = shipfn()
+        .args(["worker", "--nats", &url, "--log-format", "json"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Every line is one JSON object: shipfn's messages, and the NATS
+    // client's own (connections, reconnections).
+    let mut stderr = std::io::BufReader::new(worker.stderr.take().unwrap());
+    let mut first = String::new();
+    loop {
+        let mut text = String::new();
+        assert!(std::io::BufRead::read_line(&mut stderr, &mut text).unwrap() > 0, "no ready line: {first}");
+        let line: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        first.push_str(&text);
+        if line["target"] == "shipfn" {
+            assert_eq!(line["level"], "INFO", "{line}");
+            assert!(
+                line["fields"]["message"].as_str().unwrap().contains("taking tasks from nats://127.0.0.1"),
+                "{line}"
+            );
+            break;
+        }
+    }
+    let pid = worker.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert_eq!(worker.wait().unwrap().code(), Some(0));
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let messages: Vec<String> = rest
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .filter(|v| v["target"] == "shipfn")
+        .map(|v| v["fields"]["message"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(messages.iter().any(|m| m == "worker: stopped"), "{messages:?}");
+    assert!(!first.contains("log-secret-pw") && !rest.contains("log-secret-pw"));
+}
