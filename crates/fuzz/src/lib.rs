@@ -299,16 +299,33 @@ pub enum List {
 
 /// As [`host_agrees`], for types the host knows only by the schema the
 /// SDK traces (as a guest of ABI 7 without JSON records it).
-fn host_agrees_by_schema<A: Args + PartialEq + std::fmt::Debug>(raw: &[&str]) {
+fn host_agrees_by_schema<A: Args + PartialEq + std::fmt::Debug + 'static>(raw: &[&str]) {
     let guest = A::from_json(raw);
     let types = A::type_names();
     let types: Vec<&str> = types.iter().map(String::as_str).collect();
-    let mut builder = shipfn_schema::Builder::new();
-    let params = A::formats(&mut builder);
-    let unit = builder.trace::<()>();
-    let schema: shipfn_host::Schema =
-        postcard::from_bytes(&builder.encode(&params, &unit, &[], &[])).expect("a traced schema decodes");
+    let schema = schema_of::<A>();
     agree(raw, guest, shipfn_host::__fuzz::json_args_to_postcard_by_schema(&types, &schema, raw));
+}
+
+/// The schema the SDK traces for the parameters `A`, traced once per type
+/// and process (tracing does not depend on the input).
+fn schema_of<A: Args + 'static>() -> std::sync::Arc<shipfn_host::Schema> {
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    static SCHEMAS: Mutex<Option<HashMap<TypeId, Arc<shipfn_host::Schema>>>> = Mutex::new(None);
+    let mut schemas = SCHEMAS.lock().unwrap_or_else(|e| e.into_inner());
+    let schemas = schemas.get_or_insert_with(HashMap::new);
+    schemas
+        .entry(TypeId::of::<A>())
+        .or_insert_with(|| {
+            let mut builder = shipfn_schema::Builder::new();
+            let params = A::formats(&mut builder);
+            let unit = builder.trace::<()>();
+            let bytes = builder.encode(&params, &unit, &[], &[]);
+            Arc::new(postcard::from_bytes(&bytes).expect("a traced schema decodes"))
+        })
+        .clone()
 }
 
 /// Whether the host's JSON conversion accepts `raw` exactly when the SDK
