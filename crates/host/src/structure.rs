@@ -246,7 +246,7 @@ pub(crate) fn conforms<T: Serialize + ?Sized>(value: &T, format: &Format, schema
     let mut complete = true;
     value
         .serialize(Conform { format, containers: &schema.containers, complete: &mut complete })
-        .map_err(|m| m.message(&schema.containers))?;
+        .map_err(Mismatch::message)?;
     Ok(complete)
 }
 
@@ -268,7 +268,7 @@ impl Mismatch {
         self
     }
 
-    fn message(self, _: &Containers) -> String {
+    fn message(self) -> String {
         let path: String = self.path.into_iter().rev().collect();
         if path.is_empty() { self.what } else { format!("{path}: {}", self.what) }
     }
