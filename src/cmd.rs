@@ -224,6 +224,11 @@ pub struct NatsAuthArgs {
     /// (default `_INBOX`), for permissions that give each user its own.
     #[arg(long, value_name = "PREFIX", env = "NATS_INBOX_PREFIX")]
     inbox_prefix: Option<String>,
+    /// With a JetStream cluster: how many servers keep each stream and the
+    /// bucket (1 to 5), set on the ones created and brought to it on
+    /// existing ones. Without it: 1 for new ones, existing ones unchanged.
+    #[arg(long, value_name = "N", env = "SHIPFN_REPLICAS", value_parser = clap::value_parser!(u8).range(1..=5))]
+    replicas: Option<u8>,
     /// With a NATS server: a credentials file (user JWT and NKey seed).
     #[arg(long, value_name = "FILE", env = "NATS_CREDS", group = "nats_auth")]
     creds: Option<std::path::PathBuf>,
@@ -275,6 +280,9 @@ impl NatsAuthArgs {
         tls.client = self.tlscert.clone().zip(self.tlskey.clone());
         tls.first = self.tlsfirst;
         config = config.tls(tls).namespace(self.namespace.clone());
+        if let Some(replicas) = self.replicas {
+            config = config.replicas(replicas.into());
+        }
         match &self.inbox_prefix {
             Some(prefix) => config.inbox_prefix(prefix.clone()),
             None => config,

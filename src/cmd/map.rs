@@ -41,8 +41,9 @@ pub struct Args {
     /// Run on the workers of this NATS JetStream server (`shipfn worker`)
     /// instead of this machine; `--nats` alone takes the URL from $NATS_URL.
     /// The workers' own limits and trusted keys apply; the limit options
-    /// below are then ignored. A user and password (or a token) may be
-    /// written in the URL: nats://user:password@host:4222.
+    /// below are then ignored. Several servers of a cluster are
+    /// comma-separated. A user and password (or a token) may be written in
+    /// the URL: nats://user:password@host:4222.
     #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = "")]
     nats: Option<String>,
     #[command(flatten)]

@@ -13,9 +13,9 @@ use super::{HostArgs, NatsAuthArgs, TrustArgs, parse_duration, parse_size, read_
 /// until interrupted (Ctrl-C or SIGTERM), then finishes the tasks it holds.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The NATS server, e.g. nats://127.0.0.1:4222 (JetStream enabled). A
-    /// user and password (or a token) may be written in the URL:
-    /// nats://user:password@host:4222.
+    /// The NATS server, e.g. nats://127.0.0.1:4222 (JetStream enabled), or
+    /// several servers of a cluster, comma-separated. A user and password
+    /// (or a token) may be written in the URL: nats://user:password@host:4222.
     #[arg(long, value_name = "URL", env = "NATS_URL", hide_env_values = true)]
     nats: String,
     #[command(flatten)]

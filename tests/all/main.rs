@@ -14,6 +14,8 @@ mod map;
 mod nats;
 mod nats_attacks;
 mod nats_auth;
+mod nats_cluster;
+mod nats_logins;
 mod returned;
 mod seed;
 mod signing;

@@ -209,7 +209,7 @@ fn nats_map_of_10000_inputs_with_two_workers_is_exactly_once_and_in_order() {
 }
 
 /// `fib(n)` inputs, milliseconds each: a map of a thousand lasts seconds.
-fn fib_inputs(n: usize) -> (String, Vec<String>) {
+pub(crate) fn fib_inputs(n: usize) -> (String, Vec<String>) {
     fn fib(n: u64) -> u64 {
         let (mut a, mut b) = (0u64, 1u64);
         for _ in 0..n {

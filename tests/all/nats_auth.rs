@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::{fails, ok, pack_suite, shipfn};
 use crate::map::run_bounded;
-use crate::nats::{NatsServer, WorkerProcess};
+use crate::nats::{NatsServer, WorkerProcess, http_get};
 
 const PASSWORD: &str = "s3cret-pw";
 
@@ -103,7 +103,7 @@ fn a_server_that_cannot_be_reached_is_its_own_exit_code_within_seconds() {
 
 /// A CA, and a server certificate and a client certificate it signed (EC
 /// P-256, for 127.0.0.1), made with the `openssl` command in `dir`.
-fn certificates(dir: &std::path::Path) {
+pub(crate) fn certificates(dir: &std::path::Path) {
     let openssl = |args: &[&str]| {
         let out =
             std::process::Command::new("openssl").current_dir(dir).args(args).output().unwrap_or_else(|e| {
@@ -229,23 +229,13 @@ fn a_user_without_permission_is_refused_naming_what_was_denied() {
 }
 
 /// `GET path` from `addr`: the status code and the body.
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
-    tcp.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
-    let mut reply = String::new();
-    tcp.read_to_string(&mut reply).unwrap();
-    let status = reply.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, reply.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default())
-}
-
 #[test]
 fn a_workers_metrics_count_what_the_map_reports_and_healthz_answers() {
     let server = NatsServer::start();
     let url = server.url();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
-    let _worker = WorkerProcess::start(&url, &["--metrics", &addr]);
+    let _worker = WorkerProcess::start(&url, &["--metrics", &addr, "--no-cache"]);
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(&addr).is_err() || http_get(&addr, "/healthz").0 != 200 {
         assert!(Instant::now() < deadline, "the worker's /healthz did not answer 200");
@@ -283,6 +273,11 @@ fn a_workers_metrics_count_what_the_map_reports_and_healthz_answers() {
     // Once, or once per slot when the first two tasks arrive together.
     let loaded = sample("shipfn_worker_packages_loaded_total");
     assert!(matches!(loaded.as_deref(), Some("1" | "2")), "{text}");
+    let compiled = sample("shipfn_worker_modules_compiled_total");
+    assert!(matches!(compiled.as_deref(), Some("1" | "2")), "{text}");
+    // The map ships the package thin: its module is fetched beside it.
+    let fetched = sample("shipfn_worker_modules_fetched_total");
+    assert!(matches!(fetched.as_deref(), Some("1" | "2")), "{text}");
     // Without the server, the worker is not healthy.
     drop(server);
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -5,7 +5,9 @@
 //! `cargo bench -p shipfn-cluster --bench map` (or `scripts/bench.sh`). It
 //! starts its own `nats-server` (from `scripts/setup.sh`) on a free loopback
 //! port and two `shipfn worker` processes (`target/release/shipfn`, or
-//! `$SHIPFN_BIN`), and stops them when it ends.
+//! `$SHIPFN_BIN`), and stops them when it ends. The server also takes TLS
+//! (certificates made with `openssl`): two more workers in their own
+//! namespace use it, so TLS is measured beside plain TCP on the same server.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,7 +15,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use shipfn_build::{BuildOptions, Toolchain};
-use shipfn_cluster::{Local, Nats, NatsConfig, Pool};
+use shipfn_cluster::{Local, Namespace, Nats, NatsConfig, Pool, Tls};
 use shipfn_host::{Function, Host, Limits};
 
 fn repo() -> PathBuf {
@@ -72,6 +74,43 @@ impl Drop for Processes {
     }
 }
 
+/// A CA and a server certificate it signed for 127.0.0.1, in `dir`.
+fn certificates(dir: &Path) {
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl").current_dir(dir).args(args).stderr(Stdio::null()).status();
+        assert!(status.expect("openssl (scripts/setup.sh installs it)").success(), "openssl {args:?}");
+    };
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+    openssl(
+        &[&["req", "-x509"][..], &ec, &["-keyout", "ca-key.pem", "-out", "ca.pem", "-subj", "/CN=bench CA"]].concat(),
+    );
+    openssl(&[&["req"][..], &ec, &["-keyout", "server-key.pem", "-out", "server.csr", "-subj", "/CN=server"]].concat());
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").expect("san.ext");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca-key.pem",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+}
+
+/// Tasks per second of maps of one input per task, 64 in flight.
+fn tasks_rate(config: NatsConfig, package: &[u8]) -> f64 {
+    let per_task = Nats::new(config.batch(1));
+    median((0..3).map(|_| map_rate(&per_task, package, 5_000).0).collect())
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("a port").local_addr().expect("an address").port()
 }
@@ -102,10 +141,23 @@ fn main() {
     let nats_server = std::fs::read_to_string(repo().join("target/nats-server-path"))
         .map_or_else(|_| "nats-server".to_owned(), |p| p.trim().to_owned());
     let scratch = tempfile::tempdir().expect("tempdir");
+    certificates(scratch.path());
+    let pem = |name: &str| scratch.path().join(name).to_str().expect("a UTF-8 path").to_owned();
+    std::fs::write(
+        scratch.path().join("server.conf"),
+        format!(
+            "tls {{ cert_file: \"{}\", key_file: \"{}\" }}\nallow_non_tls: true\n",
+            pem("server.pem"),
+            pem("server-key.pem")
+        ),
+    )
+    .expect("server.conf");
     let port = free_port();
     let url = format!("nats://127.0.0.1:{port}");
     let mut processes = Processes(vec![
         Command::new(&nats_server)
+            .arg("-c")
+            .arg(scratch.path().join("server.conf"))
             .args(["--jetstream", "--store_dir"])
             .arg(scratch.path().join("js"))
             .args(["--addr", "127.0.0.1", "--port", &port.to_string()])
@@ -117,11 +169,13 @@ fn main() {
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         std::thread::sleep(Duration::from_millis(20));
     }
-    for n in 0..2 {
+    for n in 0..4 {
+        let tls: &[&str] = if n < 2 { &[] } else { &["--namespace", "tls", "--tlsca", &pem("ca.pem")] };
         processes.0.push(
             Command::new(&shipfn)
                 .args(["worker", "--nats", &url, "--cache-dir"])
                 .arg(scratch.path().join(format!("cache-{n}")))
+                .args(tls)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -152,9 +206,19 @@ fn main() {
     let task_us = median(gaps[50..].to_vec());
     // Many one-input tasks in flight: what each task costs in throughput,
     // the sense of Dask's per-task overhead.
-    let per_task = Nats::new(NatsConfig::new(url.clone()).batch(1));
-    let tasks_per_s = median((0..3).map(|_| map_rate(&per_task, &package, 5_000).0).collect());
+    let tasks_per_s = tasks_rate(NatsConfig::new(url.clone()), &package);
     let per_task_us = 1e6 / tasks_per_s - 1e6 / raw;
+    // The same maps under TLS, in alternating rounds with plain ones.
+    let mut tls = Tls::default();
+    tls.ca = Some(scratch.path().join("ca.pem"));
+    let tls_config = NatsConfig::new(url.clone()).tls(tls).namespace(Namespace::new("tls").expect("a namespace"));
+    let over_tls = Nats::new(tls_config.clone());
+    let _ = map_rate(&over_tls, &package, 10_000);
+    let (plains, tlses): (Vec<f64>, Vec<f64>) =
+        (0..3).map(|_| (map_rate(&nats, &package, 100_000).0, map_rate(&over_tls, &package, 100_000).0)).unzip();
+    let (plain_rate, tls_rate) = (median(plains), median(tlses));
+    let tls_tasks_per_s = tasks_rate(tls_config, &package);
+    let tls_per_task_us = 1e6 / tls_tasks_per_s - 1e6 / raw;
     let call_us = median(
         (0..15)
             .map(|_| {
@@ -189,6 +253,14 @@ fn main() {
         met(per_task_us < 200.0)
     );
     println!(
+        "| NATS map under TLS, 2 workers, batch 100, inputs/s | {tls_rate:.0} | without TLS, same server, alternating rounds: {plain_rate:.0} | {:.2}× | ≥ 0.9× {} |",
+        tls_rate / plain_rate,
+        met(tls_rate >= 0.9 * plain_rate)
+    );
+    println!(
+        "| NATS per-task overhead under TLS, one input per task | {tls_per_task_us:.0} µs | without TLS: {per_task_us:.0} µs | | |"
+    );
+    println!(
         "| NATS latency of a lone task above its call (one in flight), median | {overhead_us:.0} µs | call {call_us:.1} µs; round trip {task_us:.0} µs | | |"
     );
     println!(
@@ -217,6 +289,10 @@ fn main() {
         "nats_task_latency_over_call_us": overhead_us,
         "nats_tasks_per_s_batch_1": tasks_per_s,
         "nats_task_overhead_us": per_task_us,
+        "nats_tls_inputs_per_s": tls_rate,
+        "nats_plain_inputs_per_s_beside_tls": plain_rate,
+        "nats_tls_ratio": tls_rate / plain_rate,
+        "nats_tls_task_overhead_us": tls_per_task_us,
         "nats_first_result_ms": first_ms,
         "nats_first_map_ms": cold_first.as_secs_f64() * 1e3,
         "nats_bytes_first_map": shipped_first.uploaded_bytes + shipped_first.task_bytes,

@@ -264,6 +264,12 @@ impl Host {
         Ok(sha256)
     }
 
+    /// How many modules this host has compiled, and read from its disk
+    /// cache, since it was made.
+    pub fn module_counts(&self) -> crate::ModuleCounts {
+        self.inner.modules.counts()
+    }
+
     /// How many compiled modules the host keeps in memory now.
     pub fn cached_modules(&self) -> usize {
         self.inner.modules.len()

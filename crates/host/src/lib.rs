@@ -91,6 +91,7 @@ pub use error::{Error, ErrorKind, Result, Source as ErrorSource};
 pub use function::{Function, VALIDATE_STATE_UP_TO, Warm};
 pub use host::{Host, HostBuilder};
 pub use limits::Limits;
+pub use modules::ModuleCounts;
 pub use pack::{Catalog, Maker};
 pub use runtime::{Compiler, InstanceStrategy};
 pub use screen::screen_module;

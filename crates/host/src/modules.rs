@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use shipfn_format::Hash;
 
@@ -21,6 +22,18 @@ pub(crate) const DEFAULT_BYTES: usize = 512 << 20;
 pub(crate) struct Modules {
     memory: Mutex<Lru>,
     disk: Option<DiskCache>,
+    compiled: AtomicU64,
+    from_disk: AtomicU64,
+}
+
+/// How a host came by its modules since it was made.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ModuleCounts {
+    /// Modules compiled from their wasm.
+    pub compiled: u64,
+    /// Modules whose compiled code was read from the disk cache.
+    pub from_disk: u64,
 }
 
 /// Modules by hash, each with the tick of its last use, within a count and
@@ -69,7 +82,15 @@ impl Modules {
     /// whose compiled images take at most `budget` bytes.
     pub fn new(disk: Option<DiskCache>, capacity: usize, budget: usize) -> Modules {
         let lru = Lru { entries: HashMap::new(), tick: 0, capacity: capacity.max(1), budget, bytes: 0 };
-        Modules { memory: Mutex::new(lru), disk }
+        Modules { memory: Mutex::new(lru), disk, compiled: AtomicU64::new(0), from_disk: AtomicU64::new(0) }
+    }
+
+    /// How many modules were compiled, and read from disk, so far.
+    pub fn counts(&self) -> ModuleCounts {
+        ModuleCounts {
+            compiled: self.compiled.load(Ordering::Relaxed),
+            from_disk: self.from_disk.load(Ordering::Relaxed),
+        }
     }
 
     fn memory(&self) -> std::sync::MutexGuard<'_, Lru> {
@@ -98,9 +119,13 @@ impl Modules {
             return Ok(module);
         }
         let compiled = match self.disk.as_ref().and_then(|d| d.get(runtime.engine(), &sha256)) {
-            Some(compiled) => compiled,
+            Some(compiled) => {
+                self.from_disk.fetch_add(1, Ordering::Relaxed);
+                compiled
+            }
             None => {
                 let compiled = compile(runtime, wasm)?;
+                self.compiled.fetch_add(1, Ordering::Relaxed);
                 if let Some(disk) = &self.disk {
                     disk.put(&sha256, &compiled);
                 }

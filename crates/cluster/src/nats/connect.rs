@@ -62,10 +62,24 @@ impl Tls {
     }
 }
 
-/// A server URL with any user information taken out of it: `nats://user:pass@host`
-/// gives a user and password, `nats://token@host` a token. The client
+/// Server URLs (comma-separated) with any user information taken out of
+/// them: `nats://user:pass@host` gives a user and password, `nats://token@host`
+/// a token; the first URL that has some gives the credentials. The client
 /// ignores user information in a URL, so it must be read here or not at all.
-pub(crate) fn split_url(url: &str) -> (String, Auth) {
+pub(crate) fn split_url(urls: &str) -> (String, Auth) {
+    let mut auth = Auth::None;
+    let mut plain = Vec::new();
+    for url in urls.split(',') {
+        let (url, found) = split_one(url.trim());
+        if auth == Auth::None {
+            auth = found;
+        }
+        plain.push(url);
+    }
+    (plain.join(","), auth)
+}
+
+fn split_one(url: &str) -> (String, Auth) {
     let Some((scheme, rest)) = url.split_once("://") else { return (url.to_owned(), Auth::None) };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     let (authority, path) = rest.split_at(authority_end);
@@ -131,7 +145,7 @@ pub(crate) async fn options(url: &str, auth: &Auth, tls: &Tls) -> Result<async_n
     if tls.first {
         options = options.tls_first();
     }
-    if tls.wanted() || url.starts_with("tls://") {
+    if tls.wanted() || url.split(',').any(|u| u.trim().starts_with("tls://")) {
         options = options.require_tls(true);
     }
     Ok(options)
@@ -178,6 +192,13 @@ mod tests {
         assert_eq!(split_url("tls://tok@host:4443/x"), ("tls://host:4443/x".to_owned(), Auth::Token("tok".into())));
         assert_eq!(split_url("nats://host:4222"), ("nats://host:4222".to_owned(), Auth::None));
         assert_eq!(split_url("host:4222"), ("host:4222".to_owned(), Auth::None));
+        assert_eq!(
+            split_url("nats://a:4222, nats://bob:pw@b:4222,nats://c:4222"),
+            (
+                "nats://a:4222,nats://b:4222,nats://c:4222".to_owned(),
+                Auth::UserPassword { user: "bob".into(), password: "pw".into() }
+            )
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What a worker counts, for Prometheus: tasks and inputs by outcome, call
-//! time, tasks in flight, packages fetched, redeliveries, connection state.
+//! time, tasks in flight, packages loaded, modules fetched and compiled,
+//! redeliveries, connection state.
 //! Encoded by `prometheus-client` in the OpenMetrics text format.
 
 use std::sync::Arc;
@@ -25,6 +26,9 @@ pub struct WorkerMetrics {
     task_seconds: Histogram,
     in_flight: Gauge,
     packages_loaded: Counter,
+    modules_fetched: Counter,
+    modules_compiled: Counter,
+    compiled_seen: Arc<std::sync::atomic::AtomicU64>,
     redeliveries: Counter,
     connected: Gauge,
     client: Arc<std::sync::OnceLock<async_nats::Client>>,
@@ -53,6 +57,14 @@ impl Default for WorkerMetrics {
             "Packages fetched and loaded (their modules compiled if new)",
             packages_loaded.clone(),
         );
+        let modules_fetched = Counter::default();
+        registry.register(
+            "modules_fetched",
+            "Modules fetched from the object store for thin packages",
+            modules_fetched.clone(),
+        );
+        let modules_compiled = Counter::default();
+        registry.register("modules_compiled", "Modules compiled from their wasm", modules_compiled.clone());
         let redeliveries = Counter::default();
         registry.register(
             "redeliveries",
@@ -68,6 +80,9 @@ impl Default for WorkerMetrics {
             task_seconds,
             in_flight,
             packages_loaded,
+            modules_fetched,
+            modules_compiled,
+            compiled_seen: Arc::default(),
             redeliveries,
             connected,
             client: Arc::default(),
@@ -116,5 +131,17 @@ impl WorkerMetrics {
 
     pub(crate) fn package_loaded(&self) {
         self.packages_loaded.inc();
+    }
+
+    pub(crate) fn module_fetched(&self) {
+        self.modules_fetched.inc();
+    }
+
+    /// The host has compiled `total` modules since it was made.
+    pub(crate) fn modules_compiled(&self, total: u64) {
+        let seen = self.compiled_seen.fetch_max(total, std::sync::atomic::Ordering::Relaxed);
+        if total > seen {
+            self.modules_compiled.inc_by(total - seen);
+        }
     }
 }

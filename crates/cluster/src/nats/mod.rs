@@ -28,8 +28,9 @@ pub use worker::{Ended, Worker};
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NatsConfig {
-    /// The server's URL, e.g. `nats://127.0.0.1:4222`, without user
-    /// information (see [`NatsConfig::new`]), so it may be shown.
+    /// The server's URL, e.g. `nats://127.0.0.1:4222`, or several of a
+    /// cluster's, separated by commas; without user information (see
+    /// [`NatsConfig::new`]), so it may be shown.
     pub url: String,
     /// How this client authenticates.
     pub auth: Auth,
@@ -53,12 +54,17 @@ pub struct NatsConfig {
     /// The prefix of this client's reply subjects (`_INBOX` by default): a
     /// user's own, so that permissions can keep other users from its replies.
     pub inbox_prefix: Option<String>,
+    /// How many servers of a JetStream cluster keep each stream and the
+    /// bucket: set on the ones this client creates, and brought to it on
+    /// existing ones. `None`: 1 for new ones, existing ones as they are.
+    pub replicas: Option<usize>,
 }
 
 impl NatsConfig {
-    /// The defaults for the server at `url`. User information in the URL
-    /// (`nats://user:password@host`, `nats://token@host`) is taken out of
-    /// it and used as the credentials (the client itself would ignore it).
+    /// The defaults for the server at `url` (or the servers, comma-separated).
+    /// User information in a URL (`nats://user:password@host`,
+    /// `nats://token@host`) is taken out of it and used as the credentials
+    /// (the client itself would ignore it).
     pub fn new(url: impl Into<String>) -> NatsConfig {
         let (url, auth) = connect::split_url(&url.into());
         NatsConfig {
@@ -72,7 +78,20 @@ impl NatsConfig {
             idle_notice: Duration::from_secs(10),
             namespace: Namespace::default(),
             inbox_prefix: None,
+            replicas: None,
         }
+    }
+
+    /// Streams and the bucket kept on `replicas` servers of a JetStream
+    /// cluster (1 to 5; the server refuses more than it has).
+    pub fn replicas(mut self, replicas: usize) -> NatsConfig {
+        self.replicas = Some(replicas.clamp(1, 5));
+        self
+    }
+
+    /// The server URLs: the comma-separated parts of [`NatsConfig::url`].
+    pub fn urls(&self) -> Vec<&str> {
+        self.url.split(',').map(str::trim).filter(|u| !u.is_empty()).collect()
     }
 
     /// Replies come to subjects under `prefix` instead of `_INBOX`.

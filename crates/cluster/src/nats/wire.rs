@@ -178,8 +178,7 @@ pub async fn connect(
             }
         }
     });
-    let client =
-        options.connect(config.url.as_str()).await.map_err(|e| super::connect::connect_error(&config.url, &e))?;
+    let client = options.connect(config.urls()).await.map_err(|e| super::connect::connect_error(&config.url, &e))?;
     Ok((client, violations))
 }
 
@@ -207,6 +206,7 @@ impl Setup {
         // permissions allow no more (a worker's, in docs/deploy.md) works
         // once the streams are there.
         let names = &config.namespace;
+        let replicas = config.replicas;
         let tasks = stream_as(
             js,
             stream::Config {
@@ -217,8 +217,10 @@ impl Setup {
                 duplicate_window: DUPLICATE_WINDOW,
                 max_bytes: TASKS_MAX_BYTES,
                 discard: stream::DiscardPolicy::New,
+                num_replicas: replicas.unwrap_or(1),
                 ..Default::default()
             },
+            replicas.is_some(),
             "the task stream",
         )
         .await?;
@@ -232,8 +234,10 @@ impl Setup {
                 max_age: RESULTS_MAX_AGE,
                 max_bytes: RESULTS_MAX_BYTES,
                 discard: stream::DiscardPolicy::New,
+                num_replicas: replicas.unwrap_or(1),
                 ..Default::default()
             },
+            replicas.is_some(),
             "the result stream",
         )
         .await?;
@@ -252,29 +256,100 @@ impl Setup {
         }
         .map_err(|e| Error::nats("creating the task consumer", e))?;
         let bucket = match js.get_object_store(names.bucket()).await {
-            Ok(bucket) => bucket,
+            Ok(bucket) => {
+                if let Some(replicas) = replicas {
+                    // The bucket is the stream `OBJ_<bucket>`: its replicas
+                    // change as any stream's do.
+                    let stream_name = format!("OBJ_{}", names.bucket());
+                    let mut stream =
+                        js.get_stream(&stream_name).await.map_err(|e| Error::nats("reading the bucket", e))?;
+                    let mut want =
+                        stream.info().await.map_err(|e| Error::nats("reading the bucket", e))?.config.clone();
+                    if want.num_replicas != replicas {
+                        want.num_replicas = replicas;
+                        js.update_stream(want).await.map_err(|e| Error::nats("setting the bucket's replicas", e))?;
+                    }
+                }
+                bucket
+            }
             Err(_) => js
                 .create_object_store(object_store::Config {
                     bucket: names.bucket().into(),
                     description: Some("shipfn modules and packages, by SHA-256".into()),
                     storage: stream::StorageType::File,
                     max_age: OBJECTS_MAX_AGE,
+                    num_replicas: replicas.unwrap_or(1),
                     ..Default::default()
                 })
                 .await
                 .map_err(|e| Error::nats("creating the object store bucket", e))?,
         };
+        for name in [names.tasks().to_owned(), names.results().to_owned(), format!("OBJ_{}", names.bucket())] {
+            led(js, &name).await?;
+        }
+        consumer_led(&consumer).await?;
         Ok(Setup { tasks, results, consumer, bucket })
     }
 }
 
+/// How long a stream just made on a JetStream cluster may take to elect
+/// its leader, before a publish to it can succeed.
+const LEADER_WAIT: Duration = Duration::from_secs(20);
+
+/// Waits until the task consumer has a leader: on a cluster, a fetch
+/// before that waits out its whole expiry.
+async fn consumer_led(consumer: &consumer::PullConsumer) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + LEADER_WAIT;
+    loop {
+        let info = consumer.get_info().await.map_err(|e| Error::nats("reading the task consumer", e))?;
+        if info.cluster.as_ref().is_none_or(|c| c.leader.is_some()) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Error::nats("waiting for the task consumer", format!("no leader after {LEADER_WAIT:?}")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until stream `name` has a leader: on a cluster, a stream just
+/// created answers its publishes only from then on ("no stream found").
+async fn led(js: &jetstream::Context, name: &str) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + LEADER_WAIT;
+    loop {
+        let mut stream = js.get_stream(name).await.map_err(|e| Error::nats("reading a stream", e))?;
+        let info = stream.info().await.map_err(|e| Error::nats("reading a stream", e))?;
+        if info.cluster.as_ref().is_none_or(|c| c.leader.is_some()) {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(Error::nats("waiting for a stream", format!("{name} has no leader after {LEADER_WAIT:?}")));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// The stream `desired` names, as it is if its subjects and limits are
-/// `desired`'s, else brought to them, or created if it is missing.
-async fn stream_as(js: &jetstream::Context, desired: stream::Config, what: &'static str) -> Result<stream::Stream> {
+/// `desired`'s (and its replicas, if `replicas` counts), else brought to
+/// them, or created if it is missing.
+async fn stream_as(
+    js: &jetstream::Context,
+    mut desired: stream::Config,
+    replicas: bool,
+    what: &'static str,
+) -> Result<stream::Stream> {
     let name = desired.name.clone();
     match js.get_stream(&name).await {
-        Ok(stream) if same_limits(&stream.cached_info().config, &desired) => Ok(stream),
-        Ok(_) => {
+        Ok(stream)
+            if same_limits(&stream.cached_info().config, &desired)
+                && (!replicas || stream.cached_info().config.num_replicas == desired.num_replicas) =>
+        {
+            Ok(stream)
+        }
+        Ok(stream) => {
+            if !replicas {
+                desired.num_replicas = stream.cached_info().config.num_replicas;
+            }
             js.update_stream(desired).await.map_err(|e| Error::nats(what, e))?;
             js.get_stream(&name).await.map_err(|e| Error::nats(what, e))
         }

@@ -481,7 +481,9 @@ impl Packages {
         if let Some(loaded) = self.loaded.lock().expect("package lock").get(name) {
             return loaded;
         }
-        let (loaded, kept_bytes) = match self.load(name).await {
+        let loaded = self.load(name).await;
+        self.metrics.modules_compiled(self.host.module_counts().compiled);
+        let (loaded, kept_bytes) = match loaded {
             Ok((function, bytes)) => {
                 self.metrics.package_loaded();
                 (Ok(Loaded::new(function)), Some(bytes))
@@ -535,6 +537,7 @@ impl Packages {
             .await
             .map_err(lost)?
             .ok_or_else(|| (bad(format!("the object store has no {module_name}")), None))?;
+        self.metrics.module_fetched();
         // A module that does not match its hash may be put right later.
         let package = package.with_module(module).map_err(|e| (bad(e.to_string()), None))?;
         match blocking(move || load(package)).await.map_err(|f| (f, None))? {
