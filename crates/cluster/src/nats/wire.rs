@@ -299,34 +299,37 @@ const LEADER_WAIT: Duration = Duration::from_secs(20);
 /// Waits until the task consumer has a leader: on a cluster, a fetch
 /// before that waits out its whole expiry.
 async fn consumer_led(consumer: &consumer::PullConsumer) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + LEADER_WAIT;
-    loop {
+    until_led("the task consumer", || async {
         let info = consumer.get_info().await.map_err(|e| Error::nats("reading the task consumer", e))?;
-        if info.cluster.as_ref().is_none_or(|c| c.leader.is_some()) {
-            return Ok(());
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(Error::nats("waiting for the task consumer", format!("no leader after {LEADER_WAIT:?}")));
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        Ok(info.cluster.is_none_or(|c| c.leader.is_some()))
+    })
+    .await
 }
 
 /// Waits until stream `name` has a leader: on a cluster, a stream just
 /// created answers its publishes only from then on ("no stream found").
 async fn led(js: &jetstream::Context, name: &str) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + LEADER_WAIT;
-    loop {
+    until_led(name, || async {
         let mut stream = js.get_stream(name).await.map_err(|e| Error::nats("reading a stream", e))?;
         let info = stream.info().await.map_err(|e| Error::nats("reading a stream", e))?;
-        if info.cluster.as_ref().is_none_or(|c| c.leader.is_some()) {
-            return Ok(());
-        }
+        Ok(info.cluster.as_ref().is_none_or(|c| c.leader.is_some()))
+    })
+    .await
+}
+
+/// Asks `has_leader` every 100 ms until it says yes, for [`LEADER_WAIT`].
+async fn until_led<F: std::future::Future<Output = Result<bool>>>(
+    what: &str,
+    mut has_leader: impl FnMut() -> F,
+) -> Result<()> {
+    let deadline = tokio::time::Instant::now() + LEADER_WAIT;
+    while !has_leader().await? {
         if tokio::time::Instant::now() >= deadline {
-            return Err(Error::nats("waiting for a stream", format!("{name} has no leader after {LEADER_WAIT:?}")));
+            return Err(Error::nats("waiting for a leader", format!("{what} has none after {LEADER_WAIT:?}")));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    Ok(())
 }
 
 /// The stream `desired` names, as it is if its subjects and limits are
