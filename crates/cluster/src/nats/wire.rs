@@ -261,10 +261,8 @@ impl Setup {
                     // The bucket is the stream `OBJ_<bucket>`: its replicas
                     // change as any stream's do.
                     let stream_name = format!("OBJ_{}", names.bucket());
-                    let mut stream =
-                        js.get_stream(&stream_name).await.map_err(|e| Error::nats("reading the bucket", e))?;
-                    let mut want =
-                        stream.info().await.map_err(|e| Error::nats("reading the bucket", e))?.config.clone();
+                    let stream = js.get_stream(&stream_name).await.map_err(|e| Error::nats("reading the bucket", e))?;
+                    let mut want = stream.cached_info().config.clone();
                     if want.num_replicas != replicas {
                         want.num_replicas = replicas;
                         js.update_stream(want).await.map_err(|e| Error::nats("setting the bucket's replicas", e))?;
@@ -310,9 +308,9 @@ async fn consumer_led(consumer: &consumer::PullConsumer) -> Result<()> {
 /// created answers its publishes only from then on ("no stream found").
 async fn led(js: &jetstream::Context, name: &str) -> Result<()> {
     until_led(name, || async {
-        let mut stream = js.get_stream(name).await.map_err(|e| Error::nats("reading a stream", e))?;
-        let info = stream.info().await.map_err(|e| Error::nats("reading a stream", e))?;
-        Ok(info.cluster.as_ref().is_none_or(|c| c.leader.is_some()))
+        // Getting a stream reads its info afresh.
+        let stream = js.get_stream(name).await.map_err(|e| Error::nats("reading a stream", e))?;
+        Ok(stream.cached_info().cluster.as_ref().is_none_or(|c| c.leader.is_some()))
     })
     .await
 }
