@@ -301,41 +301,61 @@ pub enum List {
 /// SDK traces (as a guest of ABI 7 without JSON records it).
 fn host_agrees_by_schema<A: Args + PartialEq + std::fmt::Debug + 'static>(raw: &[&str]) {
     let guest = A::from_json(raw);
-    let types = A::type_names();
-    let types: Vec<&str> = types.iter().map(String::as_str).collect();
-    let schema = schema_of::<A>();
-    agree(raw, guest, shipfn_host::__fuzz::json_args_to_postcard_by_schema(&types, &schema, raw));
-}
-
-/// The schema the SDK traces for the parameters `A`, traced once per type
-/// and process (tracing does not depend on the input).
-fn schema_of<A: Args + 'static>() -> std::sync::Arc<shipfn_host::Schema> {
-    use std::any::TypeId;
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex};
-    static SCHEMAS: Mutex<Option<HashMap<TypeId, Arc<shipfn_host::Schema>>>> = Mutex::new(None);
-    let mut schemas = SCHEMAS.lock().unwrap_or_else(|e| e.into_inner());
-    let schemas = schemas.get_or_insert_with(HashMap::new);
-    schemas
-        .entry(TypeId::of::<A>())
-        .or_insert_with(|| {
-            let mut builder = shipfn_schema::Builder::new();
-            let params = A::formats(&mut builder);
-            let unit = builder.trace::<()>();
-            let bytes = builder.encode(&params, &unit, &[], &[]);
-            Arc::new(postcard::from_bytes(&bytes).expect("a traced schema decodes"))
-        })
-        .clone()
+    let host = match &*prepared::<A>(By::Schema) {
+        Ok(prepared) => prepared.encode(raw),
+        Err(e) => Err(e.clone()),
+    };
+    agree(raw, guest, host);
 }
 
 /// Whether the host's JSON conversion accepts `raw` exactly when the SDK
 /// does, with the same values: panics (a fuzzer's finding) if not.
-fn host_agrees<A: Args + PartialEq + std::fmt::Debug>(raw: &[&str]) {
+fn host_agrees<A: Args + PartialEq + std::fmt::Debug + 'static>(raw: &[&str]) {
     let guest = A::from_json(raw);
-    let types = A::type_names();
-    let types: Vec<&str> = types.iter().map(String::as_str).collect();
-    let host = shipfn_host::__fuzz::json_args_to_postcard(&types, raw).expect("std types have shapes");
+    let prepared = prepared::<A>(By::Names);
+    let host = (*prepared).as_ref().expect("std types have shapes").encode(raw);
     agree(raw, guest, host);
+}
+
+/// How the host knows the parameters' types.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum By {
+    /// Their whole names (std types).
+    Names,
+    /// The schema the SDK traces.
+    Schema,
+}
+
+type Prepared = std::sync::Arc<Result<shipfn_host::__fuzz::PreparedArgs, String>>;
+
+/// The host's conversion of the parameters `A`, prepared once per type and
+/// process: the shapes (and the traced schema) do not depend on the input.
+fn prepared<A: Args + 'static>(by: By) -> Prepared {
+    use shipfn_host::__fuzz::PreparedArgs;
+    use std::any::TypeId;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    static PREPARED: Mutex<Option<HashMap<(TypeId, By), Prepared>>> = Mutex::new(None);
+    let mut prepared = PREPARED.lock().unwrap_or_else(|e| e.into_inner());
+    let prepared = prepared.get_or_insert_with(HashMap::new);
+    prepared
+        .entry((TypeId::of::<A>(), by))
+        .or_insert_with(|| {
+            let types = A::type_names();
+            let types: Vec<&str> = types.iter().map(String::as_str).collect();
+            Arc::new(match by {
+                By::Names => PreparedArgs::by_names(&types).ok_or_else(|| "not std types".to_owned()),
+                By::Schema => {
+                    let mut builder = shipfn_schema::Builder::new();
+                    let params = A::formats(&mut builder);
+                    let unit = builder.trace::<()>();
+                    let bytes = builder.encode(&params, &unit, &[], &[]);
+                    let schema: shipfn_host::Schema = postcard::from_bytes(&bytes).expect("a traced schema decodes");
+                    PreparedArgs::by_schema(&types, &schema)
+                }
+            })
+        })
+        .clone()
 }
 
 /// The SDK's decoding of `raw` and the host's postcard of it: both refused,

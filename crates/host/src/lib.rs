@@ -108,5 +108,5 @@ pub use typed::Params;
 /// Entry points for the fuzzers in `crates/fuzz`. Not a public API.
 #[doc(hidden)]
 pub mod __fuzz {
-    pub use crate::json::{json_args_to_postcard, json_args_to_postcard_by_schema};
+    pub use crate::json::PreparedArgs;
 }

@@ -91,25 +91,10 @@ pub fn hostile_message(data: &[u8]) {
 pub fn edited_result(data: &[u8]) -> bool {
     let Some((&choice, edits)) = data.split_first() else { return false };
     let batch = u64::from(choice % 4);
-    let count = batch as usize + 1;
-    let inputs = vec!["[1]"; count].join("\n");
-    let task = proof::task_digest(JOB, batch, PACKAGE, inputs.as_bytes());
-    let body = vec!["{\"ok\":2}"; count].join("\n");
-    let cut = if choice & 0x10 != 0 { body.len() / 2 } else { body.len() };
-    let chunks = if cut < body.len() { vec![&body[..cut], &body[cut..]] } else { vec![&body[..]] };
+    let split = choice & 0x10 != 0;
+    let (body, honest) = &signed_results()[batch as usize][usize::from(split)];
+    let mut messages = honest.clone();
     let key = worker_key();
-    let mut messages: Vec<(HeaderMap, Bytes)> = chunks
-        .iter()
-        .enumerate()
-        .map(|(index, chunk)| {
-            let part = Part { task, run: 5, index: index as u32, parts: chunks.len() as u32, count: count as u64 };
-            let mut headers = HeaderMap::new();
-            headers.insert(wire::BATCH, batch.to_string().as_str());
-            headers.insert(wire::COUNT, count.to_string().as_str());
-            part.write_headers(&mut headers, JOB, batch, chunk.as_bytes(), Some(&key));
-            (headers, Bytes::copy_from_slice(chunk.as_bytes()))
-        })
-        .collect();
     edit(&mut messages, edits);
     let mut tasks = pending();
     let mut completed = false;
@@ -123,6 +108,41 @@ pub fn edited_result(data: &[u8]) -> bool {
     }
     check_counts(&tasks);
     completed
+}
+
+/// The honest result of each task, whole and in two parts, signed once per
+/// process (signing does not depend on the input): `[batch][split]` holds
+/// the result's body and its signed messages.
+fn signed_results() -> &'static [[(String, Vec<(HeaderMap, Bytes)>); 2]; 4] {
+    static SIGNED: std::sync::OnceLock<[[(String, Vec<(HeaderMap, Bytes)>); 2]; 4]> = std::sync::OnceLock::new();
+    SIGNED.get_or_init(|| {
+        std::array::from_fn(|batch| std::array::from_fn(|split| signed_result(batch as u64, split == 1)))
+    })
+}
+
+/// Task `batch`'s honest result (every input `{"ok":2}`), signed by the
+/// worker's key: whole, or cut in two parts.
+fn signed_result(batch: u64, split: bool) -> (String, Vec<(HeaderMap, Bytes)>) {
+    let count = batch as usize + 1;
+    let inputs = vec!["[1]"; count].join("\n");
+    let task = proof::task_digest(JOB, batch, PACKAGE, inputs.as_bytes());
+    let body = vec!["{\"ok\":2}"; count].join("\n");
+    let cut = if split { body.len() / 2 } else { body.len() };
+    let chunks = if cut < body.len() { vec![&body[..cut], &body[cut..]] } else { vec![&body[..]] };
+    let key = worker_key();
+    let messages = chunks
+        .iter()
+        .enumerate()
+        .map(|(index, chunk)| {
+            let part = Part { task, run: 5, index: index as u32, parts: chunks.len() as u32, count: count as u64 };
+            let mut headers = HeaderMap::new();
+            headers.insert(wire::BATCH, batch.to_string().as_str());
+            headers.insert(wire::COUNT, count.to_string().as_str());
+            part.write_headers(&mut headers, JOB, batch, chunk.as_bytes(), Some(&key));
+            (headers, Bytes::copy_from_slice(chunk.as_bytes()))
+        })
+        .collect();
+    (body, messages)
 }
 
 /// Edits `messages` as `edits` says: a header replaced, a payload byte
