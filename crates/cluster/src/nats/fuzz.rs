@@ -110,11 +110,14 @@ pub fn edited_result(data: &[u8]) -> bool {
     completed
 }
 
+/// A result's body and the messages that carry it.
+type Signed = (String, Vec<(HeaderMap, Bytes)>);
+
 /// The honest result of each task, whole and in two parts, signed once per
 /// process (signing does not depend on the input): `[batch][split]` holds
 /// the result's body and its signed messages.
-fn signed_results() -> &'static [[(String, Vec<(HeaderMap, Bytes)>); 2]; 4] {
-    static SIGNED: std::sync::OnceLock<[[(String, Vec<(HeaderMap, Bytes)>); 2]; 4]> = std::sync::OnceLock::new();
+fn signed_results() -> &'static [[Signed; 2]; 4] {
+    static SIGNED: std::sync::OnceLock<[[Signed; 2]; 4]> = std::sync::OnceLock::new();
     SIGNED.get_or_init(|| {
         std::array::from_fn(|batch| std::array::from_fn(|split| signed_result(batch as u64, split == 1)))
     })
@@ -122,7 +125,7 @@ fn signed_results() -> &'static [[(String, Vec<(HeaderMap, Bytes)>); 2]; 4] {
 
 /// Task `batch`'s honest result (every input `{"ok":2}`), signed by the
 /// worker's key: whole, or cut in two parts.
-fn signed_result(batch: u64, split: bool) -> (String, Vec<(HeaderMap, Bytes)>) {
+fn signed_result(batch: u64, split: bool) -> Signed {
     let count = batch as usize + 1;
     let inputs = vec!["[1]"; count].join("\n");
     let task = proof::task_digest(JOB, batch, PACKAGE, inputs.as_bytes());
