@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use async_nats::HeaderMap;
 use async_nats::header::{HeaderName, HeaderValue};
 use bytes::Bytes;
-use shipfn_host::SecretKey;
+use shipfn_host::{PublicKey, SecretKey};
 
 use super::proof::{self, Part};
 use super::submit::{Pending, Taken, take_part};
@@ -62,6 +62,13 @@ fn worker_key() -> SecretKey {
     SecretKey::from_seed([7; 32])
 }
 
+/// The worker key's public half, derived once per process (deriving it
+/// is a scalar multiplication).
+fn worker_public() -> PublicKey {
+    static PUBLIC: std::sync::OnceLock<PublicKey> = std::sync::OnceLock::new();
+    *PUBLIC.get_or_init(|| worker_key().public())
+}
+
 /// Reads `data` as a task (as a worker does) and as a result (as a
 /// submitter does, trusting no key and then one key). Panics, as a fuzzer's
 /// finding, if a result that no trusted worker signed completes a task
@@ -73,7 +80,7 @@ pub fn hostile_message(data: &[u8]) {
         assert!(wire::valid_job(&task.job), "a task of job {:?} was read", task.job);
         assert_eq!(task.lines.len(), String::from_utf8_lossy(&payload).split('\n').count());
     }
-    for trusted in [Vec::new(), vec![worker_key().public()]] {
+    for trusted in [Vec::new(), vec![worker_public()]] {
         let mut tasks = pending();
         let taken = take_part(&mut tasks, headers.as_ref(), &payload, &trusted);
         assert!(
@@ -94,12 +101,11 @@ pub fn edited_result(data: &[u8]) -> bool {
     let split = choice & 0x10 != 0;
     let (body, honest) = &signed_results()[batch as usize][usize::from(split)];
     let mut messages = honest.clone();
-    let key = worker_key();
     edit(&mut messages, edits);
     let mut tasks = pending();
     let mut completed = false;
     for (headers, payload) in &messages {
-        completed |= take_part(&mut tasks, Some(headers), payload, &[key.public()]) == Taken::Completed;
+        completed |= take_part(&mut tasks, Some(headers), payload, &[worker_public()]) == Taken::Completed;
     }
     // Whatever was edited, a completed task holds the worker's own outcomes.
     if completed {
