@@ -59,7 +59,7 @@ pub trait ViaGlobal {
     fn __shipfn_restore(&self, snapshot: Self::Snapshot);
 }
 
-impl<T: Clone> ViaGlobal for &Probe<'_, Global<T>> {
+impl<T: Clone> ViaGlobal for &Probe<'static, Global<T>> {
     type Snapshot = GlobalValue<T>;
     fn __shipfn_snapshot(&self) -> GlobalValue<T> {
         GlobalValue(self.0.get())

@@ -3,6 +3,7 @@
 
 use core::fmt;
 use core::marker::PhantomData;
+use std::sync::Mutex;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -38,8 +39,15 @@ pub enum Request<A, R> {
 
 /// `state_trampoline::<B, C, G, A, R>`, seen through a type that does not name B, C and
 /// G. Its first argument is the [`TypeKey`] of the `A` and `R` its caller
-/// expects.
-pub(crate) type TrampolineFn<A, R> = fn(TypeKey, usize, &[u8], &mut Request<A, R>) -> Result<(), String>;
+/// expects; its last two are [`MARK`].
+pub(crate) type TrampolineFn<A, R> = fn(TypeKey, usize, &[u8], &mut Request<A, R>, f64, f32) -> Result<(), String>;
+
+/// Passed to every state trampoline, and unused: the two parameters give
+/// the trampolines a wasm type that no other function of a module is
+/// likely to have, so that the host's pack-time analysis can resolve the
+/// indirect calls of that type to the trampolines a closure's state names
+/// rather than to every trampoline in the module.
+pub(crate) const MARK: (f64, f32) = (0.0, 0.0);
 
 /// Identifies the argument and result types of a call through a function
 /// index that a package (and so, possibly, a forger) chose: every function
@@ -66,6 +74,8 @@ fn state_trampoline<B, C, G, A, R>(
     _body: usize,
     state: &[u8],
     request: &mut Request<A, R>,
+    _mark_f64: f64,
+    _mark_f32: f32,
 ) -> Result<(), String>
 where
     B: Fn(C, G, A) -> R + Copy,
@@ -209,7 +219,32 @@ pub struct Closure<A, R> {
     body: usize,
     state: Vec<u8>,
     meta: Option<MetaSource>,
+    /// The state trampolines of the closures captured in `state`, at any
+    /// depth; `None` where they are not known (a closure decoded from a
+    /// state, whose own captures were not recorded).
+    nested: Option<Vec<u32>>,
     _types: PhantomData<fn(A) -> R>,
+}
+
+/// While a closure's state is encoded: the state trampolines of the
+/// closures encoded into it so far, or `None` once one of unknown contents
+/// was. `None` outside an encoding.
+static NESTED: Mutex<Option<Option<Vec<u32>>>> = Mutex::new(None);
+
+fn nested() -> std::sync::MutexGuard<'static, Option<Option<Vec<u32>>>> {
+    NESTED.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `encode`, noting the closures it encodes.
+fn noting_nested<T>(encode: impl FnOnce() -> T) -> (T, Option<Vec<u32>>) {
+    let outer = nested().replace(Some(Vec::new()));
+    let encoded = encode();
+    let noted = core::mem::replace(&mut *nested(), outer).flatten().map(|mut found| {
+        found.sort_unstable();
+        found.dedup();
+        found
+    });
+    (encoded, noted)
 }
 
 /// How to compute a closure's [`Meta`]: its types, and its parameter names.
@@ -238,13 +273,14 @@ impl<A: Args, R> Closure<A, R> {
         C: StateFields,
         G: StateFields,
     {
-        let state = encode_state(&(&captures, &globals))
-            .unwrap_or_else(|e| panic!("shipfn: captured state does not serialize: {e}"));
+        let (state, nested) = noting_nested(|| encode_state(&(&captures, &globals)));
+        let state = state.unwrap_or_else(|e| panic!("shipfn: captured state does not serialize: {e}"));
         Closure {
             trampoline: state_trampoline::<B, C, G, A, R> as TrampolineFn<A, R> as usize,
             body: body::<B, C, G, A, R> as fn(C, G, A) -> R as usize,
             state,
             meta: Some((meta::<C, G, A>, param_names)),
+            nested,
             _types: PhantomData,
         }
     }
@@ -261,7 +297,14 @@ impl<A: Args, R> Closure<A, R> {
     /// Rebuilds a closure from the parts a package carries.
     #[doc(hidden)]
     pub fn __from_parts(trampoline: usize, body: usize, state: Vec<u8>) -> Self {
-        Closure { trampoline, body, state, meta: None, _types: PhantomData }
+        Closure { trampoline, body, state, meta: None, nested: None, _types: PhantomData }
+    }
+
+    /// The state trampolines of the closures captured in the state, at any
+    /// depth, where they are known.
+    #[doc(hidden)]
+    pub fn __nested(&self) -> Option<Vec<u32>> {
+        self.nested.clone()
     }
 
     /// The parts a package carries: (state trampoline, body, state).
@@ -294,7 +337,7 @@ impl<A, R> Closure<A, R> {
         // another wasm type traps in `call_indirect`, and a trampoline for
         // other Rust types refuses the key.
         let trampoline: TrampolineFn<A, R> = unsafe { fn_from_index(self.trampoline) }?;
-        trampoline(type_key::<A, R>(), self.body, &self.state, &mut request)?;
+        trampoline(type_key::<A, R>(), self.body, &self.state, &mut request, MARK.0, MARK.1)?;
         Ok(request)
     }
 }
@@ -350,7 +393,7 @@ impl<A, R> fmt::Debug for Closure<A, R> {
 impl<A, R> Clone for Closure<A, R> {
     fn clone(&self) -> Self {
         let (trampoline, body, state) = (self.trampoline, self.body, self.state.clone());
-        Closure { trampoline, body, state, meta: self.meta, _types: PhantomData }
+        Closure { trampoline, body, state, meta: self.meta, nested: self.nested.clone(), _types: PhantomData }
     }
 }
 
@@ -366,6 +409,15 @@ impl<A, R> Serialize for Closure<A, R> {
             st.serialize_field("state_len", &self.state.len())?;
             return st.end();
         }
+        if let Some(noted) = nested().as_mut() {
+            match (noted.as_mut(), &self.nested) {
+                (Some(found), Some(inner)) => {
+                    found.push(self.trampoline as u32);
+                    found.extend(inner);
+                }
+                _ => *noted = None,
+            }
+        }
         (self.trampoline as u32, self.body as u32, BulkSlice(&self.state)).serialize(s)
     }
 }
@@ -374,7 +426,7 @@ impl<'de, A, R> Deserialize<'de> for Closure<A, R> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (trampoline, body, Bulk(state)): (u32, u32, Bulk<u8>) = Deserialize::deserialize(d)?;
         let (trampoline, body) = (trampoline as usize, body as usize);
-        let closure = Closure { trampoline, body, state, meta: None, _types: PhantomData };
+        let closure = Closure { trampoline, body, state, meta: None, nested: None, _types: PhantomData };
         if VALIDATING.load(core::sync::atomic::Ordering::Relaxed)
             && let Err(e) = closure.request(Request::Validate { fields: None })
         {

@@ -8,15 +8,15 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 #[cfg(feature = "json")]
 use shipfn_abi::StateJson;
-use shipfn_abi::{ArgError, Field, Made, Signature, maker_mode, mode, status, word};
+use shipfn_abi::{ArgError, Envelope, Field, Made, Reached, Signature, maker_mode, mode, status, word};
 use shipfn_schema::{Builder, Traced, untraced};
 
 use crate::abi::{Call, EntryFn, Output, get, host_bytes, install_panic_hook, into_scratch, reply, reply_state};
 #[cfg(feature = "json")]
 use crate::args::RawArgs;
 use crate::args::{Args, whole_type_name};
-use crate::closure::{Closure, Request, TrampolineFn, fn_from_index, type_key};
-use crate::global::ShippedCall;
+use crate::closure::{Closure, MARK, Request, TrampolineFn, fn_from_index, type_key};
+use crate::global::{self, ShippedCall};
 
 type Reply = (u32, Output);
 
@@ -35,7 +35,17 @@ type Outcome = fn() -> (Option<String>, Option<String>);
 /// result to `finish`, which encodes it for `mode`. The validating modes
 /// answer with the closure's [`Signature`] as this entry and trampoline see
 /// it (parameters unnamed), for the host to compare with the manifest.
+/// The state comes in an [`Envelope`] with the globals shipped with it.
 fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u32) -> Reply) -> Reply {
+    // An empty state: the host checks the indices alone (`VALIDATE_INDICES`).
+    let envelope = match call.state {
+        [] => Envelope { globals: Vec::new(), withheld: Vec::new(), state: &[] },
+        bytes => match postcard::from_bytes(bytes) {
+            Ok(envelope) => envelope,
+            Err(e) => return fail(status::BAD_STATE, format!("captured state does not decode: not a shipfn envelope: {e}")),
+        },
+    };
+    let state = envelope.state;
     // SAFETY: the state trampoline index was made for these `A` and `R` by the
     // same maker that chose this entry; see `fn_from_index`.
     let trampoline: TrampolineFn<A, R> = match unsafe { fn_from_index(call.trampoline) } {
@@ -63,7 +73,7 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
         #[cfg(feature = "json")]
         mode::DESCRIBE => {
             let mut request = Request::Describe { json: None };
-            return match trampoline(type_key::<A, R>(), call.body, call.state, &mut request) {
+            return match trampoline(type_key::<A, R>(), call.body, state, &mut request, MARK.0, MARK.1) {
                 Ok(()) => match request {
                     Request::Describe { json: Some((captures, globals)) } => {
                         (status::OK, postcard::to_allocvec(&StateJson { captures, globals }).unwrap_or_default().into())
@@ -78,7 +88,7 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
                 mode::VALIDATE => Request::Validate { fields: None },
                 _ => Request::Fields { fields: None },
             };
-            if let Err(e) = trampoline(type_key::<A, R>(), call.body, call.state, &mut request) {
+            if let Err(e) = trampoline(type_key::<A, R>(), call.body, state, &mut request, MARK.0, MARK.1) {
                 return fail(status::BAD_STATE, e);
             }
             let (Request::Validate { fields: Some((captures, globals)) }
@@ -95,7 +105,10 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
     };
     let mut request = Request::Call { args: Some(args), result: None };
     let _shipped = ShippedCall::enter();
-    match trampoline(type_key::<A, R>(), call.body, call.state, &mut request) {
+    if let Err(e) = global::restore(&envelope.globals, envelope.withheld) {
+        return fail(status::BAD_STATE, e);
+    }
+    match trampoline(type_key::<A, R>(), call.body, state, &mut request, MARK.0, MARK.1) {
         Ok(()) => match request {
             Request::Call { result: Some(result), .. } => finish(result, call.mode),
             _ => fail(status::BAD_STATE, "closure returned no result"),
@@ -410,12 +423,15 @@ impl<A: Args, R: Serialize, S: TraceResult> ViaPlain for EntryProbe<A, R, S> {
 
 /// Everything a maker export reports about the closure it made (and a
 /// closure that returns a closure, about the one it returned): the
-/// [`Made`], and the shapes of its types.
+/// [`Made`], then the trailer: the [`Schema`](shipfn_abi::schema::Schema)
+/// of its types and the [`Reached`] globals and closures.
 #[doc(hidden)]
 pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<(Made, Vec<u8>), String> {
     let mut meta = closure.__meta().ok_or("the closure was not built by ship! in this call")?;
     let result = (entry.result)(&mut meta.builder);
-    let schema = meta.builder.encode(&meta.param_formats, &result, &meta.capture_formats, &meta.global_formats);
+    let mut trailer = meta.builder.encode(&meta.param_formats, &result, &meta.capture_formats, &meta.global_formats);
+    let reached = Reached { trampolines: closure.__nested(), globals: global::touched()? };
+    trailer.extend_from_slice(&postcard::to_allocvec(&reached).map_err(|e| e.to_string())?);
     let signature = Signature {
         params: meta.params,
         result: whole_type_name::<R>(),
@@ -426,16 +442,15 @@ pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<(Mad
     };
     let (trampoline, body, state) = closure.__into_parts();
     let made = Made { entry: entry.index as u32, trampoline: trampoline as u32, body: body as u32, state, signature };
-    Ok((made, schema))
+    Ok((made, trailer))
 }
 
 /// Answers with a closure made: its state handed over in the block, then
-/// postcard of the [`Made`] followed by postcard of its
-/// [`Schema`](shipfn_abi::schema::Schema).
-fn answer_made((mut made, schema): (Made, Vec<u8>)) -> Reply {
+/// postcard of the [`Made`] followed by its trailer (see [`made`]).
+fn answer_made((mut made, trailer): (Made, Vec<u8>)) -> Reply {
     reply_state(core::mem::take(&mut made.state));
     let mut bytes = postcard::to_allocvec(&made).unwrap_or_default();
-    bytes.extend_from_slice(&schema);
+    bytes.extend_from_slice(&trailer);
     (status::OK, bytes.into())
 }
 

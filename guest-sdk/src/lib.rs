@@ -34,11 +34,11 @@
 //! - A [`Closure<A, R>`](Closure) is a table index for that function plus the
 //!   postcard bytes of its captures. It is itself serde, so a closure can
 //!   capture another one and [`call`](Closure::call) it.
-//! - A [`Global`] is a `static` that sender-side code may change. A SCREAMING_CASE
-//!   name in a `ship!` body that is a `Global` is snapshotted when the closure
-//!   is built and restored on the receiver before the body runs. Globals the
-//!   body does not name are not shipped; a global that is read only inside a
-//!   helper function must be named in the body (`let _ = &CONFIG;`) to ship.
+//! - A [`Global`] is a `static` that sender-side code may change. A closure
+//!   carries the globals that the sender gave a value and that code the
+//!   closure can run reads (its body, its helpers at any depth, the closures
+//!   it captured), found in the compiled module when it is packed; they are
+//!   restored on the receiver before each call.
 //!   A SCREAMING_CASE name must be an item (a `Global`, a `const` or a
 //!   `static`): a local variable named so is refused at compile time with
 //!   "can't capture dynamic environment in a fn item" pointing at it; rename

@@ -74,6 +74,7 @@ fn fields(fields: &[shipfn_host::Field]) -> serde_json::Value {
 
 fn json(package: &VerifiedPackage, file: &File, state: Option<&StateJson>) -> serde_json::Value {
     let m = package.manifest();
+    let (carried, withheld) = shipfn_host::carried_globals(package).unwrap_or_default();
     let sig = &m.signature;
     serde_json::json!({
         "format_version": format_version(package),
@@ -91,6 +92,13 @@ fn json(package: &VerifiedPackage, file: &File, state: Option<&StateJson>) -> se
         "state": { "size": package.state().len(), "sha256": hex::encode(m.state_sha256) },
         "captures": fields(&sig.captures),
         "globals": fields(&sig.globals),
+        "shipped_globals": carried.iter().map(|g| serde_json::json!({
+            "type": short_type_name(&g.ty),
+            "declared": g.declared,
+            "read_by": if g.by_body { "body" } else { "helper" },
+            "size": g.size,
+        })).collect::<Vec<_>>(),
+        "withheld_globals": withheld,
         "types": m.schema.as_ref().map(shipfn_host::type_declarations),
         "schema": m.schema,
         "captured_values": state.map(|s| parse(&s.captures)),
@@ -141,6 +149,20 @@ fn text(package: &VerifiedPackage, path: &std::path::Path, file: &File, state: O
     };
     lines.push(format!("  captures    {}", list(&sig.captures)));
     lines.push(format!("  globals     {}", list(&sig.globals)));
+    let (carried, withheld) = shipfn_host::carried_globals(package).unwrap_or_default();
+    for (i, global) in carried.iter().enumerate() {
+        let why = if global.by_body { "the body's code reads it" } else { "code the closure calls reads it" };
+        lines.push(format!(
+            "  {}Global<{}> declared at {} ({why}), {}",
+            if i == 0 { "ships       " } else { "            " },
+            short_type_name(&global.ty),
+            global.declared,
+            human_size(global.size)
+        ));
+    }
+    if withheld > 0 {
+        lines.push(format!("  withholds   {withheld} global(s) the sender set that no code of the closure reads"));
+    }
     if let Some(schema) = &m.schema {
         for (i, declaration) in shipfn_host::type_declarations(schema).into_iter().enumerate() {
             lines.push(format!("  {}{declaration}", if i == 0 { "types       " } else { "            " }));

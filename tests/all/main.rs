@@ -5,6 +5,7 @@ mod captures;
 mod cli;
 mod embedding;
 mod failures;
+mod globals;
 mod golden;
 mod harness;
 mod hostile;

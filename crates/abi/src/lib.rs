@@ -59,7 +59,18 @@ use serde::{Deserialize, Serialize};
 ///   followed in the same output by the postcard [`Schema`](schema::Schema)
 ///   of the closure's types, traced by the guest, which the host records in
 ///   the manifest.
-pub const ABI_VERSION: u32 = 7;
+/// - 8: globals follow the code. After the schema, a [`Made`] is followed by
+///   postcard [`Reached`]: the table indices of the closures captured in the
+///   state (at any depth) and every global the guest gave a value
+///   ([`TouchedGlobal`]), with its address and value. The host decides from
+///   the module's code which of them ship, and hands a closure's state over
+///   as postcard [`Envelope`]: the guest restores the shipped globals before
+///   each call, refuses a read of a withheld one, and starts every other
+///   global from its initializer.
+pub const ABI_VERSION: u32 = 8;
+
+/// The first ABI whose closures' states are [`Envelope`]s.
+pub const ENVELOPE_ABI: u32 = 8;
 
 /// Most parameters a shipped closure (or a maker) takes.
 pub const MAX_PARAMS: usize = 8;
@@ -230,6 +241,74 @@ pub struct Made {
     pub state: Vec<u8>,
     /// The closure's types.
     pub signature: Signature,
+}
+
+/// (ABI 8) What a guest reports after a [`Made`] and its schema: what the
+/// host needs to tell which globals the closure's code can read.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Reached {
+    /// Table indices of the state trampolines of the closures captured in
+    /// the state, at any depth: the indirect calls that run them are
+    /// resolved to these. `None` when the guest does not know them all (a
+    /// closure captured a closure it decoded from a state): then those
+    /// calls may run any trampoline of the module.
+    pub trampolines: Option<Vec<u32>>,
+    /// Every global that has a value in the guest (set, updated or read)
+    /// when the closure was made.
+    pub globals: Vec<TouchedGlobal>,
+}
+
+/// (ABI 8) A global that has a value on the sender.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TouchedGlobal {
+    /// Linear-memory address of the `Global` static.
+    pub addr: u32,
+    /// Its size in bytes: code that names an address in `addr..addr + size`
+    /// names the global.
+    pub size: u32,
+    /// The value's whole type name.
+    pub ty: String,
+    /// Where the global is declared, `file:line:column`.
+    pub declared: String,
+    /// Postcard of the value; `None` for a global whose type has no serde
+    /// impls (`Global::local`).
+    #[serde(with = "serde_bytes")]
+    pub value: Option<Vec<u8>>,
+}
+
+/// (ABI 8) The state of a closure as the host hands it to the guest: the
+/// closure's own state, the globals shipped with it and those withheld.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope<'a> {
+    /// Globals restored before each call.
+    #[serde(borrow)]
+    pub globals: Vec<ShippedGlobal<'a>>,
+    /// Addresses of globals the sender gave a value but that no code of the
+    /// closure can read: reading one is refused, naming it.
+    pub withheld: Vec<u32>,
+    /// Postcard of the closure's (captures, globals named in its body).
+    /// Last, so that a host can write the envelope's other fields in front
+    /// of a large state as it copies it.
+    #[serde(borrow, with = "serde_bytes")]
+    pub state: &'a [u8],
+}
+
+/// (ABI 8) A global's value, shipped in an [`Envelope`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippedGlobal<'a> {
+    /// Linear-memory address of the `Global` static.
+    pub addr: u32,
+    /// The value's whole type name, for tools.
+    pub ty: &'a str,
+    /// Where the global is declared, for tools.
+    pub declared: &'a str,
+    /// Whether the body's compiled code names it (a helper inlined into
+    /// the body counts as the body); else code the closure calls does. For
+    /// tools.
+    pub by_body: bool,
+    /// Postcard of the value.
+    #[serde(borrow, with = "serde_bytes")]
+    pub value: &'a [u8],
 }
 
 /// An argument that did not decode.

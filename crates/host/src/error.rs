@@ -52,6 +52,9 @@ pub enum Error {
         /// The names the module has.
         available: Vec<String>,
     },
+    /// A closure cannot be packed: a global that it may read cannot ship.
+    #[error("cannot pack the closure: {0}")]
+    Unshippable(String),
     /// An argument had the wrong count, type or syntax.
     #[error("{0}")]
     BadArgs(String),
@@ -229,7 +232,8 @@ impl Error {
             | Error::NotAGuest(_)
             | Error::ModuleMissing { .. }
             | Error::NoSuchExport { .. }
-            | Error::Abi(_) => ErrorKind::BadPackage,
+            | Error::Abi(_)
+            | Error::Unshippable(_) => ErrorKind::BadPackage,
             Error::Untrusted(_) => ErrorKind::Untrusted,
             Error::BadArgs(_) | Error::InvalidLimits(_) | Error::NoJson { .. } => ErrorKind::BadArgs,
             Error::GuestError(_) => ErrorKind::GuestError,

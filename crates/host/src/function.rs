@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use std::any::TypeId;
 use std::sync::{Arc, OnceLock};
 
-use shipfn_abi::{ArgError, Field, Made, Signature, StateJson, mode, short_type_name, status, word};
+use shipfn_abi::{ArgError, ENVELOPE_ABI, Field, Made, Signature, StateJson, mode, short_type_name, status, word};
 use shipfn_format::{Closure as FormatClosure, Hashed, Manifest, Package, Source, VerifiedPackage};
 
 use crate::instance::{Guest, Lifetime, Placement, Reply};
@@ -398,9 +398,14 @@ impl Function {
                 .map_err(|e| Error::Abi(format!("the returned closure does not decode: {e}"))),
             other => Err(self.failure(other, output)),
         })??;
-        let (Made { entry, trampoline, body, signature, state }, schema) = made;
-        let state = if state.is_empty() { guest.take_hashed(word::STATE_PTR, word::STATE_LEN)? } else { state.into() };
+        let (made, schema, reached) = made;
         let package = &self.inner.package;
+        let code = match (&reached, package.module()) {
+            (Some(reached), Some(wasm)) if !reached.globals.is_empty() => Some(self.inner.module.code_map(wasm)?),
+            _ => None,
+        };
+        let state = crate::pack::made_state(guest, &made, reached.as_ref(), code.as_deref(), true)?;
+        let Made { entry, trampoline, body, signature, .. } = made;
         let module =
             Hashed { bytes: package.module().map(<[u8]>::to_vec).unwrap_or_default(), sha256: manifest.module_sha256 };
         let source = Source::Returned { by: Box::new(manifest.source.clone()), args: args.to_vec() };
@@ -446,11 +451,11 @@ impl Function {
                 self.check_state()?;
             }
             let manifest = self.manifest();
-            return crate::json::describe_state(
-                &manifest.signature,
-                manifest.schema.as_ref(),
-                self.inner.package.state(),
-            );
+            let mut state = self.inner.package.state();
+            if manifest.abi_version >= ENVELOPE_ABI {
+                state = crate::shipped::open(state)?.state;
+            }
+            return crate::json::describe_state(&manifest.signature, manifest.schema.as_ref(), state);
         }
         let reply = self.fresh(mode::DESCRIBE, &[])?;
         postcard::from_bytes(&reply.output)

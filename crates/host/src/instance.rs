@@ -199,20 +199,24 @@ impl Guest {
         Ok(u32::from_le_bytes(bytes.try_into().expect("4 bytes")))
     }
 
-    /// Moves a guest buffer out, ending the guest, and hashes it: the bytes
-    /// are copied in chunks, each copied chunk of guest memory is given back
-    /// to the system (so a large buffer, a maker's state, is not resident
+    /// Moves a guest buffer out, ending the guest, and hashes it, after the
+    /// bytes that `head` writes for the buffer's length: the bytes are
+    /// copied in chunks, each copied chunk of guest memory is given back to
+    /// the system (so a large buffer, a maker's state, is not resident
     /// twice), and a second thread hashes the copy as it grows.
-    pub fn take_hashed(mut self, ptr_word: usize, len_word: usize) -> Result<Hashed> {
+    pub fn take_hashed(mut self, ptr_word: usize, len_word: usize, head: impl FnOnce(usize) -> Vec<u8>) -> Result<Hashed> {
         const CHUNK: usize = 4 << 20;
         let (ptr, len) = (self.word(ptr_word)? as usize, self.word(len_word)? as usize);
         let memory = self.memory.data_mut(&mut self.store);
         let buffer = memory.get_mut(ptr..ptr.saturating_add(len));
         let buffer = buffer.ok_or_else(|| Error::Abi("a guest buffer lies outside memory".into()))?;
+        let mut bytes = head(len);
+        let start = bytes.len();
         if len < CHUNK {
-            return Ok(buffer.to_vec().into());
+            bytes.extend_from_slice(buffer);
+            return Ok(bytes.into());
         }
-        let mut bytes = vec![0; len];
+        bytes.resize(start + len, 0);
         let sha256 = std::thread::scope(|s| {
             let (copied, to_hash) = std::sync::mpsc::channel::<&[u8]>();
             let hasher = s.spawn(move || {
@@ -220,7 +224,9 @@ impl Guest {
                 to_hash.iter().for_each(|chunk| hasher.update(chunk));
                 hasher.finalize().into()
             });
-            for (from, to) in buffer.chunks_mut(CHUNK).zip(bytes.chunks_mut(CHUNK)) {
+            let (head, body) = bytes.split_at_mut(start);
+            copied.send(head).expect("the hasher runs until the sender is dropped");
+            for (from, to) in buffer.chunks_mut(CHUNK).zip(body.chunks_mut(CHUNK)) {
                 to.copy_from_slice(from);
                 release_pages(from);
                 copied.send(to).expect("the hasher runs until the sender is dropped");

@@ -74,10 +74,8 @@ mod module;
 mod modules;
 mod pack;
 mod private;
-// The pack-time analysis of which globals a closure's code can read; packing
-// calls it once guests list the globals they changed (guest ABI 8).
-#[cfg_attr(not(test), allow(dead_code))]
 mod reach;
+mod shipped;
 mod runtime;
 mod screen;
 mod shape;
@@ -99,6 +97,7 @@ pub use modules::ModuleCounts;
 pub use pack::{Catalog, Maker};
 pub use runtime::{Compiler, InstanceStrategy};
 pub use screen::screen_module;
+pub use shipped::{CarriedGlobal, carried_globals};
 pub use shipfn_abi::schema::{Body, Container, Format, Schema};
 pub use shipfn_abi::{Field, Signature, StateJson, short_type_name};
 pub use shipfn_format::{

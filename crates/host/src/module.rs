@@ -13,6 +13,7 @@ use shipfn_abi::schema::Schema;
 use shipfn_abi::{ABI_BLOCK_EXPORT, ALLOC_EXPORT, CALL_EXPORT, Signature};
 use wasmtime::{ExternType, InstancePre, Linker, Module, ModuleExport, ValType};
 
+use crate::reach::CodeMap;
 use crate::runtime::{Limiter, Runtime};
 use crate::{Error, Result};
 
@@ -43,6 +44,9 @@ struct Inner {
     /// depends on nothing but the module, the indices, the signature and the
     /// state, which each call checks.
     validated: Mutex<HashMap<[u32; 3], Vec<Validated>>>,
+    /// What the pack-time analysis of globals reads of the code, read once
+    /// (by the first pack that needs it).
+    code: OnceLock<Arc<CodeMap>>,
 }
 
 /// A validated closure's signature, and the Rust types that typed calls of
@@ -119,6 +123,7 @@ impl GuestModule {
                 exports,
                 layout: OnceLock::new(),
                 validated: Mutex::new(HashMap::new()),
+                code: OnceLock::new(),
             }),
         })
     }
@@ -204,6 +209,16 @@ impl GuestModule {
                 v.typed_calls.push((types, schema.cloned()));
             }
         });
+    }
+
+    /// The module's [`CodeMap`], read from `wasm` (this module's bytes) the
+    /// first time it is asked for.
+    pub fn code_map(&self, wasm: &[u8]) -> Result<Arc<CodeMap>> {
+        if let Some(map) = self.inner.code.get() {
+            return Ok(map.clone());
+        }
+        let map = Arc::new(CodeMap::of(wasm)?);
+        Ok(self.inner.code.get_or_init(|| map).clone())
     }
 
     /// The guest ABI the module speaks, once an instance of it has run.

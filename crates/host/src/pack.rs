@@ -5,12 +5,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use shipfn_abi::schema::Schema;
-use shipfn_abi::{ArgError, FN_PREFIX, Field, MAKER_PREFIX, Made, maker_mode, status, word};
+use shipfn_abi::{ArgError, ENVELOPE_ABI, FN_PREFIX, Field, MAKER_PREFIX, Made, Reached, maker_mode, status, word};
 use shipfn_format::{Closure, Hash, Hashed, Package, SCHEMA_ABI, Source};
 
 use crate::instance::{Guest, Lifetime, Placement};
 use crate::json::CallShapes;
 use crate::module::GuestModule;
+use crate::reach::CodeMap;
+use crate::shipped::{Carried, Roots};
 use crate::{Error, Host, Result};
 
 impl Host {
@@ -134,13 +136,13 @@ impl Maker {
             }
             _ => Err(Error::Abi(format!("{what} `{name}`: {}", String::from_utf8_lossy(output)))),
         })??;
-        let (Made { entry, trampoline, body, signature, state }, schema) = made;
-        let state = if version >= 2 && state.is_empty() {
-            guest.take_hashed(word::STATE_PTR, word::STATE_LEN)?
-        } else {
-            drop(guest);
-            state.into()
+        let (made, schema, reached) = made;
+        let code = match &reached {
+            Some(reached) if !reached.globals.is_empty() => Some(module.code_map(&self.wasm.bytes)?),
+            _ => None,
         };
+        let state = made_state(guest, &made, reached.as_ref(), code.as_deref(), version >= 2)?;
+        let Made { entry, trampoline, body, signature, .. } = made;
         let module = Hashed::clone(&self.wasm);
         let closure = Closure { entry, trampoline, body, signature, schema };
         let mut package = Package::new(source, closure, module, state);
@@ -178,8 +180,9 @@ impl Maker {
 }
 
 /// A closure made by a guest: postcard of its [`Made`], followed from guest
-/// ABI 7 on by postcard of the [`Schema`] of its types.
-pub(crate) fn read_made(output: &[u8], version: u32) -> std::result::Result<(Made, Option<Schema>), String> {
+/// ABI 7 on by postcard of the [`Schema`] of its types, and from ABI 8 on by
+/// postcard of what it [`Reached`].
+pub(crate) fn read_made(output: &[u8], version: u32) -> std::result::Result<MadeParts, String> {
     let (made, rest) = postcard::take_from_bytes::<Made>(output).map_err(|e| e.to_string())?;
     let (schema, rest) = match version >= SCHEMA_ABI {
         true => {
@@ -188,10 +191,49 @@ pub(crate) fn read_made(output: &[u8], version: u32) -> std::result::Result<(Mad
         }
         false => (None, rest),
     };
+    let (reached, rest) = match version >= ENVELOPE_ABI {
+        true => {
+            let (reached, rest) =
+                postcard::take_from_bytes::<Reached>(rest).map_err(|e| format!("its globals: {e}"))?;
+            (Some(reached), rest)
+        }
+        false => (None, rest),
+    };
     if !rest.is_empty() {
         return Err(format!("{} bytes are left over", rest.len()));
     }
-    Ok((made, schema))
+    Ok((made, schema, reached))
+}
+
+/// What a guest reports of a closure it made.
+pub(crate) type MadeParts = (Made, Option<Schema>, Option<Reached>);
+
+/// The state of a closure that `guest` made: handed over in the block (ABI
+/// 2 on, when `made.state` is empty), and from ABI 8 on in an envelope with
+/// the globals the closure carries, decided from `code` (see
+/// [`Carried::decide`]).
+pub(crate) fn made_state(
+    guest: Guest,
+    made: &Made,
+    reached: Option<&Reached>,
+    code: Option<&CodeMap>,
+    in_block: bool,
+) -> Result<Hashed> {
+    let carried = match reached {
+        Some(reached) => {
+            let roots = Roots { entry: made.entry, trampoline: made.trampoline, body: made.body };
+            Some(Carried::decide(reached, roots, code)?)
+        }
+        None => None,
+    };
+    let head = |len: usize| carried.as_ref().map(|c| c.head(len)).unwrap_or_default();
+    if in_block && made.state.is_empty() {
+        return guest.take_hashed(word::STATE_PTR, word::STATE_LEN, head);
+    }
+    drop(guest);
+    let mut bytes = head(made.state.len());
+    bytes.extend_from_slice(&made.state);
+    Ok(bytes.into())
 }
 
 /// A maker's parameters, and the shapes its JSON arguments are encoded with.

@@ -148,18 +148,29 @@ impl CodeMap {
         Ok(map)
     }
 
-    /// The functions that code starting at these table indices can run.
-    pub fn reachable(&self, roots: &[u32]) -> Result<Reach<'_>> {
+    /// The function at table index `index`.
+    fn table_entry(&self, index: u32) -> Result<u32> {
+        self.table
+            .get(index as usize)
+            .copied()
+            .flatten()
+            .ok_or_else(|| Error::Abi(format!("table index {index} names no function")))
+    }
+
+    /// The functions that code starting at the table indices `roots` can
+    /// run. Where `known` names table entries (the state trampolines of a
+    /// closure and of the closures in its state), an indirect call of their
+    /// wasm type runs one of them, not any function of that type.
+    pub fn reachable(&self, roots: &[u32], known: Option<&[u32]>) -> Result<Reach<'_>> {
         let mut seen = vec![false; self.func_types.len()];
         let mut stack = Vec::new();
         for root in roots {
-            let function = self
-                .table
-                .get(*root as usize)
-                .copied()
-                .flatten()
-                .ok_or_else(|| Error::Abi(format!("table index {root} names no function")))?;
-            stack.push(function);
+            stack.push(self.table_entry(*root)?);
+        }
+        let mut precise: HashMap<u32, Vec<u32>> = HashMap::new();
+        for index in known.into_iter().flatten() {
+            let function = self.table_entry(*index)?;
+            precise.entry(self.func_types[function as usize]).or_default().push(function);
         }
         let mut everything = false;
         while let Some(function) = stack.pop() {
@@ -173,13 +184,22 @@ impl CodeMap {
             everything |= facts.opaque;
             stack.extend(&facts.calls);
             for ty in &facts.indirect {
-                stack.extend(self.table_by_type.get(ty).into_iter().flatten());
+                let targets = precise.get(ty).or_else(|| self.table_by_type.get(ty));
+                stack.extend(targets.into_iter().flatten());
             }
         }
         if everything {
             seen.iter_mut().for_each(|s| *s = true);
         }
         Ok(Reach { map: self, seen })
+    }
+
+    /// Whether the code of the function at table index `index` names an
+    /// address in `range` (not counting the functions it calls).
+    pub fn function_names(&self, index: u32, range: Range<u32>) -> Result<bool> {
+        let function = self.table_entry(index)?;
+        let facts = function.checked_sub(self.imported).and_then(|i| self.funcs.get(i as usize));
+        Ok(facts.is_some_and(|facts| sorted_has_in(&facts.addresses, range)))
     }
 
     /// Whether a data word holds an address in `range`.
@@ -390,7 +410,7 @@ mod tests {
         wasmparser::validate(&wasm).expect("the test module is valid");
         let map = CodeMap::of(&wasm).unwrap();
 
-        let from_f3 = map.reachable(&[1]).unwrap();
+        let from_f3 = map.reachable(&[1], None).unwrap();
         assert_eq!(from_f3.len(), 2, "f3, and f2 through the table");
         assert!(from_f3.names(2000..2004), "a load offset names its address");
         assert!(from_f3.names(1999..2001) && !from_f3.names(2001..2100), "ranges are half-open");
@@ -398,10 +418,10 @@ mod tests {
         assert!(!from_f3.names(4000..4004), "f5 is not in the table");
         assert!(!from_f3.names(1000..1004), "f1 is called only by f0");
 
-        let from_f0 = map.reachable(&[4]).unwrap();
+        let from_f0 = map.reachable(&[4], None).unwrap();
         assert!(from_f0.names(1000..1001) && !from_f0.names(2000..2004));
-        assert!(map.reachable(&[0]).is_err(), "table index 0 is empty");
-        assert!(map.reachable(&[9]).is_err(), "past the table");
+        assert!(map.reachable(&[0], None).is_err(), "table index 0 is empty");
+        assert!(map.reachable(&[9], None).is_err(), "past the table");
 
         assert!(map.data_points_into(6000..6001));
         assert!(!map.data_points_into(5000..5004), "a data word's own address is not its value");
@@ -416,7 +436,7 @@ mod tests {
         let manifest = package.manifest();
         let started = std::time::Instant::now();
         let map = CodeMap::of(package.module().expect("a full package")).unwrap();
-        let reach = map.reachable(&[manifest.entry, manifest.trampoline]).unwrap();
+        let reach = map.reachable(&[manifest.entry, manifest.trampoline], None).unwrap();
         eprintln!(
             "analysis of the seed module: {:?}; {} of {} functions reachable",
             started.elapsed(),

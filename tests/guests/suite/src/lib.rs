@@ -271,6 +271,7 @@ pub fn big_state(megabytes: usize) -> Closure<(), (usize, f64)> {
 /// A global that only a helper function reads.
 pub static SCALE: Global<i64> = Global::new(|| 1);
 
+#[inline(never)]
 fn scaled(x: i64) -> i64 {
     x * SCALE.get()
 }
@@ -313,4 +314,82 @@ pub fn scaled_plain(x: i64) -> i64 {
 #[maker]
 pub fn echo_error(message: String) -> Closure<(), Result<(), String>> {
     ship!(move || Err(message.clone()))
+}
+
+/// A global read two helper calls below the body.
+pub static OFFSET: Global<i64> = Global::new(|| 0);
+
+#[inline(never)]
+fn offset(x: i64) -> i64 {
+    black_box(x) + OFFSET.get()
+}
+
+#[inline(never)]
+fn twice_offset(x: i64) -> i64 {
+    offset(x) * 2
+}
+
+/// Sets `OFFSET`, which a helper of a helper reads: it ships by itself.
+#[maker]
+pub fn offset_deep(by: i64) -> Closure<(i64,), i64> {
+    OFFSET.set(by);
+    ship!(|x: i64| twice_offset(x))
+}
+
+/// Sets `SCALE`, which only a helper of a captured closure reads.
+#[maker]
+pub fn scaled_inside(scale: i64) -> Closure<(i64,), i64> {
+    SCALE.set(scale);
+    let inner = ship!(|x: i64| scaled(x));
+    ship!(move |x: i64| inner.call(x) + 1)
+}
+
+/// A global that the sender never gives a value.
+pub static UNSET: Global<i64> = Global::new(|| 40);
+
+#[inline(never)]
+fn plus_unset(x: i64) -> i64 {
+    x + UNSET.get()
+}
+
+/// Reads `UNSET` in a helper: its initializer runs on the receiver.
+#[maker]
+pub fn unset_reader() -> Closure<(i64,), i64> {
+    ship!(|x: i64| plus_unset(x))
+}
+
+/// A value without serde impls.
+pub struct Handle(pub i64);
+
+/// A global that cannot travel.
+pub static LOCAL: Global<Handle> = Global::local(|| Handle(0));
+
+#[inline(never)]
+fn local_plus(x: i64) -> i64 {
+    x + LOCAL.with(|h| h.0)
+}
+
+/// Sets `LOCAL` and ships a closure whose helper reads it: refused at pack time.
+#[maker]
+pub fn local_reader(value: i64) -> Closure<(i64,), i64> {
+    LOCAL.set(Handle(value));
+    ship!(|x: i64| local_plus(x))
+}
+
+/// Two globals that the code reaches only through pointers kept in data.
+pub static LEFT: Global<i64> = Global::new(|| 1);
+pub static RIGHT: Global<i64> = Global::new(|| 2);
+static SIDES: [&Global<i64>; 2] = [&LEFT, &RIGHT];
+
+#[inline(never)]
+fn side(x: i64) -> i64 {
+    SIDES[black_box(x).rem_euclid(2) as usize].get()
+}
+
+/// Sets `LEFT` and ships a closure that reads it through `SIDES`: refused at
+/// pack time.
+#[maker]
+pub fn side_reader(value: i64) -> Closure<(i64,), i64> {
+    LEFT.set(value);
+    ship!(|x: i64| side(x))
 }

@@ -1,0 +1,108 @@
+//! Globals follow the code: a closure carries every global that code it
+//! can run reads and the sender gave a value, found in the module when it
+//! is packed. Each package is run in another, clean directory.
+
+use crate::harness::*;
+
+/// A package moved to a clean directory of its own, as a receiver gets it.
+struct Received {
+    dir: tempfile::TempDir,
+}
+
+impl Received {
+    fn of(packed: &Packed) -> Received {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::copy(&packed.file, dir.path().join("g.fnpkg")).expect("copy the package");
+        Received { dir }
+    }
+
+    fn shipfn(&self, args: &[&str]) -> std::process::Output {
+        shipfn_in(self.dir.path(), args)
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let mut all = vec!["run", "g.fnpkg"];
+        all.extend_from_slice(args);
+        ok(&self.shipfn(&all))
+    }
+}
+
+/// `(type, declared file, read_by)` of each global a package ships.
+fn shipped(packed: &Packed) -> Vec<(String, String)> {
+    let json = packed.inspect_json();
+    let globals = json["shipped_globals"].as_array().expect("a shipped_globals array");
+    globals
+        .iter()
+        .map(|g| (g["type"].as_str().unwrap().to_owned(), g["read_by"].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn a_global_read_only_in_helpers_ships_by_itself() {
+    // SCALE is read one helper below the body, OFFSET two.
+    let one = pack_suite("scaled_by", &["7"]);
+    assert_eq!(Received::of(&one).run(&["--arg", "3"]), "21");
+    assert_eq!(shipped(&one), [("i64".to_owned(), "helper".to_owned())]);
+    let two = pack_suite("offset_deep", &["5"]);
+    assert_eq!(Received::of(&two).run(&["--arg", "1"]), "12");
+    let text = ok(&shipfn_in(two.dir.path(), &["inspect", two.file.to_str().unwrap()]));
+    assert!(text.contains("ships       Global<i64> declared at src/lib.rs:"), "{text}");
+    assert!(text.contains("(code the closure calls reads it)"), "{text}");
+}
+
+#[test]
+fn a_global_read_by_a_helper_of_a_captured_closure_ships() {
+    let p = pack_suite("scaled_inside", &["7"]);
+    assert_eq!(Received::of(&p).run(&["--arg", "3"]), "22");
+    assert_eq!(shipped(&p).len(), 1);
+}
+
+#[test]
+fn a_global_the_sender_never_set_reads_its_initial_value_and_is_not_shipped() {
+    let p = pack_suite("unset_reader", &[]);
+    assert_eq!(Received::of(&p).run(&["--arg", "2"]), "42");
+    assert_eq!(shipped(&p), []);
+    assert_eq!(p.inspect_json()["withheld_globals"], 0);
+}
+
+#[test]
+fn the_old_workaround_of_naming_the_global_in_the_body_still_works() {
+    let p = pack_suite("scaled_by_named", &["7"]);
+    assert_eq!(Received::of(&p).run(&["--arg", "3"]), "21");
+    assert_eq!(shipped(&p), [("i64".to_owned(), "body".to_owned())]);
+}
+
+#[test]
+fn a_global_that_must_ship_but_cannot_is_refused_at_pack_time_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = suite().to_str().unwrap();
+    for (maker, why) in [("local_reader", "its type has no serde impls"), ("side_reader", "data holds a pointer to it")]
+    {
+        let out = shipfn_in(dir.path(), &["pack", suite, "--make", maker, "--arg", "4", "-o", "x.fnpkg"]);
+        let err = fails(&out, 4, "cannot pack the closure: the global `Global<");
+        assert!(err.contains("declared at src/lib.rs:"), "{err}");
+        assert!(err.contains(why), "{err}");
+        assert!(!dir.path().join("x.fnpkg").exists(), "nothing is written");
+    }
+}
+
+#[test]
+fn a_warm_instance_and_a_map_see_the_shipped_value_on_every_call() {
+    let host = shipfn_host::Host::new(Default::default()).unwrap();
+    let wasm = std::fs::read(suite()).unwrap();
+    let function = host.load(&host.make(&wasm, "offset_deep", &["5".into()]).unwrap().to_bytes()).unwrap();
+    let mut warm = function.warm();
+    for x in 0..4i64 {
+        assert_eq!(warm.call::<(i64,), i64>(&(x,)).unwrap(), 2 * (x + 5));
+    }
+    let p = pack_suite("offset_deep", &["5"]);
+    let received = Received::of(&p);
+    let input: String = (0..500).map(|x| format!("[{x}]\n")).collect();
+    std::fs::write(received.dir.path().join("in.jsonl"), input).unwrap();
+    let out = ok(&received.shipfn(&["map", "g.fnpkg", "--input", "in.jsonl", "-q"]));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 500);
+    for (x, line) in lines.iter().enumerate() {
+        assert_eq!(*line, format!(r#"{{"ok":{}}}"#, 2 * (x as i64 + 5)), "input {x}");
+    }
+}
