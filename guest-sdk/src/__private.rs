@@ -12,6 +12,7 @@ pub use crate::entry::{
     ResultProbe, ViaDeserialize, ViaFallible, ViaNoTrace, ViaReturnedDeserialize, ViaReturnedFallible,
     ViaReturnedNoTrace,
 };
+pub use crate::entry::{ViaReturns2, ViaReturns2Result, ViaReturns3, ViaReturns3Result};
 pub use crate::global::unshipped;
 pub use serde;
 pub use shipfn_abi::Field as AbiField;
@@ -62,7 +63,7 @@ pub trait ViaGlobal {
 impl<T: Clone> ViaGlobal for &Probe<'static, Global<T>> {
     type Snapshot = GlobalValue<T>;
     fn __shipfn_snapshot(&self) -> GlobalValue<T> {
-        GlobalValue(self.0.get())
+        GlobalValue(self.0.snapshot_for_body())
     }
     fn __shipfn_restore(&self, snapshot: GlobalValue<T>) {
         self.0.set(snapshot.0)

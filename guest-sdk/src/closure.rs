@@ -223,6 +223,9 @@ pub struct Closure<A, R> {
     /// depth; `None` where they are not known (a closure decoded from a
     /// state, whose own captures were not recorded).
     nested: Option<Vec<u32>>,
+    /// The globals the body names, which its state carries: known where the
+    /// closure was built.
+    named: Vec<u32>,
     _types: PhantomData<fn(A) -> R>,
 }
 
@@ -273,6 +276,7 @@ impl<A: Args, R> Closure<A, R> {
         C: StateFields,
         G: StateFields,
     {
+        let named = crate::global::take_named();
         let (state, nested) = noting_nested(|| encode_state(&(&captures, &globals)));
         let state = state.unwrap_or_else(|e| panic!("shipfn: captured state does not serialize: {e}"));
         Closure {
@@ -281,6 +285,7 @@ impl<A: Args, R> Closure<A, R> {
             state,
             meta: Some((meta::<C, G, A>, param_names)),
             nested,
+            named,
             _types: PhantomData,
         }
     }
@@ -297,7 +302,7 @@ impl<A: Args, R> Closure<A, R> {
     /// Rebuilds a closure from the parts a package carries.
     #[doc(hidden)]
     pub fn __from_parts(trampoline: usize, body: usize, state: Vec<u8>) -> Self {
-        Closure { trampoline, body, state, meta: None, nested: None, _types: PhantomData }
+        Closure { trampoline, body, state, meta: None, nested: None, named: Vec::new(), _types: PhantomData }
     }
 
     /// The state trampolines of the closures captured in the state, at any
@@ -305,6 +310,12 @@ impl<A: Args, R> Closure<A, R> {
     #[doc(hidden)]
     pub fn __nested(&self) -> Option<Vec<u32>> {
         self.nested.clone()
+    }
+
+    /// The globals the body names, which the state carries.
+    #[doc(hidden)]
+    pub fn __named(&self) -> &[u32] {
+        &self.named
     }
 
     /// The parts a package carries: (state trampoline, body, state).
@@ -393,7 +404,8 @@ impl<A, R> fmt::Debug for Closure<A, R> {
 impl<A, R> Clone for Closure<A, R> {
     fn clone(&self) -> Self {
         let (trampoline, body, state) = (self.trampoline, self.body, self.state.clone());
-        Closure { trampoline, body, state, meta: self.meta, nested: self.nested.clone(), _types: PhantomData }
+        let (nested, named) = (self.nested.clone(), self.named.clone());
+        Closure { trampoline, body, state, meta: self.meta, nested, named, _types: PhantomData }
     }
 }
 
@@ -426,7 +438,8 @@ impl<'de, A, R> Deserialize<'de> for Closure<A, R> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let (trampoline, body, Bulk(state)): (u32, u32, Bulk<u8>) = Deserialize::deserialize(d)?;
         let (trampoline, body) = (trampoline as usize, body as usize);
-        let closure = Closure { trampoline, body, state, meta: None, nested: None, _types: PhantomData };
+        let closure =
+            Closure { trampoline, body, state, meta: None, nested: None, named: Vec::new(), _types: PhantomData };
         if VALIDATING.load(core::sync::atomic::Ordering::Relaxed)
             && let Err(e) = closure.request(Request::Validate { fields: None })
         {

@@ -40,9 +40,16 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
     // An empty state: the host checks the indices alone (`VALIDATE_INDICES`).
     let envelope = match call.state {
         [] => Envelope { globals: Vec::new(), withheld: Vec::new(), state: &[] },
-        bytes => match postcard::from_bytes(bytes) {
-            Ok(envelope) => envelope,
-            Err(e) => return fail(status::BAD_STATE, format!("captured state does not decode: not a shipfn envelope: {e}")),
+        bytes => match postcard::take_from_bytes(bytes) {
+            Ok((envelope, [])) => envelope,
+            Ok((_, rest)) => {
+                let message = format!("captured state does not decode: {} bytes are left over", rest.len());
+                return fail(status::BAD_STATE, message);
+            }
+            Err(e) => {
+                let message = format!("captured state does not decode: not a shipfn envelope: {e}");
+                return fail(status::BAD_STATE, message);
+            }
         },
     };
     let state = envelope.state;
@@ -222,6 +229,51 @@ fn entry_returning_result<A: Args, A2: Args, T: Serialize, E: Display, S: TraceR
     })
 }
 
+/// The entry of a closure that returns a closure that returns a closure
+/// (`R3`): both returned closures can be saved as packages in turn.
+fn entry_returning_2<A: Args, A2: Args, A3: Args, R3: Serialize + DeserializeOwned>(call: &Call) -> Reply {
+    entry_returning::<A, A2, Closure<A3, R3>>(call, || EntryInfo {
+        index: entry_returning_plain::<A2, A3, R3, TraceType<R3>> as EntryFn as usize,
+        ok: None,
+        error: None,
+        result: closure_result,
+    })
+}
+
+/// As [`entry_returning_2`], for a fallible innermost closure.
+fn entry_returning_2_result<A: Args, A2: Args, A3: Args, T: Serialize + DeserializeOwned, E: Display>(
+    call: &Call,
+) -> Reply {
+    entry_returning::<A, A2, Closure<A3, Result<T, E>>>(call, || EntryInfo {
+        index: entry_returning_result::<A2, A3, T, E, TraceType<T>> as EntryFn as usize,
+        ok: None,
+        error: None,
+        result: closure_result,
+    })
+}
+
+/// Three closures down, each of which can be saved as a package.
+fn entry_returning_3<A: Args, A2: Args, A3: Args, A4: Args, R4: Serialize + DeserializeOwned>(call: &Call) -> Reply {
+    entry_returning::<A, A2, Closure<A3, Closure<A4, R4>>>(call, || EntryInfo {
+        index: entry_returning_2::<A2, A3, A4, R4> as EntryFn as usize,
+        ok: None,
+        error: None,
+        result: closure_result,
+    })
+}
+
+/// As [`entry_returning_3`], for a fallible innermost closure.
+fn entry_returning_3_result<A: Args, A2: Args, A3: Args, A4: Args, T: Serialize + DeserializeOwned, E: Display>(
+    call: &Call,
+) -> Reply {
+    entry_returning::<A, A2, Closure<A3, Closure<A4, Result<T, E>>>>(call, || EntryInfo {
+        index: entry_returning_2_result::<A2, A3, A4, T, E> as EntryFn as usize,
+        ok: None,
+        error: None,
+        result: closure_result,
+    })
+}
+
 /// Which entry a closure needs, chosen where its result type is concrete.
 #[doc(hidden)]
 pub struct EntryInfo {
@@ -352,9 +404,11 @@ impl<R> ViaNoTrace for ResultProbe<R> {
     }
 }
 
-/// Autoref-specialization probe: `(&&&&EntryProbe::of(&c, s)).__shipfn_entry()`
+/// Autoref-specialization probe: `(&&&&&&&EntryProbe::of(&c, s)).__shipfn_entry()`
 /// picks, where the closure's types are concrete (a maker's signature), the
-/// entry of a closure that returns a fallible closure, then of one that
+/// entry of a closure that returns closures three levels down, then two
+/// (fallible innermost first: each returned closure can be saved as a
+/// package in turn), then of one that returns a fallible closure, then of one that
 /// returns any other closure (both can hand the returned closure to the
 /// host to pack), then the fallible entry for `Result<T, E: Display>`, then
 /// the plain one for every other serde result. `S` traces the result (of
@@ -365,6 +419,62 @@ pub struct EntryProbe<A, R, S>(PhantomData<fn(A, S) -> R>);
 impl<A, R, S: TraceResult> EntryProbe<A, R, S> {
     pub fn of(_: &Closure<A, R>, _: S) -> Self {
         EntryProbe(PhantomData)
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaReturns3Result {
+    fn __shipfn_entry(&self) -> EntryInfo;
+}
+
+impl<A: Args, A2: Args, A3: Args, A4: Args, T: Serialize + DeserializeOwned, E: Display, S: TraceResult>
+    ViaReturns3Result for &&&&&&&EntryProbe<A, Closure<A2, Closure<A3, Closure<A4, Result<T, E>>>>, S>
+{
+    fn __shipfn_entry(&self) -> EntryInfo {
+        let index = entry_returning_3_result::<A, A2, A3, A4, T, E> as EntryFn as usize;
+        EntryInfo { index, ok: None, error: None, result: closure_result }
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaReturns3 {
+    fn __shipfn_entry(&self) -> EntryInfo;
+}
+
+impl<A: Args, A2: Args, A3: Args, A4: Args, R4: Serialize + DeserializeOwned, S: TraceResult> ViaReturns3
+    for &&&&&&EntryProbe<A, Closure<A2, Closure<A3, Closure<A4, R4>>>, S>
+{
+    fn __shipfn_entry(&self) -> EntryInfo {
+        let index = entry_returning_3::<A, A2, A3, A4, R4> as EntryFn as usize;
+        EntryInfo { index, ok: None, error: None, result: closure_result }
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaReturns2Result {
+    fn __shipfn_entry(&self) -> EntryInfo;
+}
+
+impl<A: Args, A2: Args, A3: Args, T: Serialize + DeserializeOwned, E: Display, S: TraceResult> ViaReturns2Result
+    for &&&&&EntryProbe<A, Closure<A2, Closure<A3, Result<T, E>>>, S>
+{
+    fn __shipfn_entry(&self) -> EntryInfo {
+        let index = entry_returning_2_result::<A, A2, A3, T, E> as EntryFn as usize;
+        EntryInfo { index, ok: None, error: None, result: closure_result }
+    }
+}
+
+#[doc(hidden)]
+pub trait ViaReturns2 {
+    fn __shipfn_entry(&self) -> EntryInfo;
+}
+
+impl<A: Args, A2: Args, A3: Args, R3: Serialize + DeserializeOwned, S: TraceResult> ViaReturns2
+    for &&&&EntryProbe<A, Closure<A2, Closure<A3, R3>>, S>
+{
+    fn __shipfn_entry(&self) -> EntryInfo {
+        let index = entry_returning_2::<A, A2, A3, R3> as EntryFn as usize;
+        EntryInfo { index, ok: None, error: None, result: closure_result }
     }
 }
 
@@ -430,7 +540,7 @@ pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<(Mad
     let mut meta = closure.__meta().ok_or("the closure was not built by ship! in this call")?;
     let result = (entry.result)(&mut meta.builder);
     let mut trailer = meta.builder.encode(&meta.param_formats, &result, &meta.capture_formats, &meta.global_formats);
-    let reached = Reached { trampolines: closure.__nested(), globals: global::touched()? };
+    let reached = Reached { trampolines: closure.__nested(), globals: global::touched(closure.__named())? };
     trailer.extend_from_slice(&postcard::to_allocvec(&reached).map_err(|e| e.to_string())?);
     let signature = Signature {
         params: meta.params,

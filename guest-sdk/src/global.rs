@@ -172,6 +172,16 @@ impl<T> Global<T> {
 }
 
 impl<T: Clone> Global<T> {
+    /// The value that a `ship!` body naming this global carries in its own
+    /// state, noted for the closure being built ([`take_named`]): it is
+    /// restored by that closure's state trampoline, so it need not travel
+    /// again. Reading it does not give the global a value.
+    pub(crate) fn snapshot_for_body(&'static self) -> T {
+        lock(&NAMED).push(self as *const Self as usize as u32);
+        let value = self.value.lock().unwrap_or_else(|e| e.into_inner());
+        value.clone().unwrap_or_else(self.init)
+    }
+
     /// A copy of the current value.
     ///
     /// # Panics
@@ -216,15 +226,42 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// The headers of the globals that have a value in this instance.
 static REGISTERED: Mutex<Vec<&'static Header>> = Mutex::new(Vec::new());
 
+/// The globals that the `ship!` body being built names (see
+/// [`Global::snapshot_for_body`]).
+static NAMED: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// The globals the `ship!` body just built names.
+pub(crate) fn take_named() -> Vec<u32> {
+    core::mem::take(&mut *lock(&NAMED))
+}
+
 /// The addresses of the globals the running call's package withheld.
 static WITHHELD: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// Every global that has a value here, with its value (ABI 8): what the
 /// host needs to decide which ones a closure made now carries.
-pub(crate) fn touched() -> Result<Vec<TouchedGlobal>, String> {
+/// Leaves out the globals in `named`, which the closure's own state carries.
+/// In a shipped call, the globals its package withheld are reported too,
+/// without a value.
+pub(crate) fn touched(named: &[u32]) -> Result<Vec<TouchedGlobal>, String> {
     let registered = lock(&REGISTERED).clone();
-    registered
+    let mut withheld = Vec::new();
+    if shipped_call() != 0 {
+        for addr in lock(&WITHHELD).iter() {
+            let header = header_at(*addr).ok_or_else(|| format!("a withheld global at {addr:#x} is not a global"))?;
+            withheld.push(TouchedGlobal {
+                addr: *addr,
+                size: header.size,
+                ty: (header.ty)(),
+                declared: header.declared.to_string(),
+                value: None,
+                withheld: true,
+            });
+        }
+    }
+    let mut touched = registered
         .into_iter()
+        .filter(|header| !named.contains(&(*header as *const Header as usize as u32)))
         .map(|header| {
             let declared = header.declared;
             let value = match header.snapshot {
@@ -240,9 +277,12 @@ pub(crate) fn touched() -> Result<Vec<TouchedGlobal>, String> {
                 ty: (header.ty)(),
                 declared: declared.to_string(),
                 value,
+                withheld: false,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, String>>()?;
+    touched.extend(withheld);
+    Ok(touched)
 }
 
 /// Restores a package's shipped globals for the call just entered, and

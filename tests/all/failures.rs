@@ -247,9 +247,11 @@ fn a_captured_closure_with_a_forged_trampoline_is_refused_at_load() {
     };
     let first = shipfn_host::short_type_name(&compose.manifest.signature.captures[0].ty);
     assert!(first.starts_with("Closure<"), "{:?}", compose.manifest.signature);
-    let first_len = compose.state.iter().position(|b| b & 0x80 == 0).unwrap() + 1;
+    let inner = closure_state(&compose.state);
+    let first_len = inner.iter().position(|b| b & 0x80 == 0).unwrap() + 1;
     let mut state = varint(linear.manifest.trampoline);
-    state.extend_from_slice(&compose.state[first_len..]);
+    state.extend_from_slice(&inner[first_len..]);
+    let state = enveloped(&state);
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("forged.fnpkg"),

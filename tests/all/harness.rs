@@ -173,3 +173,15 @@ pub fn fn_returning_u8() -> shipfn_host::Signature {
         globals: vec![],
     }
 }
+
+/// The closure's own state inside a package's state: from guest ABI 8 on,
+/// the state is an envelope that also carries globals.
+pub fn closure_state(state: &[u8]) -> Vec<u8> {
+    let envelope: shipfn_abi::Envelope = postcard::from_bytes(state).expect("an envelope");
+    envelope.state.to_vec()
+}
+
+/// `state` as a closure's own state in an envelope that carries no globals.
+pub fn enveloped(state: &[u8]) -> Vec<u8> {
+    postcard::to_allocvec(&shipfn_abi::Envelope { globals: vec![], withheld: vec![], state }).expect("an envelope")
+}

@@ -67,3 +67,41 @@ fn only_a_returned_closure_can_be_saved() {
     );
     assert!(!adder.dir.path().join("y.fnpkg").exists());
 }
+
+#[test]
+fn returned_closures_three_levels_down_are_saved_and_run_level_by_level() {
+    let packed = pack_suite("stacker", &["1000"]);
+    // Each level is saved in a clean directory of its own from the file
+    // alone, and the next is saved from it there.
+    let mut from = packed.file.clone();
+    let mut dirs = Vec::new();
+    for (i, arg) in ["100", "10"].iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(&from, dir.path().join("in.fnpkg")).unwrap();
+        let out = shipfn_in(dir.path(), &["run", "in.fnpkg", "--arg", arg, "-o", "out.fnpkg"]);
+        assert_eq!(ok(&out), "", "level {}", i + 1);
+        from = dir.path().join("out.fnpkg");
+        dirs.push(dir);
+    }
+    let last = tempfile::tempdir().unwrap();
+    std::fs::copy(&from, last.path().join("h.fnpkg")).unwrap();
+    assert_eq!(ok(&shipfn_in(last.path(), &["run", "h.fnpkg", "--arg", "1"])), "1111");
+    let info = ok(&shipfn_in(last.path(), &["inspect", "--json", "h.fnpkg"]));
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info["made_by"], "stacker(1000)(100)(10)");
+    assert_eq!(info["signature"], "fn(c: i64) -> i64");
+}
+
+#[test]
+fn a_returned_closure_that_reads_a_global_its_maker_withheld_is_refused() {
+    // OFFSET is set by the maker and read only by the returned closure's
+    // code, which the outer closure's package does not follow: saving the
+    // returned closure says which global is missing rather than let it read
+    // its initial value.
+    let packed = pack_suite("offset_later", &["5"]);
+    let dir = packed.dir.path();
+    let file = packed.file.to_str().unwrap();
+    let err = fails(&shipfn_in(dir, &["run", file, "--arg", "1", "-o", "g.fnpkg"]), 4, "`Global<i64>` declared at");
+    assert!(err.contains("did not carry it"), "{err}");
+    assert!(!dir.join("g.fnpkg").exists());
+}

@@ -271,9 +271,13 @@ pub struct TouchedGlobal {
     /// Where the global is declared, `file:line:column`.
     pub declared: String,
     /// Postcard of the value; `None` for a global whose type has no serde
-    /// impls (`Global::local`).
+    /// impls (`Global::local`), or that is `withheld`.
     #[serde(with = "serde_bytes")]
     pub value: Option<Vec<u8>>,
+    /// The package that this call (a `MAKE` on the receiver) runs withheld
+    /// the global: its value is not here, and a closure made now that can
+    /// read it cannot be packed.
+    pub withheld: bool,
 }
 
 /// (ABI 8) The state of a closure as the host hands it to the guest: the

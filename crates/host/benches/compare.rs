@@ -33,6 +33,18 @@ fn median(mut samples: Vec<f64>) -> f64 {
 
 /// Median time per call, in microseconds, of `rounds` batches of `batch`
 /// calls, after one batch to warm up.
+/// The pack-time analysis of globals on `wasm`, from the closure its maker
+/// makes: (median µs, functions reachable, functions in all, module bytes).
+fn analysis(host: &Host, wasm: &[u8], maker: &str, arg: &str) -> (f64, usize, usize, usize) {
+    let m = host.make(wasm, maker, &[arg.into()]).expect("pack").manifest;
+    let roots = [m.entry, m.trampoline];
+    let (reachable, all) = shipfn_host::__analyze(wasm, &roots).expect("the analysis reads the module");
+    let us = median_us(5, 11, || {
+        shipfn_host::__analyze(wasm, &roots).expect("the analysis reads the module");
+    });
+    (us, reachable, all, wasm.len())
+}
+
 fn median_us(batch: u32, rounds: u32, mut f: impl FnMut()) -> f64 {
     batch_us(batch, &mut f);
     median((0..rounds).map(|_| batch_us(batch, &mut f)).collect())
@@ -194,6 +206,15 @@ fn main() {
     let pack_prepared_us = median_us(200, 15, || {
         maker.make("closure_maker", &["3".into()]).expect("pack").encode_as(Form::Thin, None);
     });
+    let seed_analysis = analysis(&host, &wasm, "closure_maker", "3");
+    let regex_wasm =
+        shipfn_build::build(&repo().join("tests/guests/regex"), &toolchain, &options).expect("the regex guest builds");
+    let regex_wasm = std::fs::read(regex_wasm).expect("the regex module");
+    let regex_analysis = analysis(&host, &regex_wasm, "matcher", r#""^a+b$""#);
+    let regex_maker = host.maker(&regex_wasm).expect("the regex module prepares");
+    let regex_pack_us = median_us(50, 15, || {
+        regex_maker.make("matcher", &[r#""^a+b$""#.into()]).expect("pack").encode_as(Form::Thin, None);
+    });
     let bytes = host.make(&wasm, "closure_maker", &["3".into()]).expect("pack").to_bytes();
     let function = host.load(&bytes).expect("load");
     assert_eq!(function.call::<(i64,), i64>(&(4,)).unwrap(), 10);
@@ -275,6 +296,18 @@ fn main() {
         us(cp_dumps),
         ratio(pack_prepared_us, cp_dumps)
     );
+    for (name, (us, reachable, all, size)) in [("seed", seed_analysis), ("regex guest", regex_analysis)] {
+        println!(
+            "| pack-time analysis of globals, {name} module ({} KB): read its code, follow it from the closure | {us:.0} µs | | | {reachable} of {all} functions reachable (every indirect call by type) |",
+            size / 1000
+        );
+    }
+    println!(
+        "| pack from a prepared module, thin, a helper-read global (regex guest `matcher`) | {regex_pack_us:.1} µs | ≤ dumps{} | {} (dumps) | {} |",
+        cp_dumps.map_or(String::new(), |d| met(regex_pack_us <= d)),
+        us(cp_dumps),
+        ratio(regex_pack_us, cp_dumps)
+    );
     let ms = |v: Option<f64>| v.map_or("— (no target/release/shipfn)".into(), |v| format!("{v:.1} ms"));
     let within = |v: Option<f64>, limit: f64| v.map_or(String::new(), |v| met(v <= limit));
     println!(
@@ -317,6 +350,9 @@ fn main() {
         "pack_us": pack_us,
         "pack_prepared_thin_us": pack_prepared_us,
         "pack_prepared_over_cloudpickle": cp_dumps.map(|t| pack_prepared_us / t),
+        "analysis_seed_us": seed_analysis.0,
+        "analysis_regex_us": regex_analysis.0,
+        "pack_prepared_regex_helper_global_us": regex_pack_us,
         "run_warm_cache_ms": warm_run_ms,
         "run_compiling_winch_ms": cold_run_ms,
         "run_compiling_cranelift_ms": cold_cranelift_ms,

@@ -204,7 +204,12 @@ impl Guest {
     /// copied in chunks, each copied chunk of guest memory is given back to
     /// the system (so a large buffer, a maker's state, is not resident
     /// twice), and a second thread hashes the copy as it grows.
-    pub fn take_hashed(mut self, ptr_word: usize, len_word: usize, head: impl FnOnce(usize) -> Vec<u8>) -> Result<Hashed> {
+    pub fn take_hashed(
+        mut self,
+        ptr_word: usize,
+        len_word: usize,
+        head: impl FnOnce(usize) -> Vec<u8>,
+    ) -> Result<Hashed> {
         const CHUNK: usize = 4 << 20;
         let (ptr, len) = (self.word(ptr_word)? as usize, self.word(len_word)? as usize);
         let memory = self.memory.data_mut(&mut self.store);

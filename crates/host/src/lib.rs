@@ -75,10 +75,10 @@ mod modules;
 mod pack;
 mod private;
 mod reach;
-mod shipped;
 mod runtime;
 mod screen;
 mod shape;
+mod shipped;
 mod slim;
 mod store;
 mod stores;
@@ -98,6 +98,16 @@ pub use pack::{Catalog, Maker};
 pub use runtime::{Compiler, InstanceStrategy};
 pub use screen::screen_module;
 pub use shipped::{CarriedGlobal, carried_globals};
+
+/// The pack-time analysis of globals alone, for benchmarks: reads `wasm`'s
+/// code and follows it from the table indices `roots` (every indirect call
+/// by type); the number of functions reachable, and of all functions.
+#[doc(hidden)]
+pub fn __analyze(wasm: &[u8], roots: &[u32]) -> Result<(usize, usize)> {
+    let map = reach::CodeMap::of(wasm)?;
+    let reach = map.reachable(roots, None)?;
+    Ok((reach.len(), map.functions()))
+}
 pub use shipfn_abi::schema::{Body, Container, Format, Schema};
 pub use shipfn_abi::{Field, Signature, StateJson, short_type_name};
 pub use shipfn_format::{

@@ -202,6 +202,11 @@ impl CodeMap {
         Ok(facts.is_some_and(|facts| sorted_has_in(&facts.addresses, range)))
     }
 
+    /// How many functions the module has, imported ones included.
+    pub fn functions(&self) -> usize {
+        self.func_types.len()
+    }
+
     /// Whether a data word holds an address in `range`.
     pub fn data_points_into(&self, range: Range<u32>) -> bool {
         sorted_has_in(&self.data_words, range)
@@ -232,7 +237,6 @@ impl Reach<'_> {
     }
 
     /// How many functions are reachable.
-    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.seen.iter().filter(|s| **s).count()
     }

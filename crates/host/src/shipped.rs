@@ -38,9 +38,9 @@ impl<'r> Carried<'r> {
         let mut carried = Carried { shipped: Vec::new(), withheld: Vec::new() };
         let Some(code) = code else {
             for global in &reached.globals {
-                match &global.value {
-                    Some(value) => carried.ship(global, value, false),
-                    None => carried.withheld.push(global.addr),
+                match (&global.value, global.withheld) {
+                    (Some(value), false) => carried.ship(global, value, false),
+                    _ => carried.withheld.push(global.addr),
                 }
             }
             return Ok(carried);
@@ -56,7 +56,8 @@ impl<'r> Carried<'r> {
         for global in &reached.globals {
             let range = global.addr..global.addr.saturating_add(global.size);
             if reach.names(range.clone()) {
-                let value = global.value.as_deref().ok_or_else(|| refused(global, NOT_SERDE))?;
+                let why = if global.withheld { WITHHELD } else { NOT_SERDE };
+                let value = global.value.as_deref().filter(|_| !global.withheld).ok_or_else(|| refused(global, why))?;
                 carried.ship(global, value, code.function_names(roots.body, range)?);
             } else if code.data_points_into(range) {
                 return Err(refused(global, IN_DATA));
@@ -83,6 +84,10 @@ impl<'r> Carried<'r> {
 const NOT_SERDE: &str = "code the closure can run reads it, and its type has no serde impls (it is declared with \
                          `Global::local`), so its value cannot travel: declare it with `Global::new` for a type \
                          with Serialize and Deserialize, or give it no value before the closure is made";
+
+const WITHHELD: &str = "the package this closure was returned from did not carry it (no code of that closure \
+                        was found to read it), so its value is not here, and code the returned closure can run \
+                        reads it: name the global in the outer closure's body (`let _ = &NAME;`) so that it ships";
 
 const IN_DATA: &str = "the module's data holds a pointer to it, so packing cannot tell whether code the closure \
                        runs reads it: read it by name (not through a pointer kept in a static), or give it no \

@@ -126,6 +126,8 @@ fn made_export(export: String, wrapper: Ident, idents: &[Ident], tys: &[Type], m
             #[allow(unused_imports)]
             use #sdk::{ViaPlain as _, ViaResult as _, ViaReturns as _, ViaReturnsResult as _};
             #[allow(unused_imports)]
+            use #sdk::{ViaReturns2 as _, ViaReturns2Result as _, ViaReturns3 as _, ViaReturns3Result as _};
+            #[allow(unused_imports)]
             use #sdk::{
                 ViaDeserialize as _, ViaFallible as _, ViaNoTrace as _, ViaReturnedDeserialize as _,
                 ViaReturnedFallible as _, ViaReturnedNoTrace as _,
@@ -134,7 +136,7 @@ fn made_export(export: String, wrapper: Ident, idents: &[Ident], tys: &[Type], m
                 let __shipfn_closure = #make;
                 let __shipfn_result = (&&&&&&#sdk::ResultProbe::of(&__shipfn_closure)).__shipfn_result();
                 let __shipfn_entry =
-                    (&&&&#sdk::EntryProbe::of(&__shipfn_closure, __shipfn_result)).__shipfn_entry();
+                    (&&&&&&&#sdk::EntryProbe::of(&__shipfn_closure, __shipfn_result)).__shipfn_entry();
                 #sdk::made(__shipfn_closure, __shipfn_entry)
             })
         }

@@ -393,3 +393,17 @@ pub fn side_reader(value: i64) -> Closure<(i64,), i64> {
     LEFT.set(value);
     ship!(|x: i64| side(x))
 }
+
+/// Three levels of returned closures: `stacker(k)(a)(b)(c)` is `k + a + b + c`.
+#[maker]
+pub fn stacker(k: i64) -> Closure<(i64,), Closure<(i64,), Closure<(i64,), i64>>> {
+    ship!(move |a: i64| ship!(move |b: i64| ship!(move |c: i64| k + a + b + c)))
+}
+
+/// Sets `OFFSET`, which only the returned closure's helper reads: the outer
+/// closure does not carry it, so the returned one cannot be saved.
+#[maker]
+pub fn offset_later(by: i64) -> Closure<(i64,), Closure<(i64,), i64>> {
+    OFFSET.set(by);
+    ship!(move |a: i64| ship!(move |b: i64| a + offset(b)))
+}
