@@ -242,12 +242,7 @@ fn nested() -> std::sync::MutexGuard<'static, Option<Option<Vec<u32>>>> {
 fn noting_nested<T>(encode: impl FnOnce() -> T) -> (T, Option<Vec<u32>>) {
     let outer = nested().replace(Some(Vec::new()));
     let encoded = encode();
-    let noted = core::mem::replace(&mut *nested(), outer).flatten().map(|mut found| {
-        found.sort_unstable();
-        found.dedup();
-        found
-    });
-    (encoded, noted)
+    (encoded, core::mem::replace(&mut *nested(), outer).flatten())
 }
 
 /// How to compute a closure's [`Meta`]: its types, and its parameter names.
@@ -423,9 +418,14 @@ impl<A, R> Serialize for Closure<A, R> {
         }
         if let Some(noted) = nested().as_mut() {
             match (noted.as_mut(), &self.nested) {
+                // Few, and noted twice (postcard measures, then writes): a
+                // scan keeps them unique without a sort in every guest.
                 (Some(found), Some(inner)) => {
-                    found.push(self.trampoline as u32);
-                    found.extend(inner);
+                    for index in core::iter::once(self.trampoline as u32).chain(inner.iter().copied()) {
+                        if !found.contains(&index) {
+                            found.push(index);
+                        }
+                    }
                 }
                 _ => *noted = None,
             }

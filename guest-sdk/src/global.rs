@@ -59,10 +59,16 @@ struct Header {
     size: u32,
     declared: &'static Location<'static>,
     ty: fn() -> String,
-    snapshot: Option<unsafe fn(*const Header) -> Result<Vec<u8>, String>>,
-    restore: Option<unsafe fn(*const Header, &[u8]) -> Result<(), String>>,
+    snapshot: Option<SnapshotFn>,
+    restore: Option<RestoreFn>,
     registered: AtomicBool,
 }
+
+/// Postcard of a global's value, through its header.
+type SnapshotFn = unsafe fn(*const Header) -> Result<Vec<u8>, String>;
+
+/// Sets a global from postcard bytes, through its header.
+type RestoreFn = unsafe fn(*const Header, &[u8]) -> Result<(), String>;
 
 /// Marks a [`Header`]: an address a package names must hold one.
 const MAGIC: u32 = 0x5348_474c;
@@ -86,11 +92,7 @@ impl<T> Global<T> {
     }
 
     #[track_caller]
-    const fn with_ops(
-        init: fn() -> T,
-        snapshot: Option<unsafe fn(*const Header) -> Result<Vec<u8>, String>>,
-        restore: Option<unsafe fn(*const Header, &[u8]) -> Result<(), String>>,
-    ) -> Self {
+    const fn with_ops(init: fn() -> T, snapshot: Option<SnapshotFn>, restore: Option<RestoreFn>) -> Self {
         Global {
             header: Header {
                 magic: MAGIC,
@@ -244,44 +246,38 @@ static WITHHELD: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 /// In a shipped call, the globals its package withheld are reported too,
 /// without a value.
 pub(crate) fn touched(named: &[u32]) -> Result<Vec<TouchedGlobal>, String> {
-    let registered = lock(&REGISTERED).clone();
-    let mut withheld = Vec::new();
+    let report = |header: &Header, value, withheld| TouchedGlobal {
+        addr: header as *const Header as usize as u32,
+        size: header.size,
+        ty: (header.ty)(),
+        declared: header.declared.to_string(),
+        value,
+        withheld,
+    };
+    let mut touched = Vec::new();
+    for header in lock(&REGISTERED).clone() {
+        if named.contains(&(header as *const Header as usize as u32)) {
+            continue;
+        }
+        let value = match header.snapshot {
+            // SAFETY: a registered header is one of a `static` global.
+            Some(snapshot) => Some(unsafe { snapshot(header) }.map_err(|e| {
+                format!(
+                    "the global `Global<{}>` declared at {} does not serialize: {e}",
+                    (header.ty)(),
+                    header.declared
+                )
+            })?),
+            None => None,
+        };
+        touched.push(report(header, value, false));
+    }
     if shipped_call() != 0 {
         for addr in lock(&WITHHELD).iter() {
-            let header = header_at(*addr).ok_or_else(|| format!("a withheld global at {addr:#x} is not a global"))?;
-            withheld.push(TouchedGlobal {
-                addr: *addr,
-                size: header.size,
-                ty: (header.ty)(),
-                declared: header.declared.to_string(),
-                value: None,
-                withheld: true,
-            });
+            let header = header_at(*addr).ok_or("a withheld global's address holds no global")?;
+            touched.push(report(header, None, true));
         }
     }
-    let mut touched = registered
-        .into_iter()
-        .filter(|header| !named.contains(&(*header as *const Header as usize as u32)))
-        .map(|header| {
-            let declared = header.declared;
-            let value = match header.snapshot {
-                // SAFETY: a registered header is one of a `static` global.
-                Some(snapshot) => Some(unsafe { snapshot(header) }.map_err(|e| {
-                    format!("the global `Global<{}>` declared at {declared} does not serialize: {e}", (header.ty)())
-                })?),
-                None => None,
-            };
-            Ok(TouchedGlobal {
-                addr: header as *const Header as usize as u32,
-                size: header.size,
-                ty: (header.ty)(),
-                declared: declared.to_string(),
-                value,
-                withheld: false,
-            })
-        })
-        .collect::<Result<Vec<_>, String>>()?;
-    touched.extend(withheld);
     Ok(touched)
 }
 
@@ -290,8 +286,9 @@ pub(crate) fn touched(named: &[u32]) -> Result<Vec<TouchedGlobal>, String> {
 pub(crate) fn restore(shipped: &[ShippedGlobal<'_>], withheld: Vec<u32>) -> Result<(), String> {
     *lock(&WITHHELD) = withheld;
     for global in shipped {
-        let header = header_at(global.addr)
-            .ok_or_else(|| format!("the package names a global at {:#x}, where this module has none", global.addr))?;
+        let header = header_at(global.addr).ok_or_else(|| {
+            format!("the package names a global at address {}, where this module has none", global.addr)
+        })?;
         let restore = header.restore.ok_or_else(|| {
             format!("the global `Global<{}>` declared at {} cannot be shipped", (header.ty)(), header.declared)
         })?;

@@ -177,7 +177,7 @@ pub fn fn_returning_u8() -> shipfn_host::Signature {
 /// The closure's own state inside a package's state: from guest ABI 8 on,
 /// the state is an envelope that also carries globals.
 pub fn closure_state(state: &[u8]) -> Vec<u8> {
-    let envelope: shipfn_abi::Envelope = postcard::from_bytes(state).expect("an envelope");
+    let envelope: shipfn_abi::Envelope<'_> = postcard::from_bytes(state).expect("an envelope");
     envelope.state.to_vec()
 }
 

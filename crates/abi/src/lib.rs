@@ -302,10 +302,13 @@ pub struct Envelope<'a> {
 pub struct ShippedGlobal<'a> {
     /// Linear-memory address of the `Global` static.
     pub addr: u32,
-    /// The value's whole type name, for tools.
-    pub ty: &'a str,
-    /// Where the global is declared, for tools.
-    pub declared: &'a str,
+    /// The value's whole type name, UTF-8, for tools (bytes: the guest
+    /// skips it without checking it).
+    #[serde(borrow, with = "serde_bytes")]
+    pub ty: &'a [u8],
+    /// Where the global is declared, UTF-8, for tools.
+    #[serde(borrow, with = "serde_bytes")]
+    pub declared: &'a [u8],
     /// Whether the body's compiled code names it (a helper inlined into
     /// the body counts as the body); else code the closure calls does. For
     /// tools.

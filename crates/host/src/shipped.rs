@@ -70,6 +70,7 @@ impl<'r> Carried<'r> {
 
     fn ship(&mut self, global: &'r TouchedGlobal, value: &'r [u8], by_body: bool) {
         let TouchedGlobal { addr, ty, declared, .. } = global;
+        let (ty, declared) = (ty.as_bytes(), declared.as_bytes());
         self.shipped.push(ShippedGlobal { addr: *addr, ty, declared, by_body, value });
     }
 
@@ -138,8 +139,8 @@ pub fn carried_globals(package: &shipfn_format::VerifiedPackage) -> Result<(Vec<
         .globals
         .iter()
         .map(|g| CarriedGlobal {
-            ty: g.ty.to_owned(),
-            declared: g.declared.to_owned(),
+            ty: String::from_utf8_lossy(g.ty).into_owned(),
+            declared: String::from_utf8_lossy(g.declared).into_owned(),
             by_body: g.by_body,
             size: g.value.len(),
         })
