@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::{Arc, Mutex};
 
 use wasmparser::{DataKind, ElementItems, ElementKind, FuncType, MemArg, Operator, Parser, Payload, TypeRef, ValType};
 
@@ -38,7 +39,16 @@ pub(crate) struct CodeMap {
     table_by_type: HashMap<u32, Vec<u32>>,
     /// Every aligned 32-bit word of the active data segments, sorted.
     data_words: Vec<u32>,
+    /// What [`reachable`](CodeMap::reachable) found, by its arguments: a
+    /// prepared maker packs the same closure again and again.
+    reached: Mutex<HashMap<ReachKey, Arc<Reach>>>,
 }
+
+/// The arguments of [`CodeMap::reachable`].
+type ReachKey = (Vec<u32>, Option<Vec<u32>>);
+
+/// At most this many results are kept per module.
+const REACH_CACHE: usize = 256;
 
 /// What one function's code does that matters here.
 #[derive(Debug, Default)]
@@ -160,8 +170,23 @@ impl CodeMap {
     /// The functions that code starting at the table indices `roots` can
     /// run. Where `known` names table entries (the state trampolines of a
     /// closure and of the closures in its state), an indirect call of their
-    /// wasm type runs one of them, not any function of that type.
-    pub fn reachable(&self, roots: &[u32], known: Option<&[u32]>) -> Result<Reach<'_>> {
+    /// wasm type runs one of them, not any function of that type. Computed
+    /// once per arguments.
+    pub fn reachable(&self, roots: &[u32], known: Option<&[u32]>) -> Result<Arc<Reach>> {
+        let key = (roots.to_vec(), known.map(<[u32]>::to_vec));
+        if let Some(reach) = self.reached.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(reach.clone());
+        }
+        let reach = Arc::new(self.follow(roots, known)?);
+        let mut reached = self.reached.lock().unwrap_or_else(|e| e.into_inner());
+        if reached.len() >= REACH_CACHE {
+            reached.clear();
+        }
+        reached.insert(key, reach.clone());
+        Ok(reach)
+    }
+
+    fn follow(&self, roots: &[u32], known: Option<&[u32]>) -> Result<Reach> {
         let mut seen = vec![false; self.func_types.len()];
         let mut stack = Vec::new();
         for root in roots {
@@ -178,9 +203,7 @@ impl CodeMap {
             if std::mem::replace(was, true) {
                 continue;
             }
-            let Some(facts) = function.checked_sub(self.imported).and_then(|i| self.funcs.get(i as usize)) else {
-                continue;
-            };
+            let Some(facts) = self.facts(function) else { continue };
             everything |= facts.opaque;
             stack.extend(&facts.calls);
             for ty in &facts.indirect {
@@ -191,15 +214,26 @@ impl CodeMap {
         if everything {
             seen.iter_mut().for_each(|s| *s = true);
         }
-        Ok(Reach { map: self, seen })
+        let mut addresses: Vec<u32> = (0..seen.len() as u32)
+            .filter(|f| seen[*f as usize])
+            .filter_map(|f| self.facts(f))
+            .flat_map(|facts| facts.addresses.iter().copied())
+            .collect();
+        addresses.sort_unstable();
+        addresses.dedup();
+        Ok(Reach { seen, addresses })
+    }
+
+    /// The facts of a function defined here (not imported).
+    fn facts(&self, function: u32) -> Option<&Facts> {
+        function.checked_sub(self.imported).and_then(|i| self.funcs.get(i as usize))
     }
 
     /// Whether the code of the function at table index `index` names an
     /// address in `range` (not counting the functions it calls).
     pub fn function_names(&self, index: u32, range: Range<u32>) -> Result<bool> {
         let function = self.table_entry(index)?;
-        let facts = function.checked_sub(self.imported).and_then(|i| self.funcs.get(i as usize));
-        Ok(facts.is_some_and(|facts| sorted_has_in(&facts.addresses, range)))
+        Ok(self.facts(function).is_some_and(|facts| sorted_has_in(&facts.addresses, range)))
     }
 
     /// How many functions the module has, imported ones included.
@@ -213,27 +247,24 @@ impl CodeMap {
     }
 }
 
-/// The functions some code can run.
-pub(crate) struct Reach<'m> {
-    map: &'m CodeMap,
+/// The functions some code can run, and the addresses their code names.
+#[derive(Debug)]
+pub(crate) struct Reach {
     seen: Vec<bool>,
+    /// Every address-like constant of the reachable functions, sorted.
+    addresses: Vec<u32>,
 }
 
-impl Reach<'_> {
+impl Reach {
     /// Whether a reachable function names an address in `range`.
     pub fn names(&self, range: Range<u32>) -> bool {
-        let imported = self.map.imported as usize;
-        self.map
-            .funcs
-            .iter()
-            .enumerate()
-            .any(|(i, facts)| self.seen[imported + i] && sorted_has_in(&facts.addresses, range.clone()))
+        sorted_has_in(&self.addresses, range)
     }
 
-    /// Whether the function at table index `index` is reachable.
+    /// Whether the function `function` is reachable.
     #[cfg(test)]
-    pub fn has_table_entry(&self, index: u32) -> bool {
-        self.map.table.get(index as usize).copied().flatten().is_some_and(|f| self.seen[f as usize])
+    pub fn has_function(&self, function: u32) -> bool {
+        self.seen.get(function as usize).copied().unwrap_or(false)
     }
 
     /// How many functions are reachable.
@@ -447,7 +478,7 @@ mod tests {
             reach.len(),
             map.func_types.len()
         );
-        assert!(reach.has_table_entry(manifest.body));
+        assert!(reach.has_function(map.table_entry(manifest.body).unwrap()));
         assert!(reach.len() < map.func_types.len());
     }
 }
