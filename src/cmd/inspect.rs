@@ -106,6 +106,27 @@ fn json(package: &VerifiedPackage, file: &File, state: Option<&StateJson>) -> se
     })
 }
 
+/// The globals a package ships, each with why, and how many it withholds,
+/// as lines of the text report (`inspect` and `verify`).
+pub(crate) fn carried_lines(package: &VerifiedPackage) -> Vec<String> {
+    let (carried, withheld) = shipfn_host::carried_globals(package).unwrap_or_default();
+    let mut lines = Vec::new();
+    for (i, global) in carried.iter().enumerate() {
+        let why = if global.by_body { "the body's code reads it" } else { "code the closure calls reads it" };
+        lines.push(format!(
+            "  {}Global<{}> declared at {} ({why}), {}",
+            if i == 0 { "ships       " } else { "            " },
+            short_type_name(&global.ty),
+            global.declared,
+            human_size(global.size)
+        ));
+    }
+    if withheld > 0 {
+        lines.push(format!("  withholds   {withheld} global(s) the sender set that no code of the closure reads"));
+    }
+    lines
+}
+
 /// The text report's lines; the caller escapes what the package controls.
 fn text(package: &VerifiedPackage, path: &std::path::Path, file: &File, state: Option<&StateJson>) -> Vec<String> {
     let mut lines = Vec::new();
@@ -149,20 +170,7 @@ fn text(package: &VerifiedPackage, path: &std::path::Path, file: &File, state: O
     };
     lines.push(format!("  captures    {}", list(&sig.captures)));
     lines.push(format!("  globals     {}", list(&sig.globals)));
-    let (carried, withheld) = shipfn_host::carried_globals(package).unwrap_or_default();
-    for (i, global) in carried.iter().enumerate() {
-        let why = if global.by_body { "the body's code reads it" } else { "code the closure calls reads it" };
-        lines.push(format!(
-            "  {}Global<{}> declared at {} ({why}), {}",
-            if i == 0 { "ships       " } else { "            " },
-            short_type_name(&global.ty),
-            global.declared,
-            human_size(global.size)
-        ));
-    }
-    if withheld > 0 {
-        lines.push(format!("  withholds   {withheld} global(s) the sender set that no code of the closure reads"));
-    }
+    lines.extend(carried_lines(package));
     if let Some(schema) = &m.schema {
         for (i, declaration) in shipfn_host::type_declarations(schema).into_iter().enumerate() {
             lines.push(format!("  {}{declaration}", if i == 0 { "types       " } else { "            " }));

@@ -139,7 +139,7 @@ fn module_bytes(args: &Args) -> anyhow::Result<Vec<u8>> {
         if !args.quiet {
             crate::out::note(&format!("building {} for wasm32 with {toolchain}", args.guest.display()));
         }
-        let options = BuildOptions { target_dir: args.target_dir.clone(), quiet: args.quiet };
+        let options = BuildOptions { target_dir: args.target_dir.clone(), quiet: args.quiet, ..Default::default() };
         let wasm = shipfn_build::build(&args.guest, &toolchain, &options)?;
         read(&wasm)
     } else if args.guest.exists() {

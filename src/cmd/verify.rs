@@ -27,5 +27,9 @@ pub fn main(args: Args) -> anyhow::Result<()> {
         "{}: ok: {}, {signed}",
         args.load.package.display(),
         function.manifest().signature_text()
-    ))
+    ))?;
+    for line in super::inspect::carried_lines(package) {
+        crate::out::line(&line)?;
+    }
+    Ok(())
 }

@@ -48,6 +48,8 @@ fn a_global_read_only_in_helpers_ships_by_itself() {
     let text = ok(&shipfn_in(two.dir.path(), &["inspect", two.file.to_str().unwrap()]));
     assert!(text.contains("ships       Global<i64> declared at src/lib.rs:"), "{text}");
     assert!(text.contains("(code the closure calls reads it)"), "{text}");
+    let verified = ok(&shipfn_in(two.dir.path(), &["verify", two.file.to_str().unwrap()]));
+    assert!(verified.contains("ships       Global<i64> declared at src/lib.rs:"), "{verified}");
 }
 
 #[test]
@@ -107,5 +109,37 @@ fn a_warm_instance_and_a_map_see_the_shipped_value_on_every_call() {
     assert_eq!(lines.len(), 500);
     for (x, line) in lines.iter().enumerate() {
         assert_eq!(*line, format!(r#"{{"ok":{}}}"#, 2 * (x as i64 + 5)), "input {x}");
+    }
+}
+
+#[test]
+fn the_analysis_holds_for_every_optimization_of_the_guest() {
+    // LLVM names a static differently at each setting (an `i32.const`, a
+    // load offset, a helper inlined or not): the cases above, on the suite
+    // built at opt-level 3 and "s", with and without LTO (its own profile
+    // is "s" with LTO).
+    let host = shipfn_host::Host::new(Default::default()).unwrap();
+    for (name, opt, lto) in [("o3-lto", "3", "true"), ("o3", "3", "false"), ("os", "\"s\"", "false")] {
+        let config = vec![format!("profile.release.opt-level={opt}"), format!("profile.release.lto={lto}")];
+        let wasm = std::fs::read(build_guest_with("tests/guests/suite", name, config)).unwrap();
+        let call = |maker: &str, args: &[&str], x: i64| -> i64 {
+            let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+            let package = host.make(&wasm, maker, &args).unwrap_or_else(|e| panic!("{name}: {maker}: {e}"));
+            host.load(&package.to_bytes()).unwrap().call::<(i64,), i64>(&(x,)).unwrap()
+        };
+        assert_eq!(call("scaled_by", &["7"], 3), 21, "{name}");
+        assert_eq!(call("offset_deep", &["5"], 1), 12, "{name}");
+        assert_eq!(call("scaled_inside", &["7"], 3), 22, "{name}");
+        assert_eq!(call("unset_reader", &[], 2), 42, "{name}");
+        let greeter = host.make(&wasm, "greeter", &[r#""hi""#.into()]).unwrap();
+        let verified = shipfn_format::VerifiedPackage::from_bytes(&greeter.to_bytes()).unwrap();
+        let (carried, withheld) = shipfn_host::carried_globals(&verified).unwrap();
+        assert_eq!((carried.len(), withheld), (0, 1), "{name}: BIG is withheld");
+        assert!(greeter.state.len() < 256, "{name}: {} B", greeter.state.len());
+        for maker in ["local_reader", "side_reader"] {
+            let err = host.make(&wasm, maker, &["4".into()]).unwrap_err();
+            assert_eq!(err.kind(), shipfn_host::ErrorKind::BadPackage, "{name}: {maker}: {err}");
+            assert!(err.to_string().contains("declared at src/lib.rs:"), "{name}: {maker}: {err}");
+        }
     }
 }

@@ -20,9 +20,18 @@ pub fn guest_target_dir() -> PathBuf {
 /// the detected toolchain. No toolchain is a test failure, not a skip.
 pub fn build_guest(relative: &str) -> PathBuf {
     let toolchain = Toolchain::detect().unwrap_or_else(|e| panic!("the tests need a wasm32 toolchain: {e}"));
-    let options = BuildOptions { target_dir: Some(guest_target_dir()), quiet: true };
+    let options = BuildOptions { target_dir: Some(guest_target_dir()), quiet: true, ..Default::default() };
     shipfn_build::build(&repo().join(relative), &toolchain, &options)
         .unwrap_or_else(|e| panic!("building the guest fixture {relative} failed: {e}"))
+}
+
+/// A guest built with overrides of its Cargo settings (`config`, as cargo's
+/// `--config` takes them), in a target directory of its own named `variant`.
+pub fn build_guest_with(relative: &str, variant: &str, config: Vec<String>) -> PathBuf {
+    let toolchain = Toolchain::detect().unwrap_or_else(|e| panic!("the tests need a wasm32 toolchain: {e}"));
+    let options = BuildOptions { target_dir: Some(guest_target_dir().join(variant)), quiet: true, config };
+    shipfn_build::build(&repo().join(relative), &toolchain, &options)
+        .unwrap_or_else(|e| panic!("building the guest fixture {relative} ({variant}) failed: {e}"))
 }
 
 /// The `tests/guests/suite` module, built once per test run.

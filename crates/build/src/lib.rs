@@ -192,6 +192,9 @@ pub struct BuildOptions {
     pub target_dir: Option<PathBuf>,
     /// Hide cargo's progress messages (errors are still shown).
     pub quiet: bool,
+    /// Overrides of the guest crate's Cargo settings, each as cargo's
+    /// `--config` takes it (`profile.release.opt-level=3`).
+    pub config: Vec<String>,
 }
 
 /// Builds the guest crate in `crate_dir` for wasm32 and returns the path of
@@ -223,6 +226,9 @@ pub fn build(crate_dir: &Path, toolchain: &Toolchain, options: &BuildOptions) ->
     }
     if options.quiet {
         cmd.arg("--quiet");
+    }
+    for setting in &options.config {
+        cmd.arg("--config").arg(setting);
     }
     // The exported stack pointer lets the host tell a shadow-stack overflow
     // (an out-of-bounds store below address 0) from other bad accesses.

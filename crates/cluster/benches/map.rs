@@ -117,7 +117,7 @@ fn free_port() -> u16 {
 
 fn main() {
     let toolchain = Toolchain::detect().expect("a wasm32 toolchain (scripts/setup.sh)");
-    let options = BuildOptions { target_dir: Some(repo().join("target/guests")), quiet: true };
+    let options = BuildOptions { target_dir: Some(repo().join("target/guests")), quiet: true, ..Default::default() };
     let wasm =
         shipfn_build::build(&repo().join("examples/closure"), &toolchain, &options).expect("the seed guest builds");
     let wasm = std::fs::read(wasm).expect("the seed module");

@@ -169,7 +169,7 @@ fn cloudpickle() -> Option<serde_json::Value> {
 
 fn main() {
     let toolchain = Toolchain::detect().expect("a wasm32 toolchain (scripts/setup.sh)");
-    let options = BuildOptions { target_dir: Some(repo().join("target/guests")), quiet: true };
+    let options = BuildOptions { target_dir: Some(repo().join("target/guests")), quiet: true, ..Default::default() };
     let wasm =
         shipfn_build::build(&repo().join("examples/closure"), &toolchain, &options).expect("the seed guest builds");
     // As `shipfn pack` packs it: without custom sections.

@@ -92,7 +92,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         Some("pack") => {
             let toolchain = Toolchain::detect()?;
-            let options = BuildOptions { target_dir: Some(repo().join("target/guests")), quiet: true };
+            let options =
+                BuildOptions { target_dir: Some(repo().join("target/guests")), quiet: true, ..Default::default() };
             let wasm = std::fs::read(shipfn_build::build(&repo().join("tests/guests/suite"), &toolchain, &options)?)?;
             let host = big_host()?;
             host.make(&wasm, "big_state", &["1".into()])?; // compile outside the timing

@@ -126,7 +126,8 @@ fn concurrent_clients_get_their_own_answers() {
 fn build_guest(name: &str) -> Vec<u8> {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let toolchain = shipfn_build::Toolchain::detect().expect("the tests need a wasm32 toolchain");
-    let options = shipfn_build::BuildOptions { target_dir: Some(repo.join("target/guests")), quiet: true };
+    let options =
+        shipfn_build::BuildOptions { target_dir: Some(repo.join("target/guests")), quiet: true, ..Default::default() };
     let wasm = shipfn_build::build(&repo.join("tests/guests").join(name), &toolchain, &options)
         .unwrap_or_else(|e| panic!("{name} builds: {e}"));
     std::fs::read(wasm).unwrap()
