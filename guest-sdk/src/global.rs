@@ -20,8 +20,9 @@ use shipfn_abi::{ShippedGlobal, TouchedGlobal};
 ///
 /// Declare it as a `static`; code running on the sender (a maker, say) may
 /// change it with [`set`](Global::set) or [`update`](Global::update). A
-/// closure made there carries the global's value, as it is when the maker
-/// returns, whenever code the closure can run reads the global: its body,
+/// closure made there carries the global's value (as it is when the maker
+/// returns; for a global the `ship!` body names, as it was when the closure
+/// was built) whenever code the closure can run reads the global: its body,
 /// the helpers it calls at any depth, and the closures it captured. Which
 /// code that is, is read from the compiled module when the closure is
 /// packed. A global that the sender never gave a value is not shipped: its
