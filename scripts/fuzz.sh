@@ -29,6 +29,8 @@ if [ ! -d fuzz/corpus/package ]; then
 fi
 
 cd fuzz
+# Third-party crypto is built without coverage counters: see the wrapper.
+export RUSTC_WRAPPER="$PWD/rustc-wrapper.sh"
 cargo "${toolchain[@]}" fuzz build -s none -O
 for target in "${targets[@]}"; do
     mkdir -p "corpus/$target"
