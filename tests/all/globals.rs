@@ -53,6 +53,16 @@ fn a_global_read_only_in_helpers_ships_by_itself() {
 }
 
 #[test]
+fn a_global_read_only_by_another_globals_initializer_ships() {
+    // The closure reads DOUBLE_OFFSET, which the sender never set: it starts
+    // from its initializer on the receiver, which reads OFFSET, which the
+    // sender set.
+    let p = pack_suite("double_offset", &["5"]);
+    assert_eq!(Received::of(&p).run(&["--arg", "1"]), "11");
+    assert_eq!(shipped(&p), [("i64".to_owned(), "helper".to_owned())]);
+}
+
+#[test]
 fn a_global_read_by_a_helper_of_a_captured_closure_ships() {
     let p = pack_suite("scaled_inside", &["7"]);
     assert_eq!(Received::of(&p).run(&["--arg", "3"]), "22");

@@ -407,3 +407,19 @@ pub fn offset_later(by: i64) -> Closure<(i64,), Closure<(i64,), i64>> {
     OFFSET.set(by);
     ship!(move |a: i64| ship!(move |b: i64| a + offset(b)))
 }
+
+/// A global whose initializer reads another: `DOUBLE_OFFSET` starts as twice `OFFSET`.
+pub static DOUBLE_OFFSET: Global<i64> = Global::new(|| 2 * OFFSET.get());
+
+#[inline(never)]
+fn plus_double_offset(x: i64) -> i64 {
+    x + DOUBLE_OFFSET.get()
+}
+
+/// Sets `OFFSET`, which only `DOUBLE_OFFSET`'s initializer reads, on the
+/// receiver as on the sender.
+#[maker]
+pub fn double_offset(by: i64) -> Closure<(i64,), i64> {
+    OFFSET.set(by);
+    ship!(|x: i64| plus_double_offset(x))
+}
