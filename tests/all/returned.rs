@@ -94,7 +94,7 @@ fn returned_closures_three_levels_down_are_saved_and_run_level_by_level() {
 
 #[test]
 fn a_returned_closure_that_reads_a_global_its_maker_withheld_is_refused() {
-    // OFFSET is set by the maker and read only by the returned closure's
+    // LATER is set by the maker and read only by the returned closure's
     // code, which the outer closure's package does not follow: saving the
     // returned closure says which global is missing rather than let it read
     // its initial value.

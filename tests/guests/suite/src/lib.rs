@@ -400,12 +400,20 @@ pub fn stacker(k: i64) -> Closure<(i64,), Closure<(i64,), Closure<(i64,), i64>>>
     ship!(move |a: i64| ship!(move |b: i64| ship!(move |c: i64| k + a + b + c)))
 }
 
-/// Sets `OFFSET`, which only the returned closure's helper reads: the outer
+/// A global only the closure that `offset_later`'s closure returns reads.
+pub static LATER: Global<i64> = Global::new(|| 0);
+
+#[inline(never)]
+fn later(x: i64) -> i64 {
+    black_box(x) + LATER.get()
+}
+
+/// Sets `LATER`, which only the returned closure's helper reads: the outer
 /// closure does not carry it, so the returned one cannot be saved.
 #[maker]
 pub fn offset_later(by: i64) -> Closure<(i64,), Closure<(i64,), i64>> {
-    OFFSET.set(by);
-    ship!(move |a: i64| ship!(move |b: i64| a + offset(b)))
+    LATER.set(by);
+    ship!(move |a: i64| ship!(move |b: i64| a + later(b)))
 }
 
 /// A global whose initializer reads another: `DOUBLE_OFFSET` starts as twice `OFFSET`.
