@@ -153,3 +153,28 @@ fn the_analysis_holds_for_every_optimization_of_the_guest() {
         }
     }
 }
+
+#[test]
+fn a_forged_shipped_global_is_an_error_not_a_value() {
+    // The envelope names a global by address and carries its postcard bytes:
+    // an address where the module has no global, or bytes that are not the
+    // global's type, are refused by the call.
+    let p = pack_suite("offset_deep", &["5"]);
+    let package = read_package(&std::fs::read(&p.file).unwrap());
+    let envelope: shipfn_abi::Envelope<'_> = postcard::from_bytes(&package.state).unwrap();
+    assert_eq!(envelope.globals.len(), 1);
+    let m = &package.manifest;
+    let forge = |name: &str, edit: &dyn Fn(&mut shipfn_abi::ShippedGlobal<'_>)| {
+        let mut forged = envelope.clone();
+        edit(&mut forged.globals[0]);
+        let state = postcard::to_allocvec(&forged).unwrap();
+        let bytes =
+            shipfn_format::Package::new(m.source.clone(), m.closure(), package.module.clone(), state).to_bytes();
+        std::fs::write(p.dir.path().join(name), bytes).unwrap();
+    };
+    forge("addr.fnpkg", &|g| g.addr = 8);
+    forge("value.fnpkg", &|g| g.value = &[]);
+    let run = |name: &str| shipfn_in(p.dir.path(), &["run", name, "--arg", "1"]);
+    fails(&run("addr.fnpkg"), 4, "the package names a global at address 8, where this module has none");
+    fails(&run("value.fnpkg"), 4, "the shipped value of `Global<i64>` declared at src/lib.rs:");
+}
