@@ -14,6 +14,10 @@ pub use crate::entry::{
 };
 pub use crate::entry::{ViaReturns2, ViaReturns2Result, ViaReturns3, ViaReturns3Result};
 pub use crate::global::unshipped;
+pub use crate::stateless::{
+    CaptureProbe, Stateless, UnwrapProbe, ViaRefused, ViaRefusedValue, ViaSerde, ViaStateless, ViaStatelessValue,
+    ViaValue,
+};
 pub use serde;
 pub use shipfn_abi::Field as AbiField;
 pub use shipfn_schema::{Builder, Traced};
@@ -85,9 +89,16 @@ pub mod capture {
     pub use crate::capture::{deserialize, serialize};
 }
 
-/// A field of a generated captures struct.
+/// A field of a generated captures struct. A [`Stateless`] capture shows as
+/// the code it is: `fn helper`, or a closure without captures.
 pub fn capture_field<T>(name: &str) -> Field {
-    Field { name: name.to_owned(), ty: whole_type_name::<T>() }
+    let ty = whole_type_name::<T>();
+    let ty = match ty.strip_prefix("shipfn_guest::stateless::Stateless<").and_then(|t| t.strip_suffix('>')) {
+        Some(code) if code.contains("{{closure}}") => "closure without captures".to_owned(),
+        Some(code) => format!("fn {code}"),
+        None => ty,
+    };
+    Field { name: name.to_owned(), ty }
 }
 
 /// The shape of a field of a generated captures struct.

@@ -147,8 +147,9 @@ fn conjure<B: Copy>() -> B {
     const {
         assert!(
             core::mem::size_of::<B>() == 0,
-            "a ship! body captured a value that ship! did not see as a capture (a function passed by name, or a \
-             name the macro could not read): bind it to a snake_case local named in the body"
+            "a ship! body captured a value that ship! did not see as a capture (a local closure called by name, \
+             which ship! takes for a function, or a name the macro could not read): bind it to a snake_case local \
+             named in the body, or build the closure with ship!"
         )
     };
     // SAFETY: `B` has no bytes, so there is nothing to initialize. It is the

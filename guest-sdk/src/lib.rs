@@ -88,6 +88,7 @@ mod entry;
 mod global;
 #[cfg(all(target_arch = "wasm32", feature = "allocator"))]
 mod heap;
+mod stateless;
 
 pub use args::{Args, type_name};
 pub use closure::Closure;

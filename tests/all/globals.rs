@@ -53,6 +53,18 @@ fn a_global_read_only_in_helpers_ships_by_itself() {
 }
 
 #[test]
+fn a_function_passed_by_name_is_captured_without_bytes_and_its_globals_ship() {
+    // `map(scaled)` and `map(square)`: a function and a closure without
+    // captures travel as their code; `scaled` reads SCALE, which ships.
+    let p = pack_suite("by_name", &["2"]);
+    assert_eq!(Received::of(&p).run(&["--arg", "3"]), "56");
+    assert_eq!(shipped(&p), [("i64".to_owned(), "helper".to_owned())]);
+    assert_eq!(p.inspect_json()["captured_values"], serde_json::json!({ "scaled": null, "square": null }));
+    let types = capture_types(&p.inspect_json());
+    assert_eq!(types, ["scaled: fn scaled", "square: closure without captures"]);
+}
+
+#[test]
 fn a_global_read_only_by_another_globals_initializer_ships() {
     // The closure reads DOUBLE_OFFSET, which the sender never set: it starts
     // from its initializer on the receiver, which reads OFFSET, which the

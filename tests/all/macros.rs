@@ -1,6 +1,8 @@
 //! What the guest macros say about code they cannot ship: compile errors at
 //! the user's own code, checked with a real `cargo check` of a guest crate
 //! (for the host target: the SDK compiles there, so no wasm toolchain is needed).
+//! The messages of `ship!` itself are the SDK's `trybuild` cases
+//! (`guest-sdk/tests/ui`).
 
 use std::process::Command;
 
@@ -32,39 +34,6 @@ fn check_guest(source: &str) -> (bool, String) {
 
 fn errors(diagnostics: &str) -> Vec<&str> {
     diagnostics.lines().filter(|l| l.contains(": error")).collect()
-}
-
-#[test]
-fn a_screaming_case_local_is_a_compile_error_at_its_name() {
-    let (compiled, diagnostics) = check_guest(
-        "use shipfn_guest::{Closure, maker, ship};\n\
-         #[maker]\n\
-         pub fn capped(cap: i64) -> Closure<(i64,), i64> {\n\
-         \x20   #[allow(non_snake_case)]\n\
-         \x20   let LIMIT = cap * 2;\n\
-         \x20   ship!(|x: i64| x.min(LIMIT))\n\
-         }\n",
-    );
-    assert!(!compiled, "{diagnostics}");
-    let errors = errors(&diagnostics);
-    assert_eq!(errors.len(), 1, "{diagnostics}");
-    assert!(errors[0].contains("src/lib.rs:6:26"), "the error points at `LIMIT`: {diagnostics}");
-    assert!(errors[0].contains("can't capture dynamic environment"), "{diagnostics}");
-}
-
-#[test]
-fn the_same_closure_with_a_snake_case_local_compiles() {
-    let (compiled, diagnostics) = check_guest(
-        "use shipfn_guest::{Closure, Global, maker, ship};\n\
-         static BONUS: Global<i64> = Global::new(|| 1);\n\
-         const STEP: i64 = 2;\n\
-         #[maker]\n\
-         pub fn capped(cap: i64) -> Closure<(i64,), i64> {\n\
-         \x20   let limit = cap * 2;\n\
-         \x20   ship!(|x: i64| x.min(limit) + BONUS.get() + STEP)\n\
-         }\n",
-    );
-    assert!(compiled, "{diagnostics}");
 }
 
 #[test]

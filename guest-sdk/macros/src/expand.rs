@@ -38,6 +38,16 @@ pub fn ship(ship: Ship<'_>) -> TokenStream {
         quote!(#g: #p.__shipfn_snapshot())
     });
 
+    // Each capture is stored as `ship!` can: see the SDK's `stateless` module.
+    let raw: Vec<Ident> = (0..captures.len()).map(|i| format_ident!("__shipfn_raw_{}", i)).collect();
+    let wraps = captures.iter().map(
+        |c| quote_spanned!(c.span()=> #c: (&&&::shipfn_guest::__private::CaptureProbe::of(&#c)).__shipfn_wrap()(#c)),
+    );
+    let unwraps = captures
+        .iter()
+        .zip(&raw)
+        .map(|(c, r)| quote!(#[allow(unused_mut)] let mut #c = (&&#sdk::UnwrapProbe::of(&#r)).__shipfn_unwrap()(#r);));
+
     // A SCREAMING_CASE name is taken for a global, a const or a static:
     // an item, which a nested fn may name. A local of that name is not, and
     // would otherwise be captured by the body behind `ship!`'s back.
@@ -51,6 +61,10 @@ pub fn ship(ship: Ship<'_>) -> TokenStream {
 
         #[allow(unused_imports)]
         use #sdk::{ViaGlobal as _, ViaOther as _};
+        #[allow(unused_imports)]
+        use #sdk::{ViaRefused as _, ViaSerde as _, ViaStateless as _};
+        #[allow(unused_imports)]
+        use #sdk::{ViaRefusedValue as _, ViaStatelessValue as _, ViaValue as _};
 
         #[derive(#sdk::serde::Serialize, #sdk::serde::Deserialize)]
         #[serde(crate = #serde_crate, bound(serialize = #ser_bound, deserialize = #de_bound))]
@@ -103,12 +117,12 @@ pub fn ship(ship: Ship<'_>) -> TokenStream {
             |__shipfn_captures: __ShipfnCaptures<#(#cinfer),*>,
              __shipfn_globals: __ShipfnGlobals<#(#ginfer),*>,
              (#(#pats,)*): (#(#tys,)*)| #output {
-                #[allow(unused_mut)]
-                let __ShipfnCaptures { #(mut #captures),* } = __shipfn_captures;
+                let __ShipfnCaptures { #(#captures: #raw),* } = __shipfn_captures;
+                #(#unwraps)*
                 #(#restores)*
                 #body
             },
-            __ShipfnCaptures { #(#captures),* },
+            __ShipfnCaptures { #(#wraps),* },
             __ShipfnGlobals { #(#snapshots),* },
             &[#(#pnames),*],
         )

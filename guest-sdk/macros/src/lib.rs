@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 mod expand;
+mod locals;
 mod scan;
 mod validate;
 
@@ -17,6 +18,9 @@ use proc_macro::TokenStream;
 /// `shipfn-guest` crate docs.
 #[proc_macro]
 pub fn ship(input: TokenStream) -> TokenStream {
+    if let Some(error) = locals::refused(input.clone().into()) {
+        return error.into_compile_error().into();
+    }
     let closure = syn::parse_macro_input!(input as syn::ExprClosure);
     validate::ship(&closure).map(expand::ship).unwrap_or_else(syn::Error::into_compile_error).into()
 }
@@ -25,7 +29,8 @@ pub fn ship(input: TokenStream) -> TokenStream {
 /// --make NAME` can run. See the `shipfn-guest` crate docs.
 #[proc_macro_attribute]
 pub fn maker(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let item = syn::parse_macro_input!(item as syn::ItemFn);
+    let mut item = syn::parse_macro_input!(item as syn::ItemFn);
+    locals::refuse_screaming_locals(&mut item);
     match validate::maker(attr.into(), &item) {
         Ok(entry) => expand::maker(entry),
         Err(e) => item_and_error(&item, e),

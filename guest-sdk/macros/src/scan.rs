@@ -78,7 +78,7 @@ impl Uses {
     }
 }
 
-fn is_screaming(name: &str) -> bool {
+pub fn is_screaming(name: &str) -> bool {
     name.chars().any(|c| c.is_ascii_uppercase())
         && name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
 }

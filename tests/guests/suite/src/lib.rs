@@ -276,12 +276,20 @@ fn scaled(x: i64) -> i64 {
     x * SCALE.get()
 }
 
-/// Sets `SCALE`, which only a helper reads: the closure does not name it,
-/// so it is not shipped, and reading it on the receiver is an error.
+/// Sets `SCALE`, which only a helper reads: it ships by itself.
 #[maker]
 pub fn scaled_by(scale: i64) -> Closure<(i64,), i64> {
     SCALE.set(scale);
     ship!(|x: i64| scaled(x))
+}
+
+/// A function passed by name (reading `SCALE`) and a closure without
+/// captures: both are captured without bytes, and `SCALE` ships.
+#[maker]
+pub fn by_name(scale: i64) -> Closure<(i64,), i64> {
+    SCALE.set(scale);
+    let square = |x: i64| x * x;
+    ship!(move |n: i64| (1..=n).map(scaled).map(square).sum())
 }
 
 /// As `scaled_by`, with the global named in the body: it is shipped.
