@@ -148,7 +148,16 @@ fn makes(mode: u32) -> bool {
 /// Encodes a result, in the scratch buffer when it fits.
 fn encode<T: Serialize>(value: &T, mode: u32) -> Reply {
     if makes(mode) {
-        return fail(status::BAD_MODE, format!("the result is a {}, not a closure", whole_type_name::<T>()));
+        let ty = whole_type_name::<T>();
+        if ty.starts_with("shipfn_guest::closure::Closure<") {
+            // The maker's entry follows four levels of closures: see `EntryProbe`.
+            return fail(
+                status::BAD_MODE,
+                "this closure is the fourth level below its maker's, the deepest that can be saved as a \
+                 package: the closure it returns can be run here but not saved",
+            );
+        }
+        return fail(status::BAD_MODE, format!("the result is a {ty}, not a closure"));
     }
     // SAFETY: `encode` runs after the closure returned; the call's state and
     // input are not read again (see `dispatch`).

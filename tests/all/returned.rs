@@ -93,6 +93,33 @@ fn returned_closures_three_levels_down_are_saved_and_run_level_by_level() {
 }
 
 #[test]
+fn four_levels_of_closures_are_saved_and_a_fifth_is_refused_with_a_reason() {
+    let packed = pack_suite("stacker5", &["10000"]);
+    let mut from = packed.file.clone();
+    let mut dirs = Vec::new();
+    for (i, arg) in ["1000", "100", "10"].iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(&from, dir.path().join("in.fnpkg")).unwrap();
+        let out = shipfn_in(dir.path(), &["run", "in.fnpkg", "--arg", arg, "-o", "out.fnpkg"]);
+        assert_eq!(ok(&out), "", "level {}", i + 1);
+        from = dir.path().join("out.fnpkg");
+        dirs.push(dir);
+    }
+    let last = tempfile::tempdir().unwrap();
+    std::fs::copy(&from, last.path().join("d.fnpkg")).unwrap();
+    let info: serde_json::Value =
+        serde_json::from_str(&ok(&shipfn_in(last.path(), &["inspect", "--json", "d.fnpkg"]))).unwrap();
+    assert_eq!(info["made_by"], "stacker5(10000)(1000)(100)(10)");
+    let err = fails(
+        &shipfn_in(last.path(), &["run", "d.fnpkg", "--arg", "1", "-o", "e.fnpkg"]),
+        4,
+        "cannot pack the closure: this closure is the fourth level below its maker's",
+    );
+    assert!(err.contains("can be run here but not saved"), "{err}");
+    assert!(!last.path().join("e.fnpkg").exists());
+}
+
+#[test]
 fn a_returned_closure_that_reads_a_global_its_maker_withheld_is_refused() {
     // LATER is set by the maker and read only by the returned closure's
     // code, which the outer closure's package does not follow: saving the

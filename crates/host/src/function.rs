@@ -396,6 +396,9 @@ impl Function {
         let made = guest.call_with(make_mode, |status, output| match status {
             status::OK => crate::pack::read_made(output, version)
                 .map_err(|e| Error::Abi(format!("the returned closure does not decode: {e}"))),
+            // The guest ran the closure and says why what it returned
+            // cannot be made a package.
+            status::BAD_MODE => Err(Error::Unshippable(String::from_utf8_lossy(output).into_owned())),
             other => Err(self.failure(other, output)),
         })??;
         let (made, schema, reached) = made;

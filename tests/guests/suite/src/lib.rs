@@ -408,6 +408,16 @@ pub fn stacker(k: i64) -> Closure<(i64,), Closure<(i64,), Closure<(i64,), i64>>>
     ship!(move |a: i64| ship!(move |b: i64| ship!(move |c: i64| k + a + b + c)))
 }
 
+/// Five levels of closures: `stacker5(k)(a)(b)(c)(d)(e)` is the sum. The
+/// first four levels can be saved as packages; the fifth cannot.
+#[maker]
+#[allow(clippy::type_complexity)]
+pub fn stacker5(k: i64) -> Closure<(i64,), Closure<(i64,), Closure<(i64,), Closure<(i64,), Closure<(i64,), i64>>>>> {
+    ship!(move |a: i64| {
+        ship!(move |b: i64| ship!(move |c: i64| ship!(move |d: i64| ship!(move |e: i64| k + a + b + c + d + e))))
+    })
+}
+
 /// A global only the closure that `offset_later`'s closure returns reads.
 pub static LATER: Global<i64> = Global::new(|| 0);
 
