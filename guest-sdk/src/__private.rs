@@ -89,16 +89,9 @@ pub mod capture {
     pub use crate::capture::{deserialize, serialize};
 }
 
-/// A field of a generated captures struct. A [`Stateless`] capture shows as
-/// the code it is: `fn helper`, or a closure without captures.
+/// A field of a generated captures struct.
 pub fn capture_field<T>(name: &str) -> Field {
-    let ty = whole_type_name::<T>();
-    let ty = match ty.strip_prefix("shipfn_guest::stateless::Stateless<").and_then(|t| t.strip_suffix('>')) {
-        Some(code) if code.contains("{{closure}}") => "closure without captures".to_owned(),
-        Some(code) => format!("fn {code}"),
-        None => ty,
-    };
-    Field { name: name.to_owned(), ty }
+    Field { name: name.to_owned(), ty: whole_type_name::<T>() }
 }
 
 /// The shape of a field of a generated captures struct.

@@ -69,7 +69,19 @@ fn parse(text: &str) -> serde_json::Value {
 }
 
 fn fields(fields: &[shipfn_host::Field]) -> serde_json::Value {
-    fields.iter().map(|f| serde_json::json!({ "name": f.name, "type": short_type_name(&f.ty) })).collect()
+    fields.iter().map(|f| serde_json::json!({ "name": f.name, "type": shown_type(&f.ty) })).collect()
+}
+
+/// A field's type as people read it. The SDK captures a function passed by
+/// name, or a closure without captures, as its code: `Stateless<helper>`
+/// shows as `fn helper`.
+fn shown_type(ty: &str) -> String {
+    let short = short_type_name(ty);
+    match short.strip_prefix("Stateless<").and_then(|t| t.strip_suffix('>')) {
+        Some(code) if code.contains("{{closure}}") => "closure without captures".to_owned(),
+        Some(code) => format!("fn {code}"),
+        None => short,
+    }
 }
 
 fn json(package: &VerifiedPackage, file: &File, state: Option<&StateJson>) -> serde_json::Value {
@@ -165,7 +177,7 @@ fn text(package: &VerifiedPackage, path: &std::path::Path, file: &File, state: O
         if fields.is_empty() {
             "(none)".to_string()
         } else {
-            fields.iter().map(|f| format!("{}: {}", f.name, short_type_name(&f.ty))).collect::<Vec<_>>().join(", ")
+            fields.iter().map(|f| format!("{}: {}", f.name, shown_type(&f.ty))).collect::<Vec<_>>().join(", ")
         }
     };
     lines.push(format!("  captures    {}", list(&sig.captures)));
