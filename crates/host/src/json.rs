@@ -9,9 +9,10 @@ use std::sync::Arc;
 
 use shipfn_abi::schema::{Format, Schema};
 
-use crate::convert::{Value, from_postcard, json_arg, take_postcard};
+use crate::convert::{Seed, Value, from_postcard, json_arg, take_postcard};
 use crate::shape::{Registry, Shape, Unknown};
 use crate::{Error, Result};
+use serde::de::DeserializeSeed;
 
 /// The shape of a value of type `ty` (whole) whose traced format is
 /// `format` (packages of guest ABI 7 on), or the error naming the type and
@@ -71,11 +72,28 @@ impl CallShapes {
     /// shapes were made from), from one JSON text each. The count was
     /// checked by the caller.
     pub fn encode_args(&self, params: &[Field], args: &[impl AsRef<str>]) -> Result<Vec<u8>> {
+        self.encode_with(params, args, |shape, raw| json_arg(shape, &self.registry, raw.as_ref()))
+    }
+
+    /// Postcard of the argument tuple for `params`, from one JSON value
+    /// each. The count was checked by the caller.
+    pub fn encode_values(&self, params: &[Field], args: &[serde_json::Value]) -> Result<Vec<u8>> {
+        self.encode_with(params, args, |shape, value| {
+            Seed::new(shape, &self.registry).deserialize(value).map_err(|e| e.to_string())
+        })
+    }
+
+    fn encode_with<T>(
+        &self,
+        params: &[Field],
+        args: &[T],
+        read: impl Fn(&Shape, &T) -> Result<Value, String>,
+    ) -> Result<Vec<u8>> {
         let mut values = Vec::with_capacity(params.len());
-        for (i, ((param, (shape, short)), raw)) in
+        for (i, ((param, (shape, short)), arg)) in
             params.iter().zip(self.params.iter().zip(&self.short)).zip(args).enumerate()
         {
-            let value = json_arg(shape, &self.registry, raw.as_ref()).map_err(|message| {
+            let value = read(shape, arg).map_err(|message| {
                 Error::BadArgs(format!("argument {} `{}` expects {short}: {message}", i + 1, param.name))
             })?;
             values.push(value);

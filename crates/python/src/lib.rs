@@ -1,0 +1,22 @@
+//! `shipfn` for Python: a thin skin over `shipfn-host` (load, call, make)
+//! and `shipfn-cluster` (map on every core). The Python package around it
+//! (`crates/python/python/shipfn`) defines the exception classes and the
+//! docs; this module does the work.
+
+mod convert;
+mod errors;
+mod function;
+mod hosts;
+mod options;
+
+use pyo3::prelude::*;
+
+/// The native half of the `shipfn` Python package.
+#[pymodule]
+fn _shipfn(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<function::Function>()?;
+    m.add_function(wrap_pyfunction!(function::load, m)?)?;
+    m.add_function(wrap_pyfunction!(function::make, m)?)?;
+    m.add_function(wrap_pyfunction!(function::_restore, m)?)?;
+    Ok(())
+}
