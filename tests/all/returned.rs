@@ -1,7 +1,7 @@
 //! A closure that returns a closure: `run … -o FILE` saves the returned
 //! closure as a package, which runs in another process and directory.
 
-use crate::harness::{fails, ok, pack_suite, shipfn_in, stderr};
+use crate::harness::{Packed, fails, ok, pack_suite, shipfn_in, stderr};
 
 #[test]
 fn a_returned_closure_is_saved_as_a_package_that_runs_elsewhere() {
@@ -68,14 +68,13 @@ fn only_a_returned_closure_can_be_saved() {
     assert!(!adder.dir.path().join("y.fnpkg").exists());
 }
 
-#[test]
-fn returned_closures_three_levels_down_are_saved_and_run_level_by_level() {
-    let packed = pack_suite("stacker", &["1000"]);
-    // Each level is saved in a clean directory of its own from the file
-    // alone, and the next is saved from it there.
+/// Runs `packed` with each of `args` in turn, saving the returned closure
+/// each time, each level in a clean directory of its own from the file
+/// alone; the last package saved, alone in a clean directory, as `name`.
+fn save_level_by_level(packed: &Packed, args: &[&str], name: &str) -> tempfile::TempDir {
     let mut from = packed.file.clone();
     let mut dirs = Vec::new();
-    for (i, arg) in ["100", "10"].iter().enumerate() {
+    for (i, arg) in args.iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::copy(&from, dir.path().join("in.fnpkg")).unwrap();
         let out = shipfn_in(dir.path(), &["run", "in.fnpkg", "--arg", arg, "-o", "out.fnpkg"]);
@@ -84,32 +83,27 @@ fn returned_closures_three_levels_down_are_saved_and_run_level_by_level() {
         dirs.push(dir);
     }
     let last = tempfile::tempdir().unwrap();
-    std::fs::copy(&from, last.path().join("h.fnpkg")).unwrap();
+    std::fs::copy(&from, last.path().join(name)).unwrap();
+    last
+}
+
+fn inspected(dir: &std::path::Path, name: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(&shipfn_in(dir, &["inspect", "--json", name]))).unwrap()
+}
+
+#[test]
+fn returned_closures_three_levels_down_are_saved_and_run_level_by_level() {
+    let last = save_level_by_level(&pack_suite("stacker", &["1000"]), &["100", "10"], "h.fnpkg");
     assert_eq!(ok(&shipfn_in(last.path(), &["run", "h.fnpkg", "--arg", "1"])), "1111");
-    let info = ok(&shipfn_in(last.path(), &["inspect", "--json", "h.fnpkg"]));
-    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let info = inspected(last.path(), "h.fnpkg");
     assert_eq!(info["made_by"], "stacker(1000)(100)(10)");
     assert_eq!(info["signature"], "fn(c: i64) -> i64");
 }
 
 #[test]
 fn four_levels_of_closures_are_saved_and_a_fifth_is_refused_with_a_reason() {
-    let packed = pack_suite("stacker5", &["10000"]);
-    let mut from = packed.file.clone();
-    let mut dirs = Vec::new();
-    for (i, arg) in ["1000", "100", "10"].iter().enumerate() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(&from, dir.path().join("in.fnpkg")).unwrap();
-        let out = shipfn_in(dir.path(), &["run", "in.fnpkg", "--arg", arg, "-o", "out.fnpkg"]);
-        assert_eq!(ok(&out), "", "level {}", i + 1);
-        from = dir.path().join("out.fnpkg");
-        dirs.push(dir);
-    }
-    let last = tempfile::tempdir().unwrap();
-    std::fs::copy(&from, last.path().join("d.fnpkg")).unwrap();
-    let info: serde_json::Value =
-        serde_json::from_str(&ok(&shipfn_in(last.path(), &["inspect", "--json", "d.fnpkg"]))).unwrap();
-    assert_eq!(info["made_by"], "stacker5(10000)(1000)(100)(10)");
+    let last = save_level_by_level(&pack_suite("stacker5", &["10000"]), &["1000", "100", "10"], "d.fnpkg");
+    assert_eq!(inspected(last.path(), "d.fnpkg")["made_by"], "stacker5(10000)(1000)(100)(10)");
     let err = fails(
         &shipfn_in(last.path(), &["run", "d.fnpkg", "--arg", "1", "-o", "e.fnpkg"]),
         4,

@@ -91,6 +91,20 @@ fn key_text(key: &Bound<'_, PyAny>) -> Result<String, String> {
 /// The Python value of a JSON result, read by Python's own `json` module:
 /// an integer keeps every digit (a `u128` result is a Python `int`).
 pub fn from_json<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    // The commonest results, without a call into Python's parser.
+    match text {
+        "null" => return Ok(py.None().into_bound(py)),
+        "true" => return Ok(PyBool::new(py, true).to_owned().into_any()),
+        "false" => return Ok(PyBool::new(py, false).to_owned().into_any()),
+        _ => {}
+    }
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if (1..=18).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && let Ok(i) = text.parse::<i64>()
+    {
+        return Ok(i.into_pyobject(py)?.into_any());
+    }
     static LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
     let loads = LOADS.get_or_try_init(py, || py.import("json")?.getattr("loads").map(Bound::unbind))?;
     loads.bind(py).call1((text,))

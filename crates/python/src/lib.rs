@@ -1,8 +1,9 @@
-//! `shipfn` for Python: a thin skin over `shipfn-host` (load, call, make)
-//! and `shipfn-cluster` (map on every core). The Python package around it
+//! `shipfn` for Python: a thin skin over `shipfn-host` (load, call, make),
+//! `shipfn-cluster` (map on every core) and `shipfn-build` (build a guest). The Python package around it
 //! (`crates/python/python/shipfn`) defines the exception classes and the
 //! docs; this module does the work.
 
+mod build;
 mod convert;
 mod errors;
 mod function;
@@ -15,6 +16,7 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _shipfn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<function::Function>()?;
+    m.add_function(wrap_pyfunction!(build::build, m)?)?;
     m.add_function(wrap_pyfunction!(function::load, m)?)?;
     m.add_function(wrap_pyfunction!(function::make, m)?)?;
     m.add_function(wrap_pyfunction!(function::_restore, m)?)?;

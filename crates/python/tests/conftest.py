@@ -29,18 +29,11 @@ def run_shipfn(*args: str, cwd=None) -> subprocess.CompletedProcess:
 
 
 def build_guest(relative: str) -> pathlib.Path:
-    """A guest crate of the repository, built for wasm32 (no toolchain: a failure)."""
-    crate = REPO / relative
-    target = REPO / "target" / "python-guests"
-    out = subprocess.run(
-        ["cargo", "build", "--quiet", "--release", "--target", "wasm32-unknown-unknown",
-         "--manifest-path", str(crate / "Cargo.toml"), "--target-dir", str(target)],
-        capture_output=True, text=True,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"building {relative} for wasm32 failed:\n{out.stderr}")
-    name = crate.name.replace("-", "_")
-    return target / "wasm32-unknown-unknown" / "release" / f"{name}.wasm"
+    """A guest crate of the repository, built for wasm32 as `shipfn pack`
+    builds it (no toolchain: a failure)."""
+    import shipfn
+
+    return shipfn.build(REPO / relative, target_dir=REPO / "target" / "python-guests")
 
 
 @pytest.fixture(scope="session")

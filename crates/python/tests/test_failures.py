@@ -55,3 +55,8 @@ def test_errors_share_one_base_class():
     for cls in [shipfn.BadPackage, shipfn.Untrusted, shipfn.BadArgs, shipfn.GuestError, shipfn.Trap,
                 shipfn.Timeout, shipfn.ResourceLimit]:
         assert issubclass(cls, shipfn.Error)
+
+
+def test_building_a_directory_that_is_not_a_crate_says_so(tmp_path):
+    with pytest.raises(shipfn.Error, match="Cargo.toml"):
+        shipfn.build(tmp_path)

@@ -53,10 +53,11 @@ class ResourceLimit(Error):
     """The call hit the memory or result-size limit."""
 
 
-from ._shipfn import Function, load, make  # noqa: E402
+from ._shipfn import Function, build, load, make  # noqa: E402
 
 __all__ = [
     "Function",
+    "build",
     "load",
     "make",
     "Error",

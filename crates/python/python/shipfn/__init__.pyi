@@ -1,4 +1,5 @@
 import os
+import pathlib
 from typing import Any, Iterable, Optional, Sequence, Union
 
 _Source = Union[str, os.PathLike[str], bytes, bytearray]
@@ -30,6 +31,9 @@ class Function:
         """The captured state and globals: ``{"captures": {...}, "globals": {...}}``."""
     def package(self, *, thin: bool = False) -> bytes:
         """The package's bytes; ``thin=True`` names the module instead of carrying it."""
+
+def build(crate_dir: Union[str, os.PathLike[str]], *, target_dir: Optional[Union[str, os.PathLike[str]]] = None) -> pathlib.Path:
+    """Builds a guest crate for wasm32 as ``shipfn pack`` does; returns its module's path."""
 
 def load(
     source: _Source,
