@@ -81,7 +81,7 @@ fn an_unknown_maker_lists_the_ones_there_are() {
     let dir = tempfile::tempdir().unwrap();
     let out = shipfn_in(dir.path(), &["pack", suite().to_str().unwrap(), "--make", "nope"]);
     let err = fails(&out, 4, "has no maker `nope`");
-    assert!(err.contains("it has: adder, big_state, big_user, bytes, checked_div, compose,"), "{err}");
+    assert!(err.contains("it has: adder, big_state, big_user, by_name, bytes, checked_div, compose,"), "{err}");
     let out = shipfn_in(dir.path(), &["pack", suite().to_str().unwrap(), "--fn", "nope"]);
     fails(&out, 4, "has no exported function `nope`; it has: add");
 }
