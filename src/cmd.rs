@@ -103,7 +103,9 @@ impl HostArgs {
         }
         // The cache is a convenience: if it cannot be used (or is not safe to
         // use), say so and go on without it.
-        let Some(dir) = self.cache_dir.clone().or_else(default_cache_dir) else { return Ok(builder.build()?) };
+        let Some(dir) = self.cache_dir.clone().or_else(shipfn_host::default_cache_dir) else {
+            return Ok(builder.build()?);
+        };
         match builder.clone().cache_dir(&dir).build() {
             Ok(host) => Ok(host),
             Err(e) => {
@@ -120,13 +122,8 @@ impl HostArgs {
         if self.no_cache {
             return None;
         }
-        Some(self.cache_dir.clone().or_else(default_cache_dir)?.join("modules"))
+        Some(self.cache_dir.clone().or_else(shipfn_host::default_cache_dir)?.join("modules"))
     }
-}
-
-fn default_cache_dir() -> Option<std::path::PathBuf> {
-    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(std::path::PathBuf::from);
-    var("SHIPFN_CACHE_DIR").or_else(|| dirs::cache_dir().map(|d| d.join("shipfn")))
 }
 
 /// The longest time limit accepted: past it a limit is no limit.

@@ -170,6 +170,16 @@ impl HostBuilder {
     }
 }
 
+/// Where a host keeps compiled modules unless told otherwise (the `shipfn`
+/// command's and the Python package's default): `$SHIPFN_CACHE_DIR`, else
+/// `shipfn` in the user's cache directory (`$XDG_CACHE_HOME` or `~/.cache`).
+pub fn default_cache_dir() -> Option<PathBuf> {
+    match std::env::var_os("SHIPFN_CACHE_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => Some(dir.into()),
+        None => dirs::cache_dir().map(|d| d.join("shipfn")),
+    }
+}
+
 impl Host {
     /// A host whose calls run under `limits`, with the defaults otherwise:
     /// Cranelift, pooled instances, an in-memory module cache only.

@@ -91,7 +91,7 @@ mod tests;
 
 pub use error::{Error, ErrorKind, Result, Source as ErrorSource};
 pub use function::{Function, VALIDATE_STATE_UP_TO, Warm};
-pub use host::{Host, HostBuilder};
+pub use host::{Host, HostBuilder, default_cache_dir};
 pub use limits::Limits;
 pub use modules::ModuleCounts;
 pub use pack::{Catalog, Maker};

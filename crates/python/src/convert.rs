@@ -79,10 +79,8 @@ fn key_text(key: &Bound<'_, PyAny>) -> Result<String, String> {
         return key.extract::<String>().map_err(|e| e.to_string());
     }
     if key.is_instance_of::<PyBool>() || key.is_instance_of::<PyInt>() {
-        if let Value::Number(n) = to_value(key)? {
-            return Ok(n.to_string());
-        }
-        return Ok(key.extract::<bool>().map_err(|e| e.to_string())?.to_string());
+        // Their JSON text: `1`, `true`.
+        return Ok(to_value(key)?.to_string());
     }
     let ty = key.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
     Err(format!("a dict key must be a str or an int, not a `{ty}`"))

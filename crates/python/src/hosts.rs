@@ -3,7 +3,6 @@
 //! module is compiled once per process, or once per machine. Each function
 //! then runs under its own limits.
 
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use pyo3::PyResult;
@@ -27,18 +26,9 @@ pub fn host(metered: bool) -> PyResult<&'static Host> {
     let limits = Limits::default().max_memory(MAX_MEMORY).fuel(metered.then_some(u64::MAX));
     let builder = Host::builder().limits(limits);
     // The cache is a convenience: without a usable directory, go on without it.
-    let host = match cache_dir().map(|dir| builder.clone().cache_dir(dir).build()) {
+    let host = match shipfn_host::default_cache_dir().map(|dir| builder.clone().cache_dir(dir).build()) {
         Some(Ok(host)) => host,
         _ => builder.build().map_err(errors::from_host)?,
     };
     Ok(cell.get_or_init(|| host))
-}
-
-/// `$SHIPFN_CACHE_DIR`, else `shipfn` in the user's cache directory: the
-/// `shipfn` command's.
-fn cache_dir() -> Option<PathBuf> {
-    match std::env::var_os("SHIPFN_CACHE_DIR").filter(|v| !v.is_empty()) {
-        Some(dir) => Some(dir.into()),
-        None => dirs::cache_dir().map(|d| d.join("shipfn")),
-    }
 }
