@@ -36,6 +36,7 @@ fn a_map_with_three_replicas_survives_losing_a_server_its_client_does_not_use_th
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_outputs(&String::from_utf8_lossy(&out.stdout), &expected);
+    cluster.wait_healthy(Duration::from_secs(90));
     assert_eq!(replicas(&urls, &["SHIPFN_TASKS", "SHIPFN_RESULTS", "OBJ_shipfn"]), [3, 3, 3]);
 
     // Back to three, then the server the map is connected to.
@@ -51,16 +52,30 @@ fn a_map_with_three_replicas_survives_losing_a_server_its_client_does_not_use_th
     assert_outputs(&String::from_utf8_lossy(&out.stdout), &expected);
 }
 
-/// How many replicas each of `streams` has.
+/// How many replicas each of `streams` has. With a server just lost, the
+/// cluster may still be electing a meta leader: a JetStream API request can
+/// time out meanwhile, so each stream is asked again until `LIMIT`.
 fn replicas(urls: &str, streams: &[&str]) -> Vec<usize> {
+    const LIMIT: Duration = Duration::from_secs(90);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let urls: Vec<&str> = urls.split(',').collect();
         let js = async_nats::jetstream::new(async_nats::connect(urls).await.expect("connects"));
+        let deadline = std::time::Instant::now() + LIMIT;
         let mut counts = Vec::new();
         for name in streams {
-            let mut stream = js.get_stream(*name).await.expect("the stream exists");
-            counts.push(stream.info().await.expect("stream info").config.num_replicas);
+            let count = loop {
+                let asked = async { anyhow::Ok(js.get_stream(*name).await?.info().await?.config.num_replicas) };
+                match asked.await {
+                    Ok(count) => break count,
+                    Err(e) if std::time::Instant::now() < deadline => {
+                        eprintln!("stream {name}: {e:#}; asking again");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    Err(e) => panic!("stream {name} did not answer within {LIMIT:?}: {e:#}"),
+                }
+            };
+            counts.push(count);
         }
         counts
     })
