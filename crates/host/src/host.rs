@@ -51,6 +51,7 @@ pub struct HostBuilder {
     instances: InstanceStrategy,
     max_modules: usize,
     max_module_bytes: usize,
+    parallel_compilation: bool,
 }
 
 impl Default for HostBuilder {
@@ -63,6 +64,7 @@ impl Default for HostBuilder {
             instances: InstanceStrategy::default(),
             max_modules: DEFAULT_CAPACITY,
             max_module_bytes: DEFAULT_BYTES,
+            parallel_compilation: true,
         }
     }
 }
@@ -77,6 +79,7 @@ impl std::fmt::Debug for HostBuilder {
             .field("instances", &self.instances)
             .field("max_modules", &self.max_modules)
             .field("max_module_bytes", &self.max_module_bytes)
+            .field("parallel_compilation", &self.parallel_compilation)
             .finish()
     }
 }
@@ -136,6 +139,16 @@ impl HostBuilder {
         self
     }
 
+    /// Compile a module's functions on several threads (default: yes),
+    /// through the process's shared thread pool. A process forked after that
+    /// pool started (Python's `multiprocessing` on Linux, say) inherits it
+    /// without its threads, where a parallel compile would never finish:
+    /// there, build the host with `false`.
+    pub fn parallel_compilation(mut self, parallel: bool) -> Self {
+        self.parallel_compilation = parallel;
+        self
+    }
+
     /// Builds the host.
     ///
     /// # Errors
@@ -145,9 +158,17 @@ impl HostBuilder {
     /// or the cache directory cannot be used safely (see
     /// [`cache_dir`](HostBuilder::cache_dir)).
     pub fn build(self) -> Result<Host> {
-        let HostBuilder { limits, cache_dir, mut module_store, compiler, instances, max_modules, max_module_bytes } =
-            self;
-        let runtime = Runtime::new(limits, compiler, instances)?;
+        let HostBuilder {
+            limits,
+            cache_dir,
+            mut module_store,
+            compiler,
+            instances,
+            max_modules,
+            max_module_bytes,
+            parallel_compilation,
+        } = self;
+        let runtime = Runtime::new(limits, compiler, instances, parallel_compilation)?;
         let refused =
             |dir: &std::path::Path, e| Error::internal(format!("cannot use the cache directory {}", dir.display()), e);
         let disk = match &cache_dir {

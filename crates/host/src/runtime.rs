@@ -97,9 +97,11 @@ impl Runtime {
     /// An engine for shipfn guests: only the proposals Rust guests use (the
     /// same set under both compilers, so a package that runs on one host runs
     /// on every host), epoch interruption, fuel if the limits ask for it, and
-    /// instances from a pool or mapped on demand.
-    pub fn new(limits: Limits, compiler: Compiler, strategy: InstanceStrategy) -> Result<Runtime> {
+    /// instances from a pool or mapped on demand, functions compiled on
+    /// several threads if `parallel`.
+    pub fn new(limits: Limits, compiler: Compiler, strategy: InstanceStrategy, parallel: bool) -> Result<Runtime> {
         let mut config = Config::new();
+        config.parallel_compilation(parallel);
         if compiler == Compiler::Winch {
             config.strategy(Strategy::Winch);
         }

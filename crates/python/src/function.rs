@@ -1,5 +1,7 @@
 //! `shipfn.Function`, and `load` and `make`, which return one.
 
+use std::sync::{PoisonError, RwLock};
+
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyTuple};
 use serde_json::Value;
@@ -19,40 +21,60 @@ use crate::options::Options;
 /// package's bytes (with its limits and trusted keys).
 #[pyclass(frozen, name = "Function", module = "shipfn")]
 pub struct Function {
-    function: shipfn_host::Function,
+    /// The function loaded, and the fork generation of the host it is on.
+    loaded: RwLock<(u64, shipfn_host::Function)>,
     /// The package's bytes, as loaded.
     bytes: Py<PyBytes>,
     options: Options,
 }
 
 impl Function {
-    /// Loads `bytes` under `options`, without the GIL.
+    /// Loads `bytes` under `options`.
     fn load(py: Python<'_>, bytes: Py<PyBytes>, options: Options) -> PyResult<Function> {
-        let data = bytes.as_bytes(py).to_vec();
-        let host = hosts::host(options.fuel.is_some())?;
-        let function = py
-            .detach(|| {
-                let loaded =
-                    if options.trust.is_empty() { host.load(&data) } else { host.load_trusted(&data, &options.trust) };
-                loaded.and_then(|f| f.with_limits(options.limits()))
-            })
-            .map_err(errors::from_host)?;
-        Ok(Function { function, bytes, options })
+        let generation = hosts::generation();
+        let function = load_on_host(py, bytes.as_bytes(py), &options)?;
+        Ok(Function { loaded: RwLock::new((generation, function)), bytes, options })
+    }
+
+    /// The function on this process's host, to call: after a fork, the
+    /// first call in the child loads it again there.
+    ///
+    /// The lock is taken only with the GIL held and never across loading,
+    /// so a fork in another thread never leaves it locked in the child.
+    fn current(&self, py: Python<'_>) -> PyResult<shipfn_host::Function> {
+        let generation = hosts::generation();
+        {
+            let loaded = self.loaded.read().unwrap_or_else(PoisonError::into_inner);
+            if loaded.0 == generation {
+                return Ok(loaded.1.clone());
+            }
+        }
+        let function = load_on_host(py, self.bytes.as_bytes(py), &self.options)?;
+        *self.loaded.write().unwrap_or_else(PoisonError::into_inner) = (generation, function.clone());
+        Ok(function)
+    }
+
+    /// The function as loaded, on whichever host: for its manifest and
+    /// package, which are the same on every host.
+    fn as_loaded(&self) -> shipfn_host::Function {
+        self.loaded.read().unwrap_or_else(PoisonError::into_inner).1.clone()
     }
 
     /// The parameters' names, for errors.
     fn param(&self, index: usize) -> String {
-        let params = &self.function.manifest().signature.params;
+        let function = self.as_loaded();
+        let params = &function.manifest().signature.params;
         params.get(index).map(|p| format!("argument {} `{}`", index + 1, p.name)).unwrap_or_default()
     }
 
     /// One call's arguments as JSON values.
     fn values(&self, args: &Bound<'_, PyTuple>) -> PyResult<Vec<Value>> {
-        let expected = self.function.manifest().signature.params.len();
+        let function = self.as_loaded();
+        let expected = function.manifest().signature.params.len();
         if args.len() != expected {
             return Err(bad_args(format!(
                 "{} takes {expected} argument(s), got {}",
-                self.function.signature_text(),
+                function.signature_text(),
                 args.len()
             )));
         }
@@ -70,7 +92,7 @@ impl Function {
     #[pyo3(signature = (*args))]
     fn __call__(&self, py: Python<'_>, args: &Bound<'_, PyTuple>) -> PyResult<Py<PyAny>> {
         let values = self.values(args)?;
-        let function = &self.function;
+        let function = self.current(py)?;
         let result = py.detach(|| function.call_values(&values)).map_err(errors::from_host)?;
         Ok(convert::from_json(py, &result)?.unbind())
     }
@@ -81,7 +103,7 @@ impl Function {
     /// input that fails raises its exception, naming the input.
     #[pyo3(signature = (inputs, *, jobs = None))]
     fn map(&self, py: Python<'_>, inputs: &Bound<'_, PyAny>, jobs: Option<usize>) -> PyResult<Py<PyList>> {
-        let single = self.function.manifest().signature.params.len() == 1;
+        let single = self.as_loaded().manifest().signature.params.len() == 1;
         let mut lines = Vec::new();
         for (n, item) in inputs.try_iter()?.enumerate() {
             let item = item?;
@@ -95,12 +117,12 @@ impl Function {
             let values = self.values(&args).map_err(|e| bad_args(format!("input {n}: {}", e.value(py))))?;
             lines.push(Value::Array(values).to_string());
         }
-        let host = hosts::host(self.options.fuel.is_some())?;
+        let function = self.current(py)?;
+        let host = hosts::host(py, self.options.fuel.is_some())?;
         let local = match jobs {
-            Some(jobs) => Local::new(host.clone()).jobs(jobs),
-            None => Local::new(host.clone()),
+            Some(jobs) => Local::new(host).jobs(jobs),
+            None => Local::new(host),
         };
-        let function = self.function.clone();
         let outcomes = py
             .detach(move || {
                 local.map_function(function, Box::new(lines.into_iter())).map(|outcomes| outcomes.collect::<Vec<_>>())
@@ -119,20 +141,20 @@ impl Function {
     /// The closure's signature, as Rust writes it: `fn(own_arg: i64) -> i64`.
     #[getter]
     fn signature(&self) -> String {
-        self.function.signature_text()
+        self.as_loaded().signature_text()
     }
 
     /// Who made the closure: `closure_maker(3)`, or `adder(3)(4)` for a
     /// returned closure.
     #[getter]
     fn made_by(&self) -> String {
-        self.function.manifest().source.to_string()
+        self.as_loaded().manifest().source.to_string()
     }
 
     /// The captured state and globals, as Python values:
     /// `{"captures": {...}, "globals": {...}}`.
     fn describe<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let function = &self.function;
+        let function = self.as_loaded();
         let state = py.detach(|| function.describe()).map_err(errors::from_host)?;
         let described = PyDict::new(py);
         described.set_item("captures", convert::from_json(py, &state.captures)?)?;
@@ -145,7 +167,8 @@ impl Function {
     /// already have it.
     #[pyo3(signature = (*, thin = false))]
     fn package<'py>(&self, py: Python<'py>, thin: bool) -> PyResult<Bound<'py, PyBytes>> {
-        let verified = self.function.package();
+        let function = self.as_loaded();
+        let verified = function.package();
         let wanted = if thin { Form::Thin } else { Form::Full };
         if verified.form() == wanted && verified.signer().is_none() {
             return Ok(self.bytes.bind(py).clone());
@@ -166,8 +189,18 @@ impl Function {
     }
 
     fn __repr__(&self) -> String {
-        format!("<shipfn.Function {} made by {}>", self.function.signature_text(), self.made_by())
+        format!("<shipfn.Function {} made by {}>", self.as_loaded().signature_text(), self.made_by())
     }
+}
+
+/// Loads `bytes` under `options` on this process's host, without the GIL.
+fn load_on_host(py: Python<'_>, bytes: &[u8], options: &Options) -> PyResult<shipfn_host::Function> {
+    let host = hosts::host(py, options.fuel.is_some())?;
+    py.detach(|| {
+        let loaded = if options.trust.is_empty() { host.load(bytes) } else { host.load_trusted(bytes, &options.trust) };
+        loaded.and_then(|f| f.with_limits(options.limits()))
+    })
+    .map_err(errors::from_host)
 }
 
 /// The bytes of a package or module given as a path or as bytes.
@@ -224,7 +257,7 @@ pub fn make(
             convert::to_value(&a).map(|v| v.to_string()).map_err(|e| bad_args(format!("maker argument {}: {e}", i + 1)))
         })
         .collect::<PyResult<Vec<_>>>()?;
-    let host = hosts::host(options.fuel.is_some())?;
+    let host = hosts::host(py, options.fuel.is_some())?;
     let bytes = py
         .detach(|| {
             let slim = shipfn_host::slim_module(&wasm, Keep::Nothing)?;

@@ -20,5 +20,6 @@ fn _shipfn(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(function::load, m)?)?;
     m.add_function(wrap_pyfunction!(function::make, m)?)?;
     m.add_function(wrap_pyfunction!(function::_restore, m)?)?;
+    m.add_function(wrap_pyfunction!(hosts::_forked, m)?)?;
     Ok(())
 }

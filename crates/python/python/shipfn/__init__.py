@@ -53,7 +53,13 @@ class ResourceLimit(Error):
     """The call hit the memory or result-size limit."""
 
 
-from ._shipfn import Function, build, load, make  # noqa: E402
+import os as _os  # noqa: E402
+
+from ._shipfn import Function, _forked, build, load, make  # noqa: E402
+
+# A forked child (multiprocessing's default on Linux) gets hosts of its own on
+# first use: the parent's have no threads there, so no timeouts.
+_os.register_at_fork(after_in_child=_forked)
 
 __all__ = [
     "Function",
