@@ -579,9 +579,7 @@ impl<'de> Deserialize<'de> for ResultVariant {
 /// string, so `hello` works for a `String`. Errors are the SDK's.
 pub(crate) fn json_arg(shape: &Shape, registry: &Registry, raw: &str) -> Result<Value, String> {
     let as_string = || Seed::new(shape, registry).deserialize(serde_json::Value::String(raw.to_owned()));
-    let mut reader = serde_json::Deserializer::from_str(raw);
-    let parsed = Seed::new(shape, registry).deserialize(&mut reader).and_then(|value| reader.end().map(|()| value));
-    match parsed {
+    match parse_json(shape, registry, raw) {
         Ok(value) => Ok(value),
         Err(err) if err.is_syntax() || err.is_eof() => {
             as_string().map_err(|_| format!("`{}` is not valid JSON ({err})", shorten(raw)))
@@ -597,6 +595,17 @@ pub(crate) fn json_arg(shape: &Shape, registry: &Registry, raw: &str) -> Result<
         }
         Err(err) => Err(err.to_string()),
     }
+}
+
+/// A value of `shape` given as JSON text, taken strictly as JSON: for a
+/// binding, whose values are JSON by construction.
+pub(crate) fn json_value(shape: &Shape, registry: &Registry, raw: &str) -> Result<Value, String> {
+    parse_json(shape, registry, raw).map_err(|e| e.to_string())
+}
+
+fn parse_json(shape: &Shape, registry: &Registry, raw: &str) -> serde_json::Result<Value> {
+    let mut reader = serde_json::Deserializer::from_str(raw);
+    Seed::new(shape, registry).deserialize(&mut reader).and_then(|value| reader.end().map(|()| value))
 }
 
 fn shorten(raw: &str) -> String {

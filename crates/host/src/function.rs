@@ -2,6 +2,7 @@
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 use std::any::TypeId;
 use std::sync::{Arc, OnceLock};
 
@@ -320,28 +321,30 @@ impl Function {
     }
 
     /// Calls with one JSON value per parameter and returns the result as
-    /// JSON text: for a language binding, which holds values rather than
-    /// texts. A guest that reads JSON decodes the values with its own serde
-    /// impls (they are written to text for it: the package's schema is the
-    /// maker's word, the guest's code is not); for a guest without JSON the
-    /// host converts them to postcard by the closure's types, as
-    /// [`call_json`](Function::call_json) does, with no text in between.
-    /// The result stays text: a `serde_json::Value` would round a `u128`
-    /// to a float.
+    /// JSON text: for a language binding, whose values are JSON by
+    /// construction. Unlike [`call_json`](Function::call_json), a value is
+    /// never taken as a string for being invalid JSON, and errors carry no
+    /// hint about quoting on a command line. Values are raw JSON so that
+    /// integers keep every digit: a `serde_json::Value` holds at most 64
+    /// bits, a `u128` or `i128` parameter takes 128. A guest that reads
+    /// JSON decodes the values with its own serde impls (the package's
+    /// schema is the maker's word, the guest's code is not); for a guest
+    /// without JSON the host converts them to postcard by the closure's
+    /// types.
     ///
     /// # Errors
     ///
     /// As [`call_json`](Function::call_json).
-    pub fn call_values(&self, args: &[serde_json::Value]) -> Result<String> {
+    pub fn call_values(&self, args: &[Box<RawValue>]) -> Result<String> {
         self.check_count(args.len())?;
-        if self.guest_speaks_json() {
-            let texts: Vec<String> = args.iter().map(serde_json::Value::to_string).collect();
-            return self.call_json(&texts);
-        }
-        let shapes = self.shapes()?;
-        let signature = &self.manifest().signature;
-        let reply = self.fresh(mode::POSTCARD, &shapes.encode_values(&signature.params, args)?)?;
-        shapes.decode_result(signature, &reply.output)
+        let (call_mode, input) = if self.guest_speaks_json() {
+            let texts: Vec<&str> = args.iter().map(|arg| arg.get()).collect();
+            (mode::JSON, postcard::to_allocvec(&texts).map_err(|e| Error::internal("encoding the arguments", e))?)
+        } else {
+            (mode::POSTCARD, self.shapes()?.encode_values(&self.manifest().signature.params, args)?)
+        };
+        let reply = self.fresh(call_mode, &input)?;
+        self.json_output(call_mode, reply)
     }
 
     /// Calls with one JSON text per parameter and returns the result as JSON.

@@ -3,16 +3,16 @@
 //! whole type names of the closure's signature.
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use shipfn_abi::{Field, Signature, StateJson, short_type_name};
 
 use std::sync::Arc;
 
 use shipfn_abi::schema::{Format, Schema};
 
-use crate::convert::{Seed, Value, from_postcard, json_arg, take_postcard};
+use crate::convert::{Value, from_postcard, json_arg, json_value, take_postcard};
 use crate::shape::{Registry, Shape, Unknown};
 use crate::{Error, Result};
-use serde::de::DeserializeSeed;
 
 /// The shape of a value of type `ty` (whole) whose traced format is
 /// `format` (packages of guest ABI 7 on), or the error naming the type and
@@ -76,11 +76,9 @@ impl CallShapes {
     }
 
     /// Postcard of the argument tuple for `params`, from one JSON value
-    /// each. The count was checked by the caller.
-    pub fn encode_values(&self, params: &[Field], args: &[serde_json::Value]) -> Result<Vec<u8>> {
-        self.encode_with(params, args, |shape, value| {
-            Seed::new(shape, &self.registry).deserialize(value).map_err(|e| e.to_string())
-        })
+    /// each, taken strictly as JSON. The count was checked by the caller.
+    pub fn encode_values(&self, params: &[Field], args: &[Box<RawValue>]) -> Result<Vec<u8>> {
+        self.encode_with(params, args, |shape, raw| json_value(shape, &self.registry, raw.get()))
     }
 
     fn encode_with<T>(

@@ -4,7 +4,7 @@ use std::sync::{PoisonError, RwLock};
 
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyTuple};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use shipfn_cluster::Local;
 use shipfn_host::{Form, Keep, VerifiedPackage};
 
@@ -67,8 +67,8 @@ impl Function {
         params.get(index).map(|p| format!("argument {} `{}`", index + 1, p.name)).unwrap_or_default()
     }
 
-    /// One call's arguments as JSON values.
-    fn values(&self, args: &Bound<'_, PyTuple>) -> PyResult<Vec<Value>> {
+    /// One call's arguments as JSON.
+    fn values(&self, args: &Bound<'_, PyTuple>) -> PyResult<Vec<Box<RawValue>>> {
         let function = self.as_loaded();
         let expected = function.manifest().signature.params.len();
         if args.len() != expected {
@@ -80,7 +80,7 @@ impl Function {
         }
         args.iter()
             .enumerate()
-            .map(|(i, arg)| convert::to_value(&arg).map_err(|e| bad_args(format!("{}: {e}", self.param(i)))))
+            .map(|(i, arg)| convert::to_json(&arg).map_err(|e| bad_args(format!("{}: {e}", self.param(i)))))
             .collect()
     }
 }
@@ -115,7 +115,8 @@ impl Function {
                 })?
             };
             let values = self.values(&args).map_err(|e| bad_args(format!("input {n}: {}", e.value(py))))?;
-            lines.push(Value::Array(values).to_string());
+            let texts: Vec<&str> = values.iter().map(|v| v.get()).collect();
+            lines.push(format!("[{}]", texts.join(",")));
         }
         let function = self.current(py)?;
         let host = hosts::host(py, self.options.fuel.is_some())?;
@@ -254,7 +255,9 @@ pub fn make(
         .iter()
         .enumerate()
         .map(|(i, a)| {
-            convert::to_value(&a).map(|v| v.to_string()).map_err(|e| bad_args(format!("maker argument {}: {e}", i + 1)))
+            convert::to_json(&a)
+                .map(|v| v.get().to_owned())
+                .map_err(|e| bad_args(format!("maker argument {}: {e}", i + 1)))
         })
         .collect::<PyResult<Vec<_>>>()?;
     let host = hosts::host(py, options.fuel.is_some())?;

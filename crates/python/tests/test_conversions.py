@@ -46,6 +46,19 @@ def test_std_types_the_host_converts_match_the_command(tmp_path, lean_wasm):
     assert chooser({"Err": "no"}, bytearray(b"")) == [{"Err": "no!"}, None]
 
 
+def test_integers_of_128_bits_keep_every_digit_both_ways(tmp_path, lean_wasm):
+    offset = -(2**100) - 3
+    out, wide = packed(tmp_path, lean_wasm, "wide", offset)
+    assert wide.describe()["captures"]["offset"] == offset
+    args = (2**128 - 1, -(2**127))
+    assert wide(*args) == cli_result(out, *args) == [(2**128 - 1) // 2, -(2**127)]
+    assert wide(2**64, 2**70) == [2**63, 2**70 + offset]
+    assert wide.map([(2**65 + n, n) for n in range(3)]) == [[2**64 + n // 2, n + offset] for n in range(3)]
+    for wrong in [(2**128, 0), (-1, 0), (0, 2**127)]:
+        with pytest.raises(shipfn.BadArgs, match="argument [12] `"):
+            wide(*wrong)
+
+
 def test_structs_and_enums_convert_by_the_traced_schema(tmp_path, lean_wasm):
     out, shifter = packed(tmp_path, lean_wasm, "shifter", 2)
     point = {"x": 1, "y": -4}

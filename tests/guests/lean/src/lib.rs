@@ -194,3 +194,10 @@ pub fn leveler(alarm: bool) -> Closure<(Level,), (Level, bool)> {
 pub fn nonzero() -> Closure<(core::num::NonZeroU32,), u32> {
     ship!(move |n: core::num::NonZeroU32| n.get() * 2)
 }
+
+/// 128-bit integers both ways: as a maker's argument, a closure's
+/// parameters and its result.
+#[maker]
+pub fn wide(offset: i128) -> Closure<(u128, i128), (u128, i128)> {
+    ship!(move |unsigned: u128, signed: i128| (unsigned / 2, signed.saturating_add(offset)))
+}
