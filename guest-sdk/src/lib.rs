@@ -53,7 +53,7 @@
 //!
 //! # Features
 //!
-//! - `allocator` (on by default) makes std's dlmalloc the guest's global
+//! - `allocator` (on by default) makes Talc the guest's global
 //!   allocator, fed first with the free heap that `shipfn pack` links into
 //!   the initial memory (64 KiB or more), so a call that allocates a little
 //!   does not grow a fresh instance's memory (std's own allocator grows it
