@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 #[cfg(feature = "json")]
 use shipfn_abi::StateJson;
-use shipfn_abi::{ArgError, Envelope, Field, Made, Reached, Signature, maker_mode, mode, status, word};
+use shipfn_abi::{ArgError, Envelope, Field, Made, Signature, maker_mode, mode, status, wire, word};
 use shipfn_schema::{Builder, Traced, untraced};
 
 use crate::abi::{Call, EntryFn, Output, get, host_bytes, install_panic_hook, into_scratch, reply, reply_state};
@@ -25,7 +25,7 @@ fn fail(status: u32, message: impl Display) -> Reply {
 }
 
 fn bad_args(error: ArgError) -> Reply {
-    (status::BAD_ARGS, postcard::to_allocvec(&error).unwrap_or_default().into())
+    (status::BAD_ARGS, error.encode().into())
 }
 
 /// The success and error types of a fallible entry's result, or `None`s.
@@ -40,7 +40,7 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
     // An empty state: the host checks the indices alone (`VALIDATE_INDICES`).
     let envelope = match call.state {
         [] => Envelope { globals: Vec::new(), withheld: Vec::new(), state: &[] },
-        bytes => match postcard::take_from_bytes(bytes) {
+        bytes => match Envelope::decode(bytes) {
             Ok((envelope, [])) => envelope,
             Ok((_, rest)) => {
                 let message = format!("captured state does not decode: {} bytes are left over", rest.len());
@@ -106,7 +106,9 @@ fn dispatch<A: Args, R>(call: &Call, outcome: Outcome, finish: impl FnOnce(R, u3
             let (ok, error) = outcome();
             let params = A::type_names().into_iter().map(|ty| Field { name: String::new(), ty }).collect();
             let signature = Signature { params, result: whole_type_name::<R>(), ok, error, captures, globals };
-            return (status::OK, postcard::to_allocvec(&signature).unwrap_or_default().into());
+            let mut bytes = Vec::new();
+            signature.encode_into(&mut bytes);
+            return (status::OK, bytes.into());
         }
         other => return fail(status::BAD_MODE, unknown_mode(other)),
     };
@@ -549,8 +551,12 @@ pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<(Mad
     let mut meta = closure.__meta().ok_or("the closure was not built by ship! in this call")?;
     let result = (entry.result)(&mut meta.builder);
     let mut trailer = meta.builder.encode(&meta.param_formats, &result, &meta.capture_formats, &meta.global_formats);
-    let reached = Reached { trampolines: closure.__nested(), globals: global::touched(closure.__named())? };
-    trailer.extend_from_slice(&postcard::to_allocvec(&reached).map_err(|e| e.to_string())?);
+    // The `Reached` report, written from its parts.
+    let mut globals = Vec::new();
+    let count = global::touched(closure.__named(), &mut globals)?;
+    wire::trampolines(&mut trailer, closure.__nested().as_deref());
+    wire::varint(&mut trailer, count);
+    trailer.extend_from_slice(&globals);
     let signature = Signature {
         params: meta.params,
         result: whole_type_name::<R>(),
@@ -568,7 +574,7 @@ pub fn made<A: Args, R>(closure: Closure<A, R>, entry: EntryInfo) -> Result<(Mad
 /// postcard of the [`Made`] followed by its trailer (see [`made`]).
 fn answer_made((mut made, trailer): (Made, Vec<u8>)) -> Reply {
     reply_state(core::mem::take(&mut made.state));
-    let mut bytes = postcard::to_allocvec(&made).unwrap_or_default();
+    let mut bytes = made.encode();
     bytes.extend_from_slice(&trailer);
     (status::OK, bytes.into())
 }
@@ -586,7 +592,7 @@ pub fn run_maker<MA: Args>(names: &[&str], make: impl FnOnce(MA) -> Result<(Made
         maker_mode::PARAMS => {
             let params: Vec<Field> =
                 names.iter().zip(MA::type_names()).map(|(name, ty)| Field { name: (*name).into(), ty }).collect();
-            return reply(status::OK, postcard::to_allocvec(&params).unwrap_or_default());
+            return reply(status::OK, wire::encode_fields(&params));
         }
         maker_mode::POSTCARD => decode_args::<MA>(input),
         #[cfg(feature = "json")]

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use shipfn_abi::{ShippedGlobal, TouchedGlobal};
+use shipfn_abi::{ShippedGlobal, wire};
 
 /// A global value that a shipped closure can read.
 ///
@@ -242,20 +242,19 @@ pub(crate) fn take_named() -> Vec<u32> {
 static WITHHELD: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
 /// Every global that has a value here, with its value (ABI 8): what the
-/// host needs to decide which ones a closure made now carries.
+/// host needs to decide which ones a closure made now carries. Appends one
+/// [`TouchedGlobal`](shipfn_abi::TouchedGlobal)'s postcard for each to
+/// `out` and returns how many.
 /// Leaves out the globals in `named`, which the closure's own state carries.
 /// In a shipped call, the globals its package withheld are reported too,
 /// without a value.
-pub(crate) fn touched(named: &[u32]) -> Result<Vec<TouchedGlobal>, String> {
-    let report = |header: &Header, value, withheld| TouchedGlobal {
-        addr: header as *const Header as usize as u32,
-        size: header.size,
-        ty: (header.ty)(),
-        declared: header.declared.to_string(),
-        value,
-        withheld,
+pub(crate) fn touched(named: &[u32], out: &mut Vec<u8>) -> Result<usize, String> {
+    let report = |out: &mut Vec<u8>, header: &Header, value: Option<&[u8]>, withheld| {
+        let addr = header as *const Header as usize as u32;
+        let declared = header.declared.to_string();
+        wire::touched_global(out, addr, header.size, &(header.ty)(), &declared, value, withheld);
     };
-    let mut touched = Vec::new();
+    let mut count = 0;
     for header in lock(&REGISTERED).clone() {
         if named.contains(&(header as *const Header as usize as u32)) {
             continue;
@@ -271,15 +270,17 @@ pub(crate) fn touched(named: &[u32]) -> Result<Vec<TouchedGlobal>, String> {
             })?),
             None => None,
         };
-        touched.push(report(header, value, false));
+        report(out, header, value.as_deref(), false);
+        count += 1;
     }
     if shipped_call() != 0 {
         for addr in lock(&WITHHELD).iter() {
             let header = header_at(*addr).ok_or("a withheld global's address holds no global")?;
-            touched.push(report(header, None, true));
+            report(out, header, None, true);
+            count += 1;
         }
     }
-    Ok(touched)
+    Ok(count)
 }
 
 /// Restores a package's shipped globals for the call just entered, and

@@ -24,6 +24,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod schema;
+pub mod wire;
 
 use alloc::string::String;
 use alloc::vec::Vec;

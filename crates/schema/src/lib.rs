@@ -73,17 +73,10 @@ mod tag {
     pub const ENUM: u8 = 1;
 }
 
-fn varint(out: &mut Vec<u8>, mut n: usize) {
-    while n >= 0x80 {
-        out.push(n as u8 | 0x80);
-        n >>= 7;
-    }
-    out.push(n as u8);
-}
+use shipfn_abi::wire::varint;
 
 fn string(out: &mut Vec<u8>, s: &str) {
-    varint(out, s.len());
-    out.extend_from_slice(s.as_bytes());
+    shipfn_abi::wire::bytes(out, s.as_bytes());
 }
 
 /// One traced format: postcard bytes of a [`Format`].
