@@ -18,6 +18,11 @@ use crate::{Error, Limits, Result};
 /// Loads and runs packages. Configure once, share across threads; clones
 /// share one engine, one pool and one module cache.
 ///
+/// A host belongs to the process that built it: a child forked from that
+/// process has none of its threads (no epoch clock, so no timeouts), and
+/// builds a host of its own, with
+/// [`parallel_compilation(false)`](HostBuilder::parallel_compilation).
+///
 /// ```no_run
 /// # fn main() -> shipfn_host::Result<()> {
 /// let host = shipfn_host::Host::new(shipfn_host::Limits::default())?;
