@@ -215,13 +215,18 @@ impl Guest {
         let memory = self.memory.data_mut(&mut self.store);
         let buffer = memory.get_mut(ptr..ptr.saturating_add(len));
         let buffer = buffer.ok_or_else(|| Error::Abi("a guest buffer lies outside memory".into()))?;
-        let mut bytes = head(len);
-        let start = bytes.len();
+        let head = head(len);
+        let start = head.len();
         if len < CHUNK {
+            let mut bytes = head;
             bytes.extend_from_slice(buffer);
             return Ok(bytes.into());
         }
-        bytes.resize(start + len, 0);
+        // Zeroed by the system, so its pages become resident only as the
+        // copy reaches them, while the guest's are given back (writing the
+        // zeros here would make the whole copy resident first).
+        let mut bytes = vec![0; start + len];
+        bytes[..start].copy_from_slice(&head);
         let sha256 = std::thread::scope(|s| {
             let (copied, to_hash) = std::sync::mpsc::channel::<&[u8]>();
             let hasher = s.spawn(move || {
