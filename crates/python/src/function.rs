@@ -55,7 +55,8 @@ impl Function {
     }
 
     /// The function as loaded, on whichever host: for its manifest and
-    /// package, which are the same on every host.
+    /// package, which are the same on every host (anything that runs the
+    /// guest takes [`current`](Self::current)).
     fn as_loaded(&self) -> shipfn_host::Function {
         self.loaded.read().unwrap_or_else(PoisonError::into_inner).1.clone()
     }
@@ -155,7 +156,7 @@ impl Function {
     /// The captured state and globals, as Python values:
     /// `{"captures": {...}, "globals": {...}}`.
     fn describe<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let function = self.as_loaded();
+        let function = self.current(py)?;
         let state = py.detach(|| function.describe()).map_err(errors::from_host)?;
         let described = PyDict::new(py);
         described.set_item("captures", convert::from_json(py, &state.captures)?)?;

@@ -13,7 +13,7 @@ import shipfn
 def _in_child(seed, spin, suite_wasm, cache, results):
     # A cache of the child's own, so that the module below is compiled here.
     os.environ["SHIPFN_CACHE_DIR"] = cache
-    out = {"pid": os.getpid(), "call": seed(4), "map": seed.map(range(1000))}
+    out = {"pid": os.getpid(), "call": seed(4), "map": seed.map(range(1000)), "describe": seed.describe()}
     started = time.monotonic()
     try:
         spin()
@@ -52,6 +52,7 @@ def test_functions_inherited_by_a_forked_child_run_there_under_their_limits(seed
 
     assert out["pid"] != os.getpid()
     assert out["call"] == 10
+    assert out["describe"] == seed.describe()
     assert out["map"] == [x + 6 for x in range(1000)]
     assert isinstance(out["spin"], float), out["spin"]
     assert out["made"] == shipfn.make(suite_wasm, "linear", 2)(1, 2, 3)
