@@ -1,12 +1,12 @@
 //! Postcard written and read by hand for the messages a guest sends and
 //! reads on every maker run and call: a guest carries these few small
-//! functions instead of serde's generated code for each type (about 3 KB of
+//! functions instead of serde's generated code for each type (about 6 KB of
 //! every module). The bytes are exactly those of the types' serde impls,
 //! which the host uses; the tests below hold the two together.
 
 use alloc::vec::Vec;
 
-use crate::{ArgError, Envelope, Field, Made, Reached, ShippedGlobal, Signature};
+use crate::{ArgError, Envelope, Field, Made, ShippedGlobal, Signature};
 
 /// Appends postcard's varint of `n`.
 pub fn varint(out: &mut Vec<u8>, mut n: usize) {
@@ -31,12 +31,12 @@ fn fields(out: &mut Vec<u8>, list: &[Field]) {
     }
 }
 
-fn option_str(out: &mut Vec<u8>, value: &Option<alloc::string::String>) {
+fn option_bytes(out: &mut Vec<u8>, value: Option<&[u8]>) {
     match value {
         None => out.push(0),
-        Some(s) => {
+        Some(b) => {
             out.push(1);
-            bytes(out, s.as_bytes());
+            bytes(out, b);
         }
     }
 }
@@ -53,8 +53,8 @@ impl Signature {
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         fields(out, &self.params);
         bytes(out, self.result.as_bytes());
-        option_str(out, &self.ok);
-        option_str(out, &self.error);
+        option_bytes(out, self.ok.as_ref().map(|s| s.as_bytes()));
+        option_bytes(out, self.error.as_ref().map(|s| s.as_bytes()));
         fields(out, &self.captures);
         fields(out, &self.globals);
     }
@@ -73,20 +73,9 @@ impl Made {
     }
 }
 
-impl Reached {
-    /// Appends this report's postcard.
-    pub fn encode_into(&self, out: &mut Vec<u8>) {
-        trampolines(out, self.trampolines.as_deref());
-        varint(out, self.globals.len());
-        for g in &self.globals {
-            touched_global(out, g.addr, g.size, &g.ty, &g.declared, g.value.as_deref(), g.withheld);
-        }
-    }
-}
-
-/// Appends [`Reached::trampolines`]' postcard. A guest writes a report
-/// from its parts: this, the count of globals, then each
-/// [`touched_global`].
+/// Appends [`Reached::trampolines`](crate::Reached::trampolines)'
+/// postcard. A guest writes a [`Reached`](crate::Reached) report from its
+/// parts: this, the count of globals, then each [`touched_global`].
 pub fn trampolines(out: &mut Vec<u8>, list: Option<&[u32]>) {
     match list {
         None => out.push(0),
@@ -114,13 +103,7 @@ pub fn touched_global(
     varint(out, size as usize);
     bytes(out, ty.as_bytes());
     bytes(out, declared.as_bytes());
-    match value {
-        None => out.push(0),
-        Some(value) => {
-            out.push(1);
-            bytes(out, value);
-        }
-    }
+    option_bytes(out, value);
     out.push(withheld as u8);
 }
 
@@ -239,7 +222,7 @@ impl<'a> Envelope<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::TouchedGlobal;
+    use crate::{Reached, TouchedGlobal};
     use alloc::string::{String, ToString};
     use alloc::vec;
 
@@ -289,8 +272,13 @@ mod tests {
                 trampolines,
                 globals: vec![touched(None, true), touched(Some(vec![]), false), touched(Some(vec![1; 200]), false)],
             };
+            // From its parts, as a guest writes it.
             let mut out = Vec::new();
-            reached.encode_into(&mut out);
+            super::trampolines(&mut out, reached.trampolines.as_deref());
+            varint(&mut out, reached.globals.len());
+            for g in &reached.globals {
+                touched_global(&mut out, g.addr, g.size, &g.ty, &g.declared, g.value.as_deref(), g.withheld);
+            }
             assert_eq!(out, postcard::to_allocvec(&reached).unwrap());
         }
         let error = ArgError { index: u32::MAX, message: "expected 2 arguments".to_string() };

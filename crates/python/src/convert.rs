@@ -1,129 +1,93 @@
 //! Python values to the JSON the host converts by the closure's types, and
-//! JSON results back to Python values: `int` (any size: the host checks the
-//! parameter's range), `float`, `bool`, `str`, `None`, `bytes` (a
-//! `Vec<u8>`), `list` and `tuple` (sequences and tuples), `dict` (maps and
-//! structs). Ranges and shapes are checked by the host against the
+//! JSON results back to Python values: `int` (up to 128 bits: the host
+//! checks the parameter's range), `float`, `bool`, `str`, `None`, `bytes`
+//! (a `Vec<u8>`), `list` and `tuple` (sequences and tuples), `dict` (maps
+//! and structs). Ranges and shapes are checked by the host against the
 //! parameter's type, so an error names the parameter.
-
-use std::fmt::Write;
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use serde::ser::{Error as _, Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 
 /// Most containers nested in one another in one argument.
 const MAX_DEPTH: usize = 128;
 
-/// The JSON of a Python argument; errors say what could not be converted
-/// and where inside the argument.
+/// The JSON of a Python argument, written by serde_json; errors say what
+/// could not be converted and where inside the argument.
 pub fn to_json(obj: &Bound<'_, PyAny>) -> Result<Box<RawValue>, String> {
-    let mut text = String::new();
-    write_json(obj, &mut text, 0)?;
-    RawValue::from_string(text).map_err(|e| format!("shipfn wrote invalid JSON for {obj}: {e}"))
+    serde_json::value::to_raw_value(&AsJson(obj.clone(), 0)).map_err(|e| e.to_string())
 }
 
-fn write_json(obj: &Bound<'_, PyAny>, out: &mut String, depth: usize) -> Result<(), String> {
-    if depth > MAX_DEPTH {
-        return Err(format!("values are nested more than {MAX_DEPTH} deep"));
-    }
-    if obj.is_none() {
-        out.push_str("null");
-    } else if obj.is_instance_of::<PyBool>() {
-        // Before `int`: a `bool` is one.
-        out.push_str(if obj.is_truthy().map_err(|e| e.to_string())? { "true" } else { "false" });
-    } else if obj.is_instance_of::<PyInt>() {
-        write_int(obj, out)?;
-    } else if obj.is_instance_of::<PyFloat>() {
-        let f = obj.extract::<f64>().map_err(|e| e.to_string())?;
-        let number = serde_json::Number::from_f64(f).ok_or_else(|| format!("{f} has no JSON form"))?;
-        write!(out, "{number}").map_err(|e| e.to_string())?;
-    } else if obj.is_instance_of::<PyString>() {
-        write_str(&obj.cast::<PyString>().map_err(|e| e.to_string())?.to_cow().map_err(|e| e.to_string())?, out);
-    } else if let Ok(b) = obj.cast::<PyBytes>() {
-        write_bytes(b.as_bytes(), out);
-    } else if let Ok(b) = obj.cast::<PyByteArray>() {
-        write_bytes(&b.to_vec(), out);
-    } else if let Ok(list) = obj.cast::<PyList>() {
-        write_seq(list.iter(), out, depth)?;
-    } else if let Ok(tuple) = obj.cast::<PyTuple>() {
-        write_seq(tuple.iter(), out, depth)?;
-    } else if let Ok(dict) = obj.cast::<PyDict>() {
-        out.push('{');
-        for (n, (key, value)) in dict.iter().enumerate() {
-            if n > 0 {
-                out.push(',');
+/// A Python value, `depth` containers deep in its argument, serialized as
+/// the JSON of the value it stands for.
+struct AsJson<'py>(Bound<'py, PyAny>, usize);
+
+impl Serialize for AsJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let AsJson(obj, depth) = self;
+        let python = |e: PyErr| S::Error::custom(e);
+        if *depth > MAX_DEPTH {
+            return Err(S::Error::custom(format!("values are nested more than {MAX_DEPTH} deep")));
+        }
+        if obj.is_none() {
+            s.serialize_unit()
+        } else if obj.is_instance_of::<PyBool>() {
+            // Before `int`: a `bool` is one.
+            s.serialize_bool(obj.is_truthy().map_err(python)?)
+        } else if obj.is_instance_of::<PyInt>() {
+            if let Ok(i) = obj.extract::<i64>() {
+                s.serialize_i64(i)
+            } else if let Ok(u) = obj.extract::<u128>() {
+                s.serialize_u128(u)
+            } else if let Ok(i) = obj.extract::<i128>() {
+                s.serialize_i128(i)
+            } else {
+                Err(S::Error::custom(format!(
+                    "the integer {obj} is out of range for every integer type shipfn converts (up to i128 and u128)"
+                )))
             }
-            write_key(&key, out)?;
-            out.push(':');
-            write_json(&value, out, depth + 1)?;
+        } else if obj.is_instance_of::<PyFloat>() {
+            let f = obj.extract::<f64>().map_err(python)?;
+            // serde_json would write `null` for these.
+            if !f.is_finite() {
+                return Err(S::Error::custom(format!("{f} has no JSON form")));
+            }
+            s.serialize_f64(f)
+        } else if let Ok(text) = obj.cast::<PyString>() {
+            s.serialize_str(&text.to_cow().map_err(python)?)
+        } else if let Ok(b) = obj.cast::<PyBytes>() {
+            s.serialize_bytes(b.as_bytes())
+        } else if let Ok(b) = obj.cast::<PyByteArray>() {
+            s.serialize_bytes(&b.to_vec())
+        } else if let Ok(list) = obj.cast::<PyList>() {
+            s.collect_seq(list.iter().map(|item| AsJson(item, depth + 1)))
+        } else if let Ok(tuple) = obj.cast::<PyTuple>() {
+            s.collect_seq(tuple.iter().map(|item| AsJson(item, depth + 1)))
+        } else if let Ok(dict) = obj.cast::<PyDict>() {
+            let mut map = s.serialize_map(Some(dict.len()))?;
+            for (key, value) in dict.iter() {
+                // A string as it is; an integer or bool as its text, which
+                // serde reads a map's integer keys from.
+                if !(key.is_instance_of::<PyString>() || key.is_instance_of::<PyInt>()) {
+                    let ty = type_name(&key);
+                    return Err(S::Error::custom(format!("a dict key must be a str or an int, not a `{ty}`")));
+                }
+                map.serialize_entry(&AsJson(key, 0), &AsJson(value, depth + 1))?;
+            }
+            map.end()
+        } else {
+            let ty = type_name(obj);
+            Err(S::Error::custom(format!(
+                "a Python `{ty}` cannot be converted (int, float, bool, str, None, bytes, list, tuple and dict can)"
+            )))
         }
-        out.push('}');
-    } else {
-        let ty = obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
-        return Err(format!(
-            "a Python `{ty}` cannot be converted (int, float, bool, str, None, bytes, list, tuple and dict can)"
-        ));
-    }
-    Ok(())
-}
-
-/// An integer's digits, exact at any size (an `int` subclass as its value).
-fn write_int(obj: &Bound<'_, PyAny>, out: &mut String) -> Result<(), String> {
-    if let Ok(i) = obj.extract::<i64>() {
-        write!(out, "{i}").map_err(|e| e.to_string())
-    } else {
-        let exact = obj.py().get_type::<PyInt>().call1((obj,)).and_then(|i| i.str()).map_err(|e| e.to_string())?;
-        out.push_str(&exact.to_cow().map_err(|e| e.to_string())?);
-        Ok(())
     }
 }
 
-fn write_str(text: &str, out: &mut String) {
-    out.push_str(&serde_json::Value::from(text).to_string());
-}
-
-fn write_bytes(bytes: &[u8], out: &mut String) {
-    out.push('[');
-    for (n, b) in bytes.iter().enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "{b}");
-    }
-    out.push(']');
-}
-
-fn write_seq<'py>(
-    items: impl Iterator<Item = Bound<'py, PyAny>>,
-    out: &mut String,
-    depth: usize,
-) -> Result<(), String> {
-    out.push('[');
-    for (n, item) in items.enumerate() {
-        if n > 0 {
-            out.push(',');
-        }
-        write_json(&item, out, depth + 1)?;
-    }
-    out.push(']');
-    Ok(())
-}
-
-/// A dict key as JSON writes it: a string, an integer or bool as its text
-/// (serde reads a map's integer keys from that).
-fn write_key(key: &Bound<'_, PyAny>, out: &mut String) -> Result<(), String> {
-    if key.is_instance_of::<PyString>() {
-        return write_json(key, out, 0);
-    }
-    if key.is_instance_of::<PyBool>() || key.is_instance_of::<PyInt>() {
-        let mut text = String::new();
-        write_json(key, &mut text, 0)?;
-        write_str(&text, out);
-        return Ok(());
-    }
-    let ty = key.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into());
-    Err(format!("a dict key must be a str or an int, not a `{ty}`"))
+fn type_name(obj: &Bound<'_, PyAny>) -> String {
+    obj.get_type().name().map(|n| n.to_string()).unwrap_or_else(|_| "?".into())
 }
 
 /// The Python value of a JSON result, read by Python's own `json` module:
